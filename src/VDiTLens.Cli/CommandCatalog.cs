@@ -1,0 +1,14 @@
+using System.CommandLine;
+using VDiTLens.Cli.Commands;
+
+namespace VDiTLens.Cli;
+
+/// <summary>Every verb of the <c>vditlens</c> command.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return DoctorCommand.Create();
+        yield return InspectCommand.Create();
+    }
+}

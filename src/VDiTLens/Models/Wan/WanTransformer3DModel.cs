@@ -1,0 +1,116 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using VDiTLens.Attention;
+using VDiTLens.IO;
+using VDiTLens.Models.Common;
+using VDiTLens.Runtime;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Models.Wan;
+
+/// <summary>
+/// Wan2.1 text-to-video transformer (diffusers' WanTransformer3DModel), parameter names identical to diffusers
+/// checkpoints. Input latents [B, C, F, H, W]; tokens ordered (f, h, w) after the 3D patch embedding.
+/// </summary>
+public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
+{
+    public WanConfig Config { get; }
+    public AttentionSeam Seam { get; } = new();
+    public string ClassName => "WanTransformer3DModel";
+    public IReadOnlyList<AttentionSite> Sites { get; }
+    public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "timestep", "encoder_hidden_states" };
+
+    private readonly WanRotaryEmbedding _rope;
+    private readonly ScalarType _dtype;
+    public Conv3d patch_embedding;
+    public WanConditionEmbedder condition_embedder;
+    public ModuleList<WanTransformerBlock> blocks;
+    public Fp32LayerNorm norm_out;
+    public Linear proj_out;
+    public Parameter scale_shift_table;
+
+    /// <summary>The parameters diffusers keeps in float32 when the model runs in bf16/fp16 (its _keep_in_fp32_modules).</summary>
+    public static ScalarType KeepDtype(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
+    public WanTransformer3DModel(WanConfig config, Device device, ScalarType dtype) : base("WanTransformer3DModel")
+    {
+        Config = config;
+        _dtype = dtype;
+        var keep = KeepDtype(dtype);
+        long dim = config.InnerDim;
+        var p = config.patch_size.Select(x => (long)x).ToArray();
+        _rope = new WanRotaryEmbedding(config.attention_head_dim, config.rope_max_seq_len, device);
+        register_module("patch_embedding", patch_embedding = nn.Conv3d(config.in_channels, dim, (p[0], p[1], p[2]), stride: (p[0], p[1], p[2]), device: device, dtype: dtype));
+        register_module("condition_embedder", condition_embedder = new WanConditionEmbedder(config, device, dtype, keep));
+        blocks = new ModuleList<WanTransformerBlock>();
+        for (int i = 0; i < config.num_layers; i++)
+            blocks.Add(new WanTransformerBlock(config, i, Seam, device, dtype, keep));
+        register_module("blocks", blocks);
+        register_module("norm_out", norm_out = new Fp32LayerNorm(dim, config.eps, false, device, keep));
+        register_module("proj_out", proj_out = Layers.Linear(dim, config.out_channels * p[0] * p[1] * p[2], device, dtype));
+        register_parameter("scale_shift_table", scale_shift_table = new Parameter(torch.randn(1, 2, dim, dtype: keep, device: device) / Math.Sqrt(dim)));
+        Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.Site }).ToList();
+    }
+
+    public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options)
+    {
+        var config = WanConfig.Read(folder);
+        var model = new WanTransformer3DModel(config, options.Device, options.DType);
+        using var weights = folder.OpenWeights();
+        WeightLoader.Load(model, weights, ignoreUnexpected: name => name.Contains("norm_added_q"));
+        model.eval();
+        return model;
+    }
+
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        foreach (var key in RequiredInputs)
+            if (!inputs.ContainsKey(key))
+                throw new VDiTLensException($"input '{key}' is missing (WanTransformer3DModel needs {string.Join(", ", RequiredInputs)})");
+        return Forward(inputs["hidden_states"], inputs["timestep"], inputs["encoder_hidden_states"]);
+    }
+
+    /// <param name="latents">[B, in_channels, F, H, W]</param>
+    /// <param name="timestep">[B] (integer or float)</param>
+    /// <param name="text">[B, L, text_dim]</param>
+    public Tensor Forward(Tensor latents, Tensor timestep, Tensor text)
+    {
+        Validate(latents, timestep, text);
+        using var scope = torch.NewDisposeScope();
+        long b = latents.shape[0];
+        int[] p = Config.patch_size;
+        var grid = new VideoGrid((int)latents.shape[2] / p[0], (int)latents.shape[3] / p[1], (int)latents.shape[4] / p[2]);
+        var video = TokenLayout.Video(grid);
+        var textLayout = TokenLayout.Text(text.shape[1]);
+        var rotary = _rope.Tables(grid);
+
+        var x = patch_embedding.forward(latents.to(_dtype)).flatten(2).transpose(1, 2).contiguous();
+        var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
+        foreach (var block in blocks)
+            x = block.Forward(x, context, timestepProj, rotary, video, textLayout);
+
+        var mod = (scale_shift_table + temb.unsqueeze(1)).chunk(2, 1);
+        x = (norm_out.forward(x.to(ScalarType.Float32)) * (mod[1] + 1) + mod[0]).to(x.dtype);
+        x = proj_out.forward(x);
+        x = x.reshape(b, grid.Frames, grid.Height, grid.Width, p[0], p[1], p[2], -1)
+            .permute(0, 7, 1, 4, 2, 5, 3, 6)
+            .flatten(6, 7).flatten(4, 5).flatten(2, 3);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    private void Validate(Tensor latents, Tensor timestep, Tensor text)
+    {
+        int[] p = Config.patch_size;
+        if (latents.dim() != 5 || latents.shape[1] != Config.in_channels)
+            throw new VDiTLensException($"hidden_states must be [batch, {Config.in_channels}, frames, height, width]; got [{string.Join(", ", latents.shape)}]");
+        for (int i = 0; i < 3; i++)
+            if (latents.shape[2 + i] % p[i] != 0)
+                throw new VDiTLensException($"hidden_states [{string.Join(", ", latents.shape)}]: frames/height/width must be multiples of patch_size [{string.Join(", ", p)}]");
+        if (latents.shape[2] / p[0] > Config.rope_max_seq_len || latents.shape[3] / p[1] > Config.rope_max_seq_len || latents.shape[4] / p[2] > Config.rope_max_seq_len)
+            throw new VDiTLensException($"hidden_states [{string.Join(", ", latents.shape)}]: a patch-grid axis exceeds rope_max_seq_len {Config.rope_max_seq_len}");
+        if (text.dim() != 3 || text.shape[2] != Config.text_dim || text.shape[0] != latents.shape[0])
+            throw new VDiTLensException($"encoder_hidden_states must be [{latents.shape[0]}, length, {Config.text_dim}]; got [{string.Join(", ", text.shape)}]");
+        if (timestep.dim() != 1 || timestep.shape[0] != latents.shape[0])
+            throw new VDiTLensException($"timestep must be [{latents.shape[0]}]; got [{string.Join(", ", timestep.shape)}] (per-token timesteps are not supported)");
+    }
+}
