@@ -10,5 +10,7 @@ internal static class CommandCatalog
     {
         yield return DoctorCommand.Create();
         yield return InspectCommand.Create();
+        yield return ForwardCommand.Create();
+        yield return BenchCommand.Create();
     }
 }
