@@ -9,6 +9,14 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Tests.Models.HunyuanVideo;
 
+/// <remarks>
+/// float64 is not far tighter than float32 here (output 6.8e-7 vs 7.0e-7): diffusers computes the timestep and
+/// guidance sinusoids in float32, and for guidance = 6000 their arguments are so large that one-ulp differences of
+/// float32 exp/sin between CPUs move them by up to 2.4e-4. Checked against torch 2.11 on an AVX512 CPU (the fixtures'
+/// kind): 5 of 128 float32 exp values and 20 of 512 guidance sinusoids differ from this libtorch's, giving temb a
+/// 1.8e-5 relative difference before any port code runs. The text path, which sees no guidance, is at the float32
+/// storage floor in float64 (context_embedder 2.9e-8).
+/// </remarks>
 public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
 {
     private const string Fixture = "hunyuan_video";
@@ -41,17 +49,6 @@ public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
         Check(result, data["output"], tolerance, $"output ({dtype})");
     }
 
-    [Fact]
-    public void Float64_is_far_tighter_than_float32()
-    {
-        var (model64, data) = Setup(ScalarType.Float64);
-        var (model32, _) = Setup(ScalarType.Float32);
-        using var _ = torch.no_grad();
-        double error64 = Check(model64.Forward(data), data["output"], 1e-6, "output float64");
-        double error32 = Check(model32.Forward(data), data["output"], 1e-5, "output float32");
-        Assert.True(error64 < error32 / 3, $"float64 error {error64:E3} is not far below float32 error {error32:E3}");
-    }
-
     [Theory]
     [InlineData(ScalarType.Float32, 1e-5)]
     [InlineData(ScalarType.Float64, 1e-6)]
@@ -67,6 +64,8 @@ public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
         Assert.Equal(expectedKeys, seen.Keys.OrderBy(k => k).ToList());
         foreach (var key in expectedKeys)
             Check(seen[key], data[$"block_out.{key}"], tolerance, $"block_out.{key} ({dtype})");
+        if (dtype == ScalarType.Float64)
+            Check(seen["context_embedder.hidden"], data["block_out.context_embedder.hidden"], 1e-7, "refined text (float64, no guidance dependence)");
     }
 
     [Fact]
@@ -147,10 +146,10 @@ public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
         Assert.Equal(new[] { TokenKind.Video, TokenKind.Text }, joint.Segments.Select(s => s.Kind));
         Assert.Equal(new VideoGrid(3, 4, 6), joint.Grid);
         Assert.Equal(80, joint.Length);
-        Assert.Equal(new long[] { 2, 80 }, joint.Valid!.shape);
-        Assert.Equal(72 + 8 + 72 + 5, joint.Valid.sum().item<long>());
-        var refiner = layouts.Layouts["attn.refiner0.self"];
-        Assert.Equal(8 + 5, refiner.Valid!.sum().item<long>());
+        Assert.Equal(new long[] { 2, 80 }, layouts.ValidShape["attn.double0.joint"]);
+        Assert.Equal(72 + 8 + 72 + 5, layouts.ValidCount["attn.double0.joint"]);
+        Assert.Equal(new long[] { 2, 8 }, layouts.ValidShape["attn.refiner0.self"]);
+        Assert.Equal(8 + 5, layouts.ValidCount["attn.refiner0.self"]);
     }
 
     [Fact]
@@ -179,7 +178,18 @@ public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
     private sealed class LayoutCapture : IAttentionProbe
     {
         public Dictionary<string, TokenLayout> Layouts { get; } = new();
+        public Dictionary<string, long[]> ValidShape { get; } = new();
+        public Dictionary<string, long> ValidCount { get; } = new();
         public bool Accepts(AttentionCall call) => true;
-        public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output) => Layouts[call.Site.ReferenceKey] = call.KeyLayout;
+
+        // The Valid tensor lives only as long as the call (it belongs to the forward pass), so it is read here.
+        public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
+        {
+            string key = call.Site.ReferenceKey;
+            Layouts[key] = call.KeyLayout;
+            Assert.Same(call.QueryLayout, call.KeyLayout);
+            ValidShape[key] = call.KeyLayout.Valid!.shape;
+            ValidCount[key] = call.KeyLayout.Valid.sum().item<long>();
+        }
     }
 }
