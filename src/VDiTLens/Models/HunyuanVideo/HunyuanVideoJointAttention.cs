@@ -1,0 +1,97 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using VDiTLens.Attention;
+using VDiTLens.Models.Common;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Models.HunyuanVideo;
+
+/// <summary>
+/// diffusers' Attention with HunyuanVideoAttnProcessor2_0: one attention over [video, text] (video first).
+/// Dual-stream blocks project the text with their own <c>add_*_proj</c> and <c>to_add_out</c>; single-stream blocks
+/// (pre_only) project the concatenated sequence with the shared projections and have no output projection.
+/// q/k are RMS-normed per head; rotary applies to the video tokens only.
+/// </summary>
+public sealed class HunyuanVideoJointAttention : nn.Module
+{
+    private readonly int _heads;
+    private readonly AttentionSeam _seam;
+    public AttentionSite Site { get; }
+    public bool DualStream { get; }
+
+    public Linear to_q, to_k, to_v;
+    public DiffusersRmsNorm norm_q, norm_k;
+    public Linear? add_q_proj, add_k_proj, add_v_proj;
+    public DiffusersRmsNorm? norm_added_q, norm_added_k;
+    public ModuleList<nn.Module>? to_out;
+    public Linear? to_add_out;
+
+    public HunyuanVideoJointAttention(long dim, int heads, long headDim, bool dualStream, AttentionSite site, AttentionSeam seam,
+        Device device, ScalarType dtype) : base("Attention")
+    {
+        const double eps = 1e-6;
+        _heads = heads;
+        _seam = seam;
+        Site = site;
+        DualStream = dualStream;
+        register_module("to_q", to_q = Layers.Linear(dim, dim, device, dtype));
+        register_module("to_k", to_k = Layers.Linear(dim, dim, device, dtype));
+        register_module("to_v", to_v = Layers.Linear(dim, dim, device, dtype));
+        register_module("norm_q", norm_q = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        register_module("norm_k", norm_k = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        if (!dualStream) return;
+        register_module("add_q_proj", add_q_proj = Layers.Linear(dim, dim, device, dtype));
+        register_module("add_k_proj", add_k_proj = Layers.Linear(dim, dim, device, dtype));
+        register_module("add_v_proj", add_v_proj = Layers.Linear(dim, dim, device, dtype));
+        register_module("norm_added_q", norm_added_q = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        register_module("norm_added_k", norm_added_k = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        register_module("to_out", to_out = new ModuleList<nn.Module>(Layers.Linear(dim, dim, device, dtype), nn.Dropout(0)));
+        register_module("to_add_out", to_add_out = Layers.Linear(dim, dim, device, dtype));
+    }
+
+    /// <param name="video">[B, Nvid, dim]</param>
+    /// <param name="text">[B, Ltext, dim]</param>
+    /// <param name="rotary">tables [Nvid, head_dim] float32</param>
+    /// <param name="mask">bool [B, 1, 1, Nvid + Ltext], true where a key may be attended</param>
+    /// <returns>attention outputs for the video and text tokens (projected for dual-stream, raw for single-stream).</returns>
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout)
+    {
+        using var scope = torch.NewDisposeScope();
+        long nVideo = video.shape[1], nText = text.shape[1];
+        Tensor q, k, v;
+        if (DualStream)
+        {
+            q = RotateVideo(norm_q.forward(Heads(to_q.forward(video))), rotary);
+            k = RotateVideo(norm_k.forward(Heads(to_k.forward(video))), rotary);
+            v = Heads(to_v.forward(video));
+            q = torch.cat(new[] { q, norm_added_q!.forward(Heads(add_q_proj!.forward(text))) }, 1);
+            k = torch.cat(new[] { k, norm_added_k!.forward(Heads(add_k_proj!.forward(text))) }, 1);
+            v = torch.cat(new[] { v, Heads(add_v_proj!.forward(text)) }, 1);
+        }
+        else
+        {
+            var joint = torch.cat(new[] { video, text }, 1);
+            q = RotateVideoPrefix(norm_q.forward(Heads(to_q.forward(joint))), nVideo, rotary);
+            k = RotateVideoPrefix(norm_k.forward(Heads(to_k.forward(joint))), nVideo, rotary);
+            v = Heads(to_v.forward(joint));
+        }
+
+        var output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, layout, mask);
+        var merged = output.transpose(1, 2).flatten(2, 3).to(q.dtype);
+        var videoOut = merged[.., ..(int)nVideo];
+        var textOut = merged[.., (int)nVideo..];
+        if (DualStream)
+        {
+            videoOut = ((Linear)to_out![0]).forward(videoOut);
+            textOut = to_add_out!.forward(textOut);
+        }
+        return (videoOut.MoveToOuterDisposeScope(), textOut.MoveToOuterDisposeScope());
+    }
+
+    private Tensor Heads(Tensor x) => x.unflatten(2, new long[] { _heads, x.shape[2] / _heads });
+
+    private static Tensor RotateVideo(Tensor x, (Tensor Cos, Tensor Sin) r) => HunyuanVideoRotaryPosEmbed.Apply(x, r.Cos, r.Sin);
+
+    private static Tensor RotateVideoPrefix(Tensor x, long nVideo, (Tensor Cos, Tensor Sin) r) =>
+        torch.cat(new[] { RotateVideo(x[.., ..(int)nVideo], r), x[.., (int)nVideo..] }, 1);
+}
