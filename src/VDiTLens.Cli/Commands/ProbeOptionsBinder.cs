@@ -1,0 +1,35 @@
+using System.CommandLine;
+using VDiTLens.Probes;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary>The probe options shared by every verb that runs probes.</summary>
+internal sealed class ProbeOptionsBinder
+{
+    public Option<string?> Probes { get; } = new("--probes") { Description = $"comma list of {string.Join(", ", ProbeOptions.AllProbes)}, or all" };
+    public Option<string?> Sites { get; } = new("--sites") { Description = "site names, prefixes ending in '*', or kinds (self, cross, joint)" };
+    public Option<string?> Heads { get; } = new("--heads") { Description = "head indices to keep" };
+    public Option<string?> Steps { get; } = new("--steps") { Description = "denoising steps to probe" };
+    public Option<string?> Branches { get; } = new("--branches") { Description = "guidance branches to probe (cond, uncond)" };
+    public Option<int> TileSize { get; } = new("--tile-size") { Description = "tile size in patches for tile maps", DefaultValueFactory = _ => 4 };
+    public Option<long> MemoryMb { get; } = new("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };
+    public Option<int> QueryStride { get; } = new("--query-stride") { Description = "probe every n-th query (1 = exact over all queries)", DefaultValueFactory = _ => 1 };
+    public Option<int> CoverageStride { get; } = new("--coverage-stride") { Description = "compute top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Probes, Sites, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride })
+            command.Options.Add(o);
+    }
+
+    public ProbeOptions Resolve(ParseResult r, ProbeGrouping grouping = ProbeGrouping.Site) => new()
+    {
+        Probes = ProbeOptions.ParseProbes(r.GetValue(Probes)),
+        Filter = ProbeFilter.Parse(r.GetValue(Sites), r.GetValue(Steps), r.GetValue(Branches), r.GetValue(Heads)),
+        Grouping = grouping,
+        TileSize = r.GetValue(TileSize),
+        MemoryBudgetBytes = r.GetValue(MemoryMb) << 20,
+        QueryStride = r.GetValue(QueryStride),
+        CoverageStride = r.GetValue(CoverageStride),
+    };
+}

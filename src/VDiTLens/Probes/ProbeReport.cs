@@ -1,0 +1,50 @@
+using System.Text.Json;
+using TorchSharp;
+using VDiTLens.Attention;
+using VDiTLens.IO;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Probes;
+
+/// <summary>
+/// Writes probe results: <c>probes.safetensors</c> (every result tensor under its documented key) and
+/// <c>summary.json</c> (per site: top receivers with their location, per-head entropy and coverage).
+/// Keys are documented in docs/probes.md.
+/// </summary>
+public static class ProbeReport
+{
+    public static void Write(string folder, ProbeSet probes, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        Directory.CreateDirectory(folder);
+        var results = probes.Results();
+        SafeTensorsWriter.Save(Path.Combine(folder, "probes.safetensors"), results, metadata);
+        File.WriteAllText(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(Summarise(results, probes.Mass), new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static Dictionary<string, object> Summarise(IReadOnlyDictionary<string, Tensor> results, ReceivedMass? mass)
+    {
+        var sites = new SortedDictionary<string, Dictionary<string, object>>(StringComparer.Ordinal);
+        Dictionary<string, object> Site(string key) => sites.TryGetValue(key, out var s) ? s : sites[key] = new Dictionary<string, object>();
+        foreach (var (name, tensor) in results)
+        {
+            int dot = name.LastIndexOf('.');
+            string key = name[..dot], stat = name[(dot + 1)..];
+            switch (stat)
+            {
+                case "received_mass" when mass is not null && mass.Layouts.TryGetValue(key, out var layout):
+                    Site(key)["top_receivers"] = SinkLocator.Top(tensor, layout, 5);
+                    break;
+                case "entropy":
+                    Site(key)["entropy_per_head"] = tensor.mean(new long[] { 0 }).data<float>().ToArray();
+                    break;
+                case "coverage_fraction":
+                    var perHead = tensor.mean(new long[] { 0 }); // [H, levels]
+                    Site(key)["coverage_fraction_per_head"] = Enumerable.Range(0, (int)perHead.shape[0])
+                        .Select(h => perHead[h].data<float>().ToArray()).ToArray();
+                    Site(key)["coverage_levels"] = EntropyCoverage.Levels;
+                    break;
+            }
+        }
+        return new Dictionary<string, object> { ["sites"] = sites };
+    }
+}
