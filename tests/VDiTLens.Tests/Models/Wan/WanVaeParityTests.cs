@@ -1,0 +1,101 @@
+using TorchSharp;
+using VDiTLens.IO;
+using VDiTLens.Models.Wan.Vae;
+using VDiTLens.Runtime;
+using VDiTLens.Tests.TestSupport;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Tests.Models.Wan;
+
+public sealed class WanVaeParityTests(ITestOutputHelper output)
+{
+    private static (WanVae Vae, Dictionary<string, Tensor> Data) Setup(ScalarType dtype)
+    {
+        TorchRuntime.Initialise();
+        var vae = WanVae.Load(ModelFolder.Open(Fixtures.Path("wan_vae")), new ComputeOptions(torch.CPU, dtype, 0));
+        var data = Fixtures.Load("wan_vae/inputs_outputs.safetensors");
+        return (vae, data);
+    }
+
+    private void Check(Tensor actual, Tensor expected, double tolerance, string what)
+    {
+        double error = Fixtures.RelativeL2(actual, expected);
+        output.WriteLine($"{what}: relative L2 {error:E3}");
+        Assert.True(error <= tolerance, $"{what}: relative L2 error {error:E3} exceeds {tolerance:E1}");
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    [InlineData(ScalarType.Float64, 1e-7)]
+    public void Decode_matches_diffusers(ScalarType dtype, double tolerance)
+    {
+        var (vae, data) = Setup(dtype);
+        Check(vae.DecodeUnclamped(data["z"]), data["decode_unclamped"], tolerance, $"decode_unclamped ({dtype})");
+        var clamped = vae.Decode(data["z"]);
+        Check(clamped, data["decode"], tolerance, $"decode ({dtype})");
+        Assert.True(clamped.abs().max().to(ScalarType.Float64).item<double>() <= 1.0);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    [InlineData(ScalarType.Float64, 1e-7)]
+    public void Encode_matches_diffusers(ScalarType dtype, double tolerance)
+    {
+        var (vae, data) = Setup(dtype);
+        var posterior = vae.Encode(data["video"]);
+        Check(posterior.Moments, data["encode_moments"], tolerance, $"encode_moments ({dtype})");
+        var (mean, logVar) = posterior;
+        Check(mean, data["encode_mean"], tolerance, $"encode_mean ({dtype})");
+        Check(logVar, data["encode_logvar"], tolerance, $"encode_logvar ({dtype})");
+    }
+
+    [Fact]
+    public void Denormalize_is_the_pipeline_formula()
+    {
+        var (vae, data) = Setup(ScalarType.Float32);
+        Check(vae.Denormalize(data["latents_normalized"]), data["z"], 1e-7, "denormalize");
+        Check(vae.Normalize(data["z"]), data["latents_normalized"], 1e-6, "normalize");
+    }
+
+    [Fact]
+    public void Decode_frame_count_follows_the_temporal_scale()
+    {
+        var (vae, data) = Setup(ScalarType.Float32);
+        var twoFrames = data["z"].narrow(2, 0, 2);
+        var video = vae.Decode(twoFrames);
+        Assert.Equal(new long[] { 1, 3, 5, 32, 48 }, video.shape);
+        // causal: the first 5 frames do not depend on later latent frames
+        Check(video, data["decode"].narrow(2, 0, 5), 1e-5, "causal prefix");
+    }
+
+    [Fact]
+    public void Pipeline_vae_loads()
+    {
+        TorchRuntime.Initialise();
+        var vae = WanVae.Load(ModelFolder.Open(Fixtures.Path("wan_pipeline", "pipeline", "vae")), ComputeOptions.Cpu32);
+        Assert.Equal(4, vae.Config.base_dim);
+        var video = vae.Decode(torch.zeros(new long[] { 1, 4, 2, 2, 3 }));
+        Assert.Equal(new long[] { 1, 3, 5, 16, 24 }, video.shape);
+    }
+}
+
+public sealed class WanVaeMemoryTests
+{
+    [Fact]
+    public void Decode_and_encode_leave_no_live_tensors_behind()
+    {
+        TorchRuntime.Initialise();
+        var vae = WanVae.Load(ModelFolder.Open(Fixtures.Path("wan_vae")), ComputeOptions.Cpu32);
+        var data = Fixtures.Load("wan_vae/inputs_outputs.safetensors");
+        vae.Decode(data["z"]).Dispose();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        vae.Decode(data["z"]).Dispose();
+        var posterior = vae.Encode(data["video"]);
+        posterior.Moments.Dispose();
+        posterior.Mean.Dispose();
+        posterior.LogVar.Dispose();
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.Equal(before, after);
+    }
+}
