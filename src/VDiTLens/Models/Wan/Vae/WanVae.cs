@@ -20,6 +20,19 @@ public sealed class WanVae : nn.Module
     public ScalarType DType { get; }
     public Device Device { get; }
 
+    /// <summary>Spatial tiling for large frames (off when null, as in diffusers by default).</summary>
+    public WanVaeTiling? Tiling
+    {
+        get => _tiling;
+        set
+        {
+            value?.Validate(Config.SpatialScale);
+            _tiling = value;
+        }
+    }
+
+    private WanVaeTiling? _tiling;
+
     public WanVaeEncoder encoder;
     public WanCausalConv3d quant_conv;
     public WanCausalConv3d post_quant_conv;
@@ -60,6 +73,21 @@ public sealed class WanVae : nn.Module
     {
         CheckInput(z, Config.z_dim, "latents z", "z_dim");
         using var _ = torch.no_grad();
+        int s = Config.SpatialScale;
+        if (Tiling is { } tiling && (z.shape[3] > tiling.MinHeight / s || z.shape[4] > tiling.MinWidth / s))
+        {
+            var plan = new WanVaeTiler.Plan(
+                (tiling.MinHeight / s, tiling.MinWidth / s), (tiling.StrideHeight / s, tiling.StrideWidth / s),
+                (tiling.StrideHeight, tiling.StrideWidth), (tiling.MinHeight - tiling.StrideHeight, tiling.MinWidth - tiling.StrideWidth),
+                (z.shape[3] * s, z.shape[4] * s));
+            return WanVaeTiler.Run(z, plan, DecodeFrames);
+        }
+        return DecodeFrames(z);
+    }
+
+    /// <summary>The decoder over all latent frames, one at a time with the causal cache.</summary>
+    private Tensor DecodeFrames(Tensor z)
+    {
         long b = z.shape[0], t = z.shape[2], h = z.shape[3], w = z.shape[4];
         int ts = Config.TemporalScale, s = Config.SpatialScale;
         var video = torch.empty(new[] { b, Config.out_channels, 1 + ts * (t - 1), h * s, w * s }, DType, Device);
@@ -93,6 +121,21 @@ public sealed class WanVae : nn.Module
         if (video.shape[3] % s != 0 || video.shape[4] % s != 0)
             throw new VDiTLensException($"WanVae.Encode: height and width ({video.shape[3]}×{video.shape[4]}) must be multiples of {s}");
         using var _ = torch.no_grad();
+        if (Tiling is { } tiling && (video.shape[3] > tiling.MinHeight || video.shape[4] > tiling.MinWidth))
+        {
+            var plan = new WanVaeTiler.Plan(
+                (tiling.MinHeight, tiling.MinWidth), (tiling.StrideHeight, tiling.StrideWidth),
+                (tiling.StrideHeight / s, tiling.StrideWidth / s), ((tiling.MinHeight - tiling.StrideHeight) / s, (tiling.MinWidth - tiling.StrideWidth) / s),
+                (video.shape[3] / s, video.shape[4] / s));
+            return WanVaeTiler.Run(video, plan, EncodeFrames);
+        }
+        return EncodeFrames(video);
+    }
+
+    /// <summary>The encoder and quant_conv over all frames in chunks 1, 4, 4, … with the causal cache.</summary>
+    private Tensor EncodeFrames(Tensor video)
+    {
+        long frames = video.shape[2];
         using var cache = new WanCausalCache();
         var chunks = new List<Tensor>();
         try
