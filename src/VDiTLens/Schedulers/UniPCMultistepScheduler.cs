@@ -130,7 +130,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
             rks.Add(rk);
             d1s.Add((mi - m0) / rk);
         }
-        var (hh, hPhi1, bH, r, b) = Coefficients(h, rks, order, device);
+        var (_, hPhi1, bH, r, b) = Coefficients(h, rks, order, device);
 
         Tensor? rhosP = null;
         if (d1s.Count > 0)

@@ -1,4 +1,5 @@
 using VDiTLens.Schedulers;
+using VDiTLens.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace VDiTLens.Tests.Schedulers;
@@ -27,6 +28,29 @@ public sealed class UniPCMultistepSchedulerParityTests(ITestOutputHelper output)
         var c = new SchedulerCase(Name);
         c.Scheduler.SetTimesteps(n);
         SchedulerCase.AssertSteps(c.RunLoop(n), $"{Name} n{n}", output);
+    }
+
+    /// <summary>
+    /// The scheduler inside diffusers' WanPipeline run (batch 2, guided noise predictions): the reference computed the
+    /// noise predictions in float64 and stored them rounded to float32, so this is close but not bit-exact.
+    /// </summary>
+    [Fact]
+    public void Wan_pipeline_denoising_loop_matches_diffusers()
+    {
+        var scheduler = SchedulerLoader.Load(Fixtures.Path("wan_pipeline", "pipeline"));
+        var reference = Fixtures.Load("wan_pipeline/reference.safetensors");
+        scheduler.SetTimesteps(4);
+        SchedulerCase.AssertExactlyEqual(reference["timesteps"], scheduler.Timesteps, "wan_pipeline timesteps");
+        SchedulerCase.AssertExactlyEqual(reference["sigmas"], scheduler.Sigmas!, "wan_pipeline sigmas");
+        using var _ = TorchSharp.torch.no_grad();
+        var latents = reference["latents_init"];
+        var errors = new double[4];
+        for (int i = 0; i < 4; i++)
+        {
+            latents = scheduler.Step(reference[$"noise_pred.step{i}"], i, latents);
+            errors[i] = Fixtures.RelativeL2(latents, reference[$"latents.step{i}"]);
+        }
+        SchedulerCase.AssertSteps(errors, "wan_pipeline latents", output);
     }
 
     [Fact]
