@@ -1,0 +1,44 @@
+using VDiTLens.Models.Common;
+
+namespace VDiTLens.Schedulers;
+
+/// <summary>The fields of diffusers' CogVideoXDDIMScheduler / CogVideoXDPMScheduler config (same names, same defaults).</summary>
+public sealed record CogVideoXSchedulerConfig
+{
+    public int num_train_timesteps { get; init; } = 1000;
+    public double beta_start { get; init; } = 0.00085;
+    public double beta_end { get; init; } = 0.012;
+    public string beta_schedule { get; init; } = "scaled_linear";
+    public double[]? trained_betas { get; init; }
+    public bool set_alpha_to_one { get; init; } = true;
+    public int steps_offset { get; init; }
+    public string prediction_type { get; init; } = "epsilon";
+    public string timestep_spacing { get; init; } = "leading";
+    public bool rescale_betas_zero_snr { get; init; }
+    public double snr_shift_scale { get; init; } = 3.0;
+
+    public static CogVideoXSchedulerConfig Read(ConfigReader r)
+    {
+        r.RejectUnless("beta_schedule", n => n is null || n.GetValue<string>() is "linear" or "scaled_linear",
+            "a beta schedule other than linear/scaled_linear");
+        r.RejectUnless("prediction_type", n => n is null || n.GetValue<string>() is "epsilon" or "sample" or "v_prediction",
+            "a prediction type other than epsilon/sample/v_prediction");
+        r.RejectUnless("timestep_spacing", n => n is null || n.GetValue<string>() is "linspace" or "leading" or "trailing",
+            "a timestep spacing other than linspace/leading/trailing");
+        var d = new CogVideoXSchedulerConfig();
+        return new CogVideoXSchedulerConfig
+        {
+            num_train_timesteps = r.Get("num_train_timesteps", d.num_train_timesteps),
+            beta_start = r.Get("beta_start", d.beta_start),
+            beta_end = r.Get("beta_end", d.beta_end),
+            beta_schedule = r.Get("beta_schedule", d.beta_schedule),
+            trained_betas = r.Get<double[]?>("trained_betas", null),
+            set_alpha_to_one = r.Get("set_alpha_to_one", d.set_alpha_to_one),
+            steps_offset = r.Get("steps_offset", d.steps_offset),
+            prediction_type = r.Get("prediction_type", d.prediction_type),
+            timestep_spacing = r.Get("timestep_spacing", d.timestep_spacing),
+            rescale_betas_zero_snr = r.Get("rescale_betas_zero_snr", d.rescale_betas_zero_snr),
+            snr_shift_scale = r.Get("snr_shift_scale", d.snr_shift_scale),
+        };
+    }
+}
