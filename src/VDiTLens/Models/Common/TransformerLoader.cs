@@ -9,6 +9,7 @@ public static class TransformerLoader
     private static readonly Dictionary<string, Func<ModelFolder, ComputeOptions, IVideoTransformer>> Families = new()
     {
         ["WanTransformer3DModel"] = (f, o) => Wan.WanTransformer3DModel.Load(f, o),
+        ["CogVideoXTransformer3DModel"] = (f, o) => CogVideoX.CogVideoXTransformer3DModel.Load(f, o),
     };
 
     public static IReadOnlyCollection<string> SupportedClasses => Families.Keys;
