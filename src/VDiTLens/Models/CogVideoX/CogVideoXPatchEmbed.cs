@@ -24,6 +24,26 @@ public sealed class CogVideoXPatchEmbed : nn.Module
         register_module("text_proj", text_proj = Layers.Linear(c.text_embed_dim, c.InnerDim, device, dtype));
     }
 
+    // The last table used (it is large for real sizes: tokens × dim); a Tensor field would be registered as a buffer.
+    private readonly Dictionary<string, Tensor> _positions = new();
+
+    /// <summary>
+    /// diffusers uses its buffer built for the sample_* size or rebuilds it for other sizes: the same table, built in
+    /// float64 and cast to the model dtype as diffusers does.
+    /// </summary>
+    private Tensor Positions(VideoGrid grid, int textLength, Tensor like)
+    {
+        string key = $"{grid}|{textLength}|{like.dtype}|{like.device}";
+        if (_positions.TryGetValue(key, out var cached)) return cached;
+        foreach (var old in _positions.Values) old.Dispose();
+        _positions.Clear();
+        using var scope = torch.NewDisposeScope();
+        var table = CogVideoXSinCosPositions.Joint(_config.InnerDim, grid, textLength,
+            _config.spatial_interpolation_scale, _config.temporal_interpolation_scale).to(like.dtype).to(like.device);
+        _positions[key] = table.DetachFromDisposeScope();
+        return table;
+    }
+
     public bool UsesSinCosPositions => !_config.use_rotary_positional_embeddings;
 
     /// <param name="text">[B, L, text_embed_dim]</param>
@@ -39,10 +59,7 @@ public sealed class CogVideoXPatchEmbed : nn.Module
         var embeds = torch.cat(new[] { t, video }, 1).contiguous();
         if (UsesSinCosPositions)
         {
-            // diffusers uses its buffer built for the sample_* size or rebuilds it for other sizes: the same table.
-            var table = CogVideoXSinCosPositions.Joint(_config.InnerDim, grid, (int)text.shape[1],
-                _config.spatial_interpolation_scale, _config.temporal_interpolation_scale);
-            embeds = embeds + table.to(embeds.dtype).to(embeds.device);
+            embeds = embeds + Positions(grid, (int)text.shape[1], embeds);
         }
         return embeds.MoveToOuterDisposeScope();
     }
