@@ -12,6 +12,17 @@ namespace VDiTLens.Models.CogVideoX;
 public static class CogVideoXRotaryEmbedding
 {
     /// <summary>
+    /// The pipeline's call itself: pixel <paramref name="height"/> and <paramref name="width"/>, latent frames, the VAE's
+    /// spatial factor (8 for CogVideoX); grid = pixels / (factor · patch_size), as integer division.
+    /// </summary>
+    public static (Tensor Cos, Tensor Sin) ForPipeline(CogVideoXConfig config, int height, int width, int latentFrames,
+        int vaeScaleFactorSpatial = 8, Device? device = null)
+    {
+        int divisor = vaeScaleFactorSpatial * config.patch_size;
+        return Tables(config, new VideoGrid(latentFrames, height / divisor, width / divisor), device);
+    }
+
+    /// <summary>
     /// cos, sin [F·H·W, head_dim] float32 for a latent video of <paramref name="grid"/> patches (the pipeline's
     /// height/(8·patch), width/(8·patch) and latent frames).
     /// </summary>

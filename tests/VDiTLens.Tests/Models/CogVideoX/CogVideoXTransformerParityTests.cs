@@ -93,12 +93,15 @@ public sealed class CogVideoXTransformerParityTests(ITestOutputHelper log)
     public void Computed_rotary_tables_equal_the_pipeline_tables()
     {
         var (model, data) = Setup("cogvideox_5b", ScalarType.Float32);
+        // As the fixture called the pipeline: height = 8·H, width = 8·W, latent frames F.
         var latents = data["hidden_states"];
-        var grid = new VideoGrid((int)latents.shape[1], (int)latents.shape[3] / 2, (int)latents.shape[4] / 2);
-        var (cos, sin) = CogVideoXRotaryEmbedding.Tables(model.Config, grid);
+        var (cos, sin) = CogVideoXRotaryEmbedding.ForPipeline(model.Config, 8 * (int)latents.shape[3], 8 * (int)latents.shape[4], (int)latents.shape[1]);
         Assert.Equal(ScalarType.Float32, cos.dtype);
-        Assert.True((cos - data["image_rotary_emb_cos"]).abs().max().item<float>() <= 1e-6f, "cos differs");
-        Assert.True((sin - data["image_rotary_emb_sin"]).abs().max().item<float>() <= 1e-6f, "sin differs");
+        Assert.Equal(data["image_rotary_emb_cos"].shape, cos.shape);
+        float cosError = (cos - data["image_rotary_emb_cos"]).abs().max().item<float>();
+        float sinError = (sin - data["image_rotary_emb_sin"]).abs().max().item<float>();
+        log.WriteLine($"rotary tables max |Δ|: cos {cosError:E2}, sin {sinError:E2}");
+        Assert.True(cosError <= 1e-6f && sinError <= 1e-6f, $"rotary tables differ: cos {cosError:E2}, sin {sinError:E2}");
     }
 
     [Fact]
