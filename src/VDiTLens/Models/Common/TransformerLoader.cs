@@ -10,6 +10,8 @@ public static class TransformerLoader
     {
         ["WanTransformer3DModel"] = (f, o) => Wan.WanTransformer3DModel.Load(f, o),
         ["HunyuanVideoTransformer3DModel"] = (f, o) => HunyuanVideo.HunyuanVideoTransformer3DModel.Load(f, o),
+        ["CogVideoXTransformer3DModel"] = (f, o) => CogVideoX.CogVideoXTransformer3DModel.Load(f, o),
+        ["MochiTransformer3DModel"] = (f, o) => Mochi.MochiTransformer3DModel.Load(f, o),
     };
 
     public static IReadOnlyCollection<string> SupportedClasses => Families.Keys;

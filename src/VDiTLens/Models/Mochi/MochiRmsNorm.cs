@@ -1,0 +1,45 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Models.Mochi;
+
+/// <summary>
+/// diffusers' MochiRMSNorm (q/k norms): the mean square is taken in float32, the input is scaled in its own dtype
+/// (torch type promotion), times the gain, cast back.
+/// </summary>
+public sealed class MochiRmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly double _eps;
+    public Parameter weight;
+
+    public MochiRmsNorm(long dim, double eps, Device device, ScalarType dtype) : base("MochiRMSNorm")
+    {
+        _eps = eps;
+        register_parameter("weight", weight = new Parameter(torch.ones(dim, dtype: dtype, device: device)));
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var variance = x.to(ScalarType.Float32).pow(2).mean(new long[] { -1 }, keepdim: true);
+        var y = x * torch.rsqrt(variance + _eps) * weight;
+        return y.to(x.dtype).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// diffusers' MochiModulatedRMSNorm: parameter-free RMS norm computed entirely in float32, times an optional scale,
+/// cast back to the input dtype.
+/// </summary>
+public static class MochiModulatedRmsNorm
+{
+    public static Tensor Apply(Tensor x, double eps, Tensor? scale = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var f = x.to(ScalarType.Float32);
+        var y = f * torch.rsqrt(f.pow(2).mean(new long[] { -1 }, keepdim: true) + eps);
+        if (scale is not null) y = y * scale;
+        return y.to(x.dtype).MoveToOuterDisposeScope();
+    }
+}
