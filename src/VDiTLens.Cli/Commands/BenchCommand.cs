@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using TorchSharp;
+using VDiTLens.Attention;
 using VDiTLens.Benchmarks;
+using VDiTLens.Probes;
 using VDiTLens.Runtime;
 
 namespace VDiTLens.Cli.Commands;
@@ -12,44 +14,60 @@ internal static class BenchCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var preset = new Option<string>("--preset") { Description = "wan-1.3b or wan-14b", DefaultValueFactory = _ => "wan-1.3b" };
-        var frames = new Option<int>("--frames") { Description = "latent frames", DefaultValueFactory = _ => 21 };
-        var height = new Option<int>("--height") { Description = "latent height", DefaultValueFactory = _ => 60 };
-        var width = new Option<int>("--width") { Description = "latent width", DefaultValueFactory = _ => 104 };
-        var text = new Option<int>("--text") { Description = "text tokens", DefaultValueFactory = _ => 512 };
+        var preset = new Option<string>("--preset") { Description = string.Join(", ", BenchmarkPreset.Names), DefaultValueFactory = _ => "wan-1.3b" };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
+        var withProbes = new Option<bool>("--with-probes") { Description = "also time the forward with pooled maps + received mass + entropy/coverage on every site" };
+        var strides = new Option<string>("--probe-query-strides") { Description = "query strides to time the probes with", DefaultValueFactory = _ => "1" };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
-        var command = new Command("bench", "Time one full-size transformer forward with random weights");
-        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json }) command.Options.Add(o);
+        var command = new Command("bench", "Time one full-size transformer forward with random weights (optionally with probes)");
+        foreach (var o in new Option[] { preset, repeats, withProbes, strides, json }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var options = common.Resolve(result);
-            double? before = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(options.Device.index < 0 ? 0 : options.Device.index) : null;
-            var config = WanPresets.ByName(result.GetValue(preset)!);
-            using var bench = new TransformerBenchmark(config, options, result.GetValue(frames), result.GetValue(height), result.GetValue(width), result.GetValue(text));
-            AnsiConsole.MarkupLine($"{result.GetValue(preset)}: {bench.VideoTokens} video tokens, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
-            var timing = bench.Time("forward", 2, result.GetValue(repeats));
-            double? after = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(options.Device.index < 0 ? 0 : options.Device.index) : null;
-            var split = bench.EstimateSplit(timing.MedianMs);
-            var table = new Table().AddColumns("measure", "value");
-            table.AddRow("median ms / forward", timing.MedianMs.ToString("F1"));
-            table.AddRow("all ms", string.Join(" / ", timing.AllMs.Select(x => x.ToString("F1"))));
-            table.AddRow("peak reserved GiB (driver)", before is null || after is null ? "n/a" : (after.Value - before.Value).ToString("F2"));
-            table.AddRow("attention ms (isolated SDPA × calls)", split.AttentionMs.ToString("F1"));
-            table.AddRow("matrix products ms (isolated GEMMs)", split.MatMulMs.ToString("F1"));
-            table.AddRow("rest ms (difference)", split.RestMs.ToString("F1"));
+            int gpu = options.Device.index < 0 ? 0 : options.Device.index;
+            double? before = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
+            var p = BenchmarkPreset.ByName(result.GetValue(preset)!);
+            using var bench = new TransformerBenchmark(p, options);
+            AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
+            int n = result.GetValue(repeats);
+            var timings = new List<ForwardTiming> { bench.Time("forward", 2, n) };
+            double? after = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
+            var split = bench.EstimateSplit(timings[0].MedianMs);
+
+            using (bench.Model.Seam.Attach(new InactiveProbe()))
+                timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
+            if (result.GetValue(withProbes))
+                foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
+                {
+                    var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, 16), MemoryBudgetBytes = 2L << 30 };
+                    using var set = new ProbeSet(bench.Model.Seam, opts);
+                    timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
+                }
+
+            var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
+            foreach (var t in timings)
+                table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
             AnsiConsole.Write(table);
+            double? peak = before is null || after is null ? null : after.Value - before.Value;
+            AnsiConsole.WriteLine($"GPU memory reserved by the plain forward (driver view): {(peak is null ? "n/a" : peak.Value.ToString("F2") + " GiB")}");
+            if (split is not null)
+                AnsiConsole.WriteLine($"split: attention {split.AttentionMs:F1} ms, matrix products {split.MatMulMs:F1} ms, rest {split.RestMs:F1} ms");
             if (result.GetValue(json) is { } path)
                 File.WriteAllText(path, JsonSerializer.Serialize(new
                 {
-                    preset = result.GetValue(preset), tokens = bench.VideoTokens, dtype = ComputeOptions.NameOf(options.DType),
-                    device = options.Device.ToString(), median_ms = timing.MedianMs, all_ms = timing.AllMs,
-                    peak_reserved_gib = before is null || after is null ? (double?)null : after.Value - before.Value,
-                    attention_ms = split.AttentionMs, matmul_ms = split.MatMulMs, rest_ms = split.RestMs,
+                    preset = p.Name, resolution = p.Resolution, dtype = ComputeOptions.NameOf(options.DType), device = options.Device.ToString(),
+                    runs = timings, peak_reserved_gib = peak, split,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A probe that accepts no call: measures the seam's dispatch cost alone.</summary>
+    private sealed class InactiveProbe : IAttentionProbe
+    {
+        public bool Accepts(AttentionCall call) => false;
+        public void Observe(AttentionCall call, TorchSharp.torch.Tensor q, TorchSharp.torch.Tensor k, TorchSharp.torch.Tensor v, TorchSharp.torch.Tensor output) { }
     }
 }

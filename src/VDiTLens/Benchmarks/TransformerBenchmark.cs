@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using VDiTLens.Attention;
+using VDiTLens.Models.Common;
 using VDiTLens.Models.Wan;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
@@ -11,41 +12,32 @@ public sealed record ForwardTiming(string Label, double MedianMs, double[] AllMs
 
 public sealed record TimeSplit(double AttentionMs, double MatMulMs, double RestMs);
 
-/// <summary>
-/// Times one Wan transformer forward at full size with random weights. The split of time between attention,
-/// matrix products and the rest is estimated by timing each attention call and each linear layer's GEMM
-/// in isolation at the forward's exact shapes; the rest is the difference.
-/// </summary>
+/// <summary>Times one transformer forward at full size with random weights (median of synchronised runs).</summary>
 public sealed class TransformerBenchmark : IDisposable
 {
     private readonly ComputeOptions _options;
-    private readonly Tensor _latents, _timestep, _text;
-    public WanTransformer3DModel Model { get; }
-    public WanConfig Config { get; }
+    private readonly Dictionary<string, Tensor> _inputs;
+    public IVideoTransformer Model { get; }
+    public BenchmarkPreset Preset { get; }
 
-    public TransformerBenchmark(WanConfig config, ComputeOptions options, int frames, int height, int width, int textLength)
+    public TransformerBenchmark(BenchmarkPreset preset, ComputeOptions options)
     {
         _options = options;
-        Config = config;
-        Model = new WanTransformer3DModel(config, options.Device, options.DType);
-        Model.eval();
-        _latents = torch.randn(new long[] { 1, config.in_channels, frames, height, width }, dtype: options.DType, device: options.Device);
-        _timestep = torch.tensor(new long[] { 500 }, device: options.Device);
-        _text = torch.randn(1, textLength, config.text_dim, dtype: options.DType, device: options.Device);
+        Preset = preset;
+        Model = TransformerLoader.CreateRandom(preset.ConfigFolder(), options);
+        _inputs = preset.Inputs(options.Device, options.DType);
     }
-
-    public long VideoTokens => _latents.shape[2] * _latents.shape[3] / Config.patch_size[1] * _latents.shape[4] / Config.patch_size[2];
 
     public ForwardTiming Time(string label, int warmup, int repeats)
     {
         using var _ = torch.no_grad();
-        for (int i = 0; i < warmup; i++) Model.Forward(_latents, _timestep, _text).Dispose();
+        for (int i = 0; i < warmup; i++) Model.Forward(_inputs).Dispose();
         Microbenchmark.Synchronise(_options.Device);
         var all = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
             var sw = Stopwatch.StartNew();
-            Model.Forward(_latents, _timestep, _text).Dispose();
+            Model.Forward(_inputs).Dispose();
             Microbenchmark.Synchronise(_options.Device);
             all[i] = sw.Elapsed.TotalMilliseconds;
         }
@@ -53,38 +45,42 @@ public sealed class TransformerBenchmark : IDisposable
         return new ForwardTiming(label, sorted[repeats / 2], all);
     }
 
-    public TimeSplit EstimateSplit(double totalMs)
+    /// <summary>
+    /// Wan only: attention and GEMM time estimated by timing each attention call and each linear layer's GEMM
+    /// in isolation at the forward's exact shapes; the rest is the difference.
+    /// </summary>
+    public TimeSplit? EstimateSplit(double totalMs)
     {
+        if (Model is not WanTransformer3DModel wan) return null;
+        var c = wan.Config;
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var d = _options.Device;
         var t = _options.DType;
-        long n = VideoTokens, dim = Config.InnerDim, heads = Config.num_attention_heads, hd = Config.attention_head_dim;
-        long l = _text.shape[1];
-        var q = torch.randn(1, heads, n, hd, dtype: t, device: d);
-        var kText = torch.randn(1, heads, l, hd, dtype: t, device: d);
+        var latents = _inputs["hidden_states"];
+        long n = latents.shape[2] * latents.shape[3] / c.patch_size[1] * latents.shape[4] / c.patch_size[2];
+        long dim = c.InnerDim, heads = c.num_attention_heads, hd = c.attention_head_dim, l = _inputs["encoder_hidden_states"].shape[1];
+        var q = torch.randn(new[] { 1, heads, n, hd }, dtype: t, device: d);
+        var kText = torch.randn(new[] { 1, heads, l, hd }, dtype: t, device: d);
         double self = Microbenchmark.Median(d, 5, () => AttentionKernels.Sdpa(q, q, q, 1.0 / Math.Sqrt(hd)).Dispose());
         double cross = Microbenchmark.Median(d, 5, () => AttentionKernels.Sdpa(q, kText, kText, 1.0 / Math.Sqrt(hd)).Dispose());
         var x = torch.randn(n, dim, dtype: t, device: d);
-        var xf = torch.randn(n, Config.ffn_dim, dtype: t, device: d);
+        var xf = torch.randn(n, c.ffn_dim, dtype: t, device: d);
         var wSquare = torch.randn(dim, dim, dtype: t, device: d);
-        var wUp = torch.randn(Config.ffn_dim, dim, dtype: t, device: d);
-        var wDown = torch.randn(dim, Config.ffn_dim, dtype: t, device: d);
+        var wUp = torch.randn(c.ffn_dim, dim, dtype: t, device: d);
+        var wDown = torch.randn(dim, c.ffn_dim, dtype: t, device: d);
         double square = Microbenchmark.Median(d, 5, () => nn.functional.linear(x, wSquare).Dispose());
         double up = Microbenchmark.Median(d, 5, () => nn.functional.linear(x, wUp).Dispose());
         double down = Microbenchmark.Median(d, 5, () => nn.functional.linear(xf, wDown).Dispose());
         // Per block: self q,k,v,o (4 square) + cross q,o (2 square) on video tokens, ffn up and down.
-        double perBlockMatmul = 6 * square + up + down;
-        double attention = Config.num_layers * (self + cross);
-        double matmul = Config.num_layers * perBlockMatmul;
+        double attention = c.num_layers * (self + cross);
+        double matmul = c.num_layers * (6 * square + up + down);
         return new TimeSplit(attention, matmul, totalMs - attention - matmul);
     }
 
     public void Dispose()
     {
         Model.Dispose();
-        _latents.Dispose();
-        _timestep.Dispose();
-        _text.Dispose();
+        foreach (var t in _inputs.Values) t.Dispose();
     }
 }

@@ -14,7 +14,27 @@ public static class TransformerLoader
         ["MochiTransformer3DModel"] = (f, o) => Mochi.MochiTransformer3DModel.Load(f, o),
     };
 
+    /// <summary>Builders with freshly initialised (random) weights, for benchmarks and training from scratch.</summary>
+    private static readonly Dictionary<string, Func<ModelFolder, ComputeOptions, IVideoTransformer>> RandomBuilders = new()
+    {
+        ["WanTransformer3DModel"] = (f, o) => new Wan.WanTransformer3DModel(Wan.WanConfig.Read(f), o.Device, o.DType),
+        ["HunyuanVideoTransformer3DModel"] = (f, o) => new HunyuanVideo.HunyuanVideoTransformer3DModel(HunyuanVideo.HunyuanVideoConfig.Read(f), o.Device, o.DType),
+        ["CogVideoXTransformer3DModel"] = (f, o) => new CogVideoX.CogVideoXTransformer3DModel(CogVideoX.CogVideoXConfig.Read(f), o.Device, o.DType),
+        ["MochiTransformer3DModel"] = (f, o) => new Mochi.MochiTransformer3DModel(Mochi.MochiConfig.Read(f), o.Device, o.DType),
+    };
+
     public static IReadOnlyCollection<string> SupportedClasses => Families.Keys;
+
+    /// <summary>Builds the model a folder's config.json describes, with random weights (no checkpoint read).</summary>
+    public static IVideoTransformer CreateRandom(ModelFolder folder, ComputeOptions options)
+    {
+        string className = folder.ClassName ?? throw new VDiTLensException($"{folder.Path}/config.json: no '_class_name' field");
+        if (!RandomBuilders.TryGetValue(className, out var build))
+            throw new VDiTLensException($"{folder.Path}/config.json: _class_name '{className}' is not supported (supported: {string.Join(", ", RandomBuilders.Keys)})");
+        var model = build(folder, options);
+        ((TorchSharp.torch.nn.Module)model).eval();
+        return model;
+    }
 
     public static IVideoTransformer Load(string path, ComputeOptions options)
     {
