@@ -44,8 +44,9 @@ public static class ClipEvaluator
     {
         if (clip.dim() != 4 || clip.shape[1] != 3)
             throw new VDiTLensException($"clip has shape [{string.Join(", ", clip.shape)}]; the evaluator needs [frames, 3, height, width] (use ClipRenderer.ToFramesFirst for [3, F, H, W])");
-        using var cpu = clip.detach().to(ScalarType.Float32).cpu().contiguous();
         int frames = (int)clip.shape[0], height = (int)clip.shape[2], width = (int)clip.shape[3];
+        if (clip.numel() == 0) return ClipJudgement.Unknown(frames);
+        using var cpu = clip.detach().to(ScalarType.Float32).cpu().contiguous();
         return Evaluate(cpu.data<float>().ToArray(), frames, height, width);
     }
 

@@ -26,12 +26,12 @@ public sealed record ProceduralDatasetOptions(
 /// Deterministic procedural (spec, caption) pairs. The training sampler draws uniformly from
 /// <see cref="HeldOutSplit.Training"/> and never produces a held-out combination; the evaluation set draws only from
 /// <see cref="HeldOutSplit.HeldOut"/>. Speed, background, size, position and tone are free in both.
-/// Objects are placed so that they stay wholly inside the frame for the whole clip.
+/// Objects are placed so that they stay inside the frame, clear of its one-pixel border, for the whole clip.
 /// </summary>
 public sealed class ProceduralDataset
 {
-    /// <summary>Gap in pixels kept between the object's box and the frame edge.</summary>
-    private const double EdgeMargin = 0.5;
+    /// <summary>Gap in pixels kept between the object's box and the frame edge, so the border ring stays background.</summary>
+    private const double EdgeMargin = 1.0;
     private const long EvaluationSalt = 0x5EED_E7A1;
 
     public ProceduralDataset(ProceduralDatasetOptions? options = null)
