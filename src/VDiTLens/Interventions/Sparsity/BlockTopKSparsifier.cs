@@ -27,9 +27,9 @@ public sealed class BlockTopKSparsifier : Sparsifier
         long keyBlocks = scores.shape[^1];
         long keepCount = keyBlocks - (long)Math.Floor(Sparsity * keyBlocks);
         var blockKeep = RowRanks.Of(scores, descending: true) < keepCount;
-        var keyBlockOf = torch.arange(inputs.K.shape[2], dtype: ScalarType.Int64, device: scores.device) / BlockSize;
+        var keyBlockOf = torch.arange(inputs.K.shape[2], dtype: ScalarType.Int64, device: scores.device).div(BlockSize, rounding_mode: RoundingMode.floor);
         var expanded = blockKeep.index_select(3, keyBlockOf); // [B, H, nQb, Lk]
-        return block => expanded.index_select(2, block.Rows / BlockSize);
+        return block => expanded.index_select(2, block.Rows.div(BlockSize, rounding_mode: RoundingMode.floor));
     }
 
     /// <summary>Mean over consecutive blocks of the sequence dimension: [B, H, L, D] → [B, H, ceil(L/b), D].</summary>
