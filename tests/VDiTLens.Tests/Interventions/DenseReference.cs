@@ -48,6 +48,16 @@ internal sealed class DenseReference(double[,,,] q, double[,,,] k, double[,,,] v
         return e.Select(x => sum > 0 ? x / sum : 0.0).ToArray();
     }
 
+    /// <summary>Σ_j p_j v[b, h, j] for one probability row.</summary>
+    public double[] Output(int b, int h, double[] p)
+    {
+        var output = new double[v.GetLength(3)];
+        for (int j = 0; j < Keys; j++)
+        for (int d = 0; d < output.Length; d++)
+            output[d] += p[j] * v[b, h, j, d];
+        return output;
+    }
+
     public Tensor Attend(KeepRule rule)
     {
         Kept = Valid = 0;
