@@ -18,7 +18,7 @@ public sealed class AblationTests
         var actual = c.Run(new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.Mask, scope));
         var expected = c.Reference().Attend((_, h, _, p, _) =>
             Enumerable.Range(0, p.Length).Select(j => h == 1 || !Sinks.Contains(j)).ToArray());
-        Fixtures.AssertClose(actual, expected, 1e-12, "masked sinks");
+        Fixtures.AssertClose(actual, expected, 1e-13, "masked sinks");
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public sealed class AblationTests
             .masked_fill(c.Mask.logical_not(), double.NegativeInfinity);
         var actual = c.Run(new[] { new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.Mask) }, mask: additive);
         var expected = c.Reference().Attend((_, _, _, p, _) => Enumerable.Range(0, p.Length).Select(j => !Sinks.Contains(j)).ToArray());
-        Fixtures.AssertClose(actual, expected, 1e-12, "masked sinks, additive mask");
+        Fixtures.AssertClose(actual, expected, 1e-13, "masked sinks, additive mask");
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class AblationTests
         var actual = c.Run(new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.ZeroValues, new InterventionScope { Heads = new long[] { 1 } }));
         var v = c.V.clone();
         foreach (long s in Sinks) v[TensorIndex.Colon, 1, s] = torch.tensor(0.0);
-        Fixtures.AssertClose(actual, c.Reference(v: v).Dense(), 1e-12, "zeroed values");
+        Fixtures.AssertClose(actual, c.Reference(v: v).Dense(), 1e-13, "zeroed values");
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class AblationTests
         };
         var actual = c.Run(new SinkAblation(positions, SinkAblationMode.Mask));
         var expected = c.Reference().Attend((_, _, _, p, _) => Enumerable.Range(0, p.Length).Select(j => j != 12).ToArray());
-        Fixtures.AssertClose(actual, expected, 1e-12, "site positions");
+        Fixtures.AssertClose(actual, expected, 1e-13, "site positions");
         Assert.Throws<VDiTLensException>(() => c.Run(new SinkAblation(new SinkPositions { Global = new long[] { 999 } }, SinkAblationMode.Mask)));
     }
 

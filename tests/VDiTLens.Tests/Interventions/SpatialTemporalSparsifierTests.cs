@@ -78,7 +78,7 @@ public sealed class SpatialTemporalSparsifierTests
 
         var expected = reference.Attend((_, h, i, p, _) => Enumerable.Range(0, p.Length)
             .Select(j => patterns[h] == HeadPattern.Temporal ? ReferenceRules.Temporal(i, j) : ReferenceRules.Spatial(i, j, frameRadius)).ToArray());
-        Fixtures.AssertClose(actual, expected, 1e-12, "spatial/temporal attention");
+        Fixtures.AssertClose(actual, expected, 1e-13, "spatial/temporal attention");
         Assert.Equal(reference.Kept / reference.Valid, sparsifier.Density.Of(c.Site.Name), 12);
     }
 

@@ -20,7 +20,7 @@ public sealed class TemperatureTests
     {
         var c = new InterventionCase();
         var actual = c.Run(new Temperature(1.7));
-        Fixtures.AssertClose(actual, Expected(c, new[] { 1.7, 1.7, 1.7 }), 1e-12, "tau 1.7");
+        Fixtures.AssertClose(actual, Expected(c, new[] { 1.7, 1.7, 1.7 }), 1e-13, "tau 1.7");
         Assert.True(Fixtures.RelativeL2(actual, c.Dense()) > 1e-2, "temperature must change the output");
     }
 
@@ -29,7 +29,7 @@ public sealed class TemperatureTests
     {
         var c = new InterventionCase();
         var actual = c.Run(new Temperature(new[] { 0.5, 3.0 }, new InterventionScope { Heads = new long[] { 2, 0 } }));
-        Fixtures.AssertClose(actual, Expected(c, new[] { 3.0, 1.0, 0.5 }), 1e-12, "per-head taus");
+        Fixtures.AssertClose(actual, Expected(c, new[] { 3.0, 1.0, 0.5 }), 1e-13, "per-head taus");
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public sealed class TemperatureTests
     {
         var c = new InterventionCase();
         var actual = c.Run(new Temperature(2.0, new InterventionScope { Heads = new long[] { 1 } }));
-        Fixtures.AssertClose(actual, Expected(c, new[] { 1.0, 2.0, 1.0 }), 1e-12, "head 1");
+        Fixtures.AssertClose(actual, Expected(c, new[] { 1.0, 2.0, 1.0 }), 1e-13, "head 1");
     }
 
     [Fact]

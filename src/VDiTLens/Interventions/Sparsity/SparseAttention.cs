@@ -13,8 +13,8 @@ namespace VDiTLens.Interventions.Sparsity;
 /// </summary>
 public sealed class SparseAttention : IAttentionIntervention
 {
-    /// <summary>Tensors of one row block, relative to its logits: logits, probabilities, keep/valid masks, sort indices.</summary>
-    private const int BytesFactor = 6;
+    /// <summary>Bytes held per query-key pair of a block: logits, probabilities, masked logits, keep/valid masks, and a sparsifier's sort values, indices and ranks.</summary>
+    private static long BytesPerPair(ScalarType dtype) => dtype == ScalarType.Float64 ? 56 : 40;
 
     public ISparsifier Sparsifier { get; }
     public InterventionScope Scope { get; }
@@ -46,7 +46,7 @@ public sealed class SparseAttention : IAttentionIntervention
         var output = torch.empty(new[] { batch, heads.Length, lq, v.shape[3] }, dtype: dtype, device: q.device);
         var kept = torch.zeros(1, dtype: ScalarType.Float64, device: q.device);
         var total = torch.zeros(1, dtype: ScalarType.Float64, device: q.device);
-        long bytesPerRow = batch * heads.Length * lk * (dtype == ScalarType.Float64 ? 8 : 4) * BytesFactor;
+        long bytesPerRow = batch * heads.Length * lk * BytesPerPair(dtype);
         long rowsPerBlock = Math.Max(1, MemoryBudgetBytes / bytesPerRow);
 
         for (long start = 0; start < lq; start += rowsPerBlock)
