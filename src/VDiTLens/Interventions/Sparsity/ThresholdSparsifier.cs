@@ -1,6 +1,9 @@
 namespace VDiTLens.Interventions.Sparsity;
 
-/// <summary>Drops keys whose dense probability is below <see cref="Threshold"/> (0 keeps everything).</summary>
+/// <summary>
+/// Drops keys whose dense probability is below <see cref="Threshold"/> (0 keeps everything). A threshold above a
+/// row's largest probability drops the whole row, whose output is then 0; thresholds ≤ 1/Lk never do.
+/// </summary>
 public sealed class ThresholdSparsifier : Sparsifier
 {
     public override string Name => "threshold";
