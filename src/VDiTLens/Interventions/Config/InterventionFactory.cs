@@ -1,0 +1,94 @@
+using VDiTLens.Attention;
+using VDiTLens.Interventions.Sparsity;
+
+namespace VDiTLens.Interventions.Config;
+
+/// <summary>
+/// Builds interventions from config entries. Every type takes the scope fields (sites, heads, steps, branches).
+/// Sparsifiers (run by <see cref="SparseAttention"/>) also take <c>keep_sinks</c> [positions] and <c>memory_mb</c>:
+/// <list type="bullet">
+/// <item><c>bottom_k</c>: <c>sparsity</c> ∈ [0, 1)</item>
+/// <item><c>top_k</c>: <c>k</c> ≥ 1</item>
+/// <item><c>threshold</c>: <c>threshold</c> ∈ [0, 1]</item>
+/// <item><c>block_topk</c>: <c>sparsity</c>, <c>block_size</c> (default 64)</item>
+/// <item><c>sliding_tile</c>: <c>tile</c> and <c>window</c>, each [frames, height, width]</item>
+/// <item><c>spatial_temporal</c>: <c>samples</c> (default 32), <c>frame_radius</c> (default 0)</item>
+/// </list>
+/// Others: <c>temperature</c> (<c>tau</c>: a number, or one per listed head), <c>sink_ablation</c>
+/// (<c>positions</c> and/or <c>positions_by_site</c> {site: [..]}, <c>mode</c> "mask" | "zero_values"),
+/// <c>head_ablation</c> (needs <c>heads</c>), <c>map_transfer</c> (<c>pairs</c> [[target, source], …]).
+/// </summary>
+public static class InterventionFactory
+{
+    public static readonly string[] Types =
+        { "bottom_k", "top_k", "threshold", "block_topk", "sliding_tile", "spatial_temporal", "temperature", "sink_ablation", "head_ablation", "map_transfer" };
+
+    public static IReadOnlyList<IAttentionIntervention> FromJson(string json) => InterventionConfig.Parse(json).Select(Build).ToArray();
+
+    public static IReadOnlyList<IAttentionIntervention> FromFile(string path) => InterventionConfig.Load(path).Select(Build).ToArray();
+
+    public static IAttentionIntervention Build(InterventionSpec spec)
+    {
+        var f = spec.Fields;
+        IAttentionIntervention result;
+        try
+        {
+            result = spec.Type switch
+            {
+                "temperature" => new Temperature(f.NumberOrNumbers("tau") ?? throw f.Error("tau", "is required"), spec.Scope),
+                "sink_ablation" => new SinkAblation(SinkPositionsOf(f), ModeOf(f), spec.Scope),
+                "head_ablation" => new HeadAblation(spec.Scope),
+                "map_transfer" => new MapTransfer(f.Pairs("pairs") ?? throw f.Error("pairs", "is required"), spec.Scope),
+                _ => Sparse(spec),
+            };
+        }
+        catch (VDiTLensException e) when (!e.Message.StartsWith(f.Where, StringComparison.Ordinal))
+        {
+            throw new VDiTLensException($"{f.Where}: {e.Message}", e);
+        }
+        f.EnsureAllUsed();
+        return result;
+    }
+
+    private static SparseAttention Sparse(InterventionSpec spec)
+    {
+        var f = spec.Fields;
+        var sinks = f.Longs("keep_sinks");
+        ISparsifier sparsifier = spec.Type switch
+        {
+            "bottom_k" => new BottomKSparsifier(f.RequiredDouble("sparsity"), sinks),
+            "top_k" => new TopKSparsifier(f.Long("k") ?? throw f.Error("k", "is required"), sinks),
+            "threshold" => new ThresholdSparsifier(f.RequiredDouble("threshold"), sinks),
+            "block_topk" => new BlockTopKSparsifier(Int(f, "block_size", 64), f.RequiredDouble("sparsity"), sinks),
+            "sliding_tile" => new SlidingTileSparsifier(f.Triple("tile") ?? throw f.Error("tile", "is required"),
+                f.Triple("window") ?? throw f.Error("window", "is required"), sinks),
+            "spatial_temporal" => new SpatialTemporalSparsifier(Int(f, "samples", 32), Int(f, "frame_radius", 0), sinks),
+            _ => throw f.Error("type", $"is '{spec.Type}', not one of {string.Join(", ", Types)}"),
+        };
+        double memory = f.Double("memory_mb") ?? 256;
+        if (!(memory > 0)) throw f.Error("memory_mb", "must be positive");
+        return new SparseAttention(sparsifier, spec.Scope, (long)(memory * (1 << 20)));
+    }
+
+    private static int Int(SpecFields f, string name, int fallback) =>
+        f.Long(name) is not { } v ? fallback : v is >= int.MinValue and <= int.MaxValue ? (int)v : throw f.Error(name, "is out of range");
+
+    private static SinkPositions SinkPositionsOf(SpecFields f)
+    {
+        var global = f.Longs("positions");
+        var bySite = f.ListsBySite("positions_by_site");
+        if (global is null && bySite is null) throw f.Error("positions", "is required (or give 'positions_by_site')");
+        return new SinkPositions
+        {
+            Global = global ?? Array.Empty<long>(),
+            BySite = bySite ?? new Dictionary<string, IReadOnlyList<long>>(),
+        };
+    }
+
+    private static SinkAblationMode ModeOf(SpecFields f) => f.String("mode") switch
+    {
+        null or "mask" => SinkAblationMode.Mask,
+        "zero_values" => SinkAblationMode.ZeroValues,
+        var other => throw f.Error("mode", $"is '{other}'; use \"mask\" or \"zero_values\""),
+    };
+}

@@ -1,0 +1,4 @@
+namespace VDiTLens.Interventions.Config;
+
+/// <summary>One parsed entry of an intervention config: its type, its scope, and its remaining fields.</summary>
+public sealed record InterventionSpec(int Index, string Type, InterventionScope Scope, SpecFields Fields);

@@ -1,0 +1,25 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Interventions.Sparsity;
+
+/// <summary>
+/// The paper's bottom-k% masking: in each query row with n unmasked keys, drop the floor(s·n) keys of smallest
+/// dense probability (s·n in float64), ties dropping the lower key index first, and renormalise over the rest.
+/// </summary>
+public sealed class BottomKSparsifier(double sparsity, IReadOnlyList<long>? keepSinks = null) : Sparsifier(keepSinks)
+{
+    public override string Name => "bottom_k";
+    public double Sparsity { get; } = CheckSparsity(sparsity);
+
+    public override KeepMask Begin(SparsityInputs inputs) => block =>
+    {
+        var valid = block.Valid;
+        var n = valid.sum(-1, keepdim: true, type: ScalarType.Int64);
+        var drop = (n.to(ScalarType.Float64) * Sparsity).floor().to(ScalarType.Int64);
+        var invalid = block.Logits.shape[^1] - n;
+        // masked keys sort first (below every probability), so the dropped ranks start after them
+        var ranks = RowRanks.Of(block.Probabilities.masked_fill(valid.logical_not(), -1.0), descending: false);
+        return (ranks < invalid).logical_or(ranks >= invalid + drop);
+    };
+}
