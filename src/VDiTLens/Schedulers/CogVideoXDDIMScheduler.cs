@@ -49,7 +49,7 @@ public sealed class CogVideoXDDIMScheduler : IScheduler
         long previousTimestep = timestep - Config.num_train_timesteps / NumInferenceSteps;
         var alphaProdT = _schedule.AlphaProd(timestep).to(sample.device);
         var alphaProdTPrev = _schedule.AlphaProd(previousTimestep).to(sample.device);
-        var predOriginal = _schedule.PredictOriginalSample(modelOutput, sample, alphaProdT);
+        var predOriginal = CogVideoXNoiseSchedule.PredictOriginalSample(modelOutput, sample, alphaProdT);
         var aT = ((1 - alphaProdTPrev) / (1 - alphaProdT)).pow(0.5);
         var bT = alphaProdTPrev.pow(0.5) - alphaProdT.pow(0.5) * aT;
         var previous = aT * sample + bT * predOriginal;

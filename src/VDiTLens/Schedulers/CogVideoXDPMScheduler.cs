@@ -58,7 +58,7 @@ public sealed class CogVideoXDPMScheduler : IScheduler
         var alphaProdTPrev = _schedule.AlphaProd(previousTimestep).to(device);
         var alphaProdTBack = stepIndex > 0 ? _schedule.AlphaProd(_timesteps[stepIndex - 1]).to(device) : null;
 
-        var predOriginal = _schedule.PredictOriginalSample(modelOutput, sample, alphaProdT);
+        var predOriginal = CogVideoXNoiseSchedule.PredictOriginalSample(modelOutput, sample, alphaProdT);
 
         var lambda = HalfLogSnr(alphaProdT);
         var h = HalfLogSnr(alphaProdTPrev) - lambda;

@@ -20,13 +20,8 @@ internal sealed class CogVideoXNoiseSchedule
         Config = config;
         using var scope = torch.NewDisposeScope();
         int n = config.num_train_timesteps;
-        Tensor betas;
-        if (config.trained_betas is not null)
-            betas = torch.tensor(config.trained_betas.Select(b => (float)b).ToArray());
-        else if (config.beta_schedule == "linear")
-            betas = torch.linspace(config.beta_start, config.beta_end, n, ScalarType.Float32);
-        else
-            betas = torch.linspace(Math.Pow(config.beta_start, 0.5), Math.Pow(config.beta_end, 0.5), n, ScalarType.Float64).pow(2);
+        // scaled_linear: diffusers builds these betas in float64 (unlike its other schedulers).
+        var betas = torch.linspace(Math.Pow(config.beta_start, 0.5), Math.Pow(config.beta_end, 0.5), n, ScalarType.Float64).pow(2);
         var alphas = 1.0 - betas;
         var cumprod = torch.cumprod(alphas, 0);
         double snr = config.snr_shift_scale;
@@ -71,14 +66,7 @@ internal sealed class CogVideoXNoiseSchedule
     /// <summary>alphas_cumprod at <paramref name="timestep"/>, or the final value for a negative one.</summary>
     public Tensor AlphaProd(long timestep) => timestep >= 0 ? AlphasCumprod[timestep] : FinalAlphaCumprod;
 
-    public Tensor PredictOriginalSample(Tensor modelOutput, Tensor sample, Tensor alphaProdT)
-    {
-        var betaProdT = 1 - alphaProdT;
-        return Config.prediction_type switch
-        {
-            "epsilon" => (sample - betaProdT.pow(0.5) * modelOutput) / alphaProdT.pow(0.5),
-            "sample" => modelOutput,
-            _ => alphaProdT.pow(0.5) * sample - betaProdT.pow(0.5) * modelOutput,
-        };
-    }
+    /// <summary>x0 from a v-prediction: √ᾱ·x − √(1−ᾱ)·v.</summary>
+    public static Tensor PredictOriginalSample(Tensor modelOutput, Tensor sample, Tensor alphaProdT) =>
+        alphaProdT.pow(0.5) * sample - (1 - alphaProdT).pow(0.5) * modelOutput;
 }

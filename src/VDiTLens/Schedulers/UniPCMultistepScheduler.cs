@@ -130,13 +130,10 @@ public sealed class UniPCMultistepScheduler : IScheduler
             rks.Add(rk);
             d1s.Add((mi - m0) / rk);
         }
-        var (_, hPhi1, bH, r, b) = Coefficients(h, rks, order, device);
+        var (hPhi1, bH, _, _) = Coefficients(h, rks, order, device);
 
-        Tensor? rhosP = null;
-        if (d1s.Count > 0)
-            rhosP = order == 2
-                ? torch.ones(1, x.dtype, device) * 0.5
-                : Solve(r[..^1, ..^1], b[..^1]).to(device).to(x.dtype);
+        // diffusers fixes rho = 0.5 for the order-2 predictor (orders above 2 are rejected by the config reader).
+        Tensor? rhosP = d1s.Count > 0 ? torch.ones(1, x.dtype, device) * 0.5 : null;
 
         var xT_ = sigmaT / sigmaS0 * x - alphaT * hPhi1 * m0;
         var predRes = rhosP is null ? null : torch.einsum("k,bkc...->bc...", rhosP, torch.stack(d1s, 1));
@@ -164,7 +161,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
             rks.Add(rk);
             d1s.Add((mi - m0) / rk);
         }
-        var (_, hPhi1, bH, r, b) = Coefficients(h, rks, order, device);
+        var (hPhi1, bH, r, b) = Coefficients(h, rks, order, device);
 
         var rhosC = order == 1
             ? torch.ones(1, x.dtype, device) * 0.5
@@ -180,7 +177,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
     }
 
     /// <summary>
-    /// <c>torch.linalg.solve</c> of UniPC's order-conditions system. A 2×2 system is solved in float32 with the roundings
+    /// <c>torch.linalg.solve</c> of UniPC's order-conditions system. The 2×2 system (order 2) is solved in float32 with the roundings
     /// of LAPACK's getrf/getrs as the reference CPU ran them (partial pivoting, reciprocal pivots, fused multiply-adds):
     /// this makes the Wan latents bit-identical to diffusers, where the generic solve drifts by ~3e-8 relative.
     /// </summary>
@@ -206,15 +203,15 @@ public sealed class UniPCMultistepScheduler : IScheduler
         return torch.tensor(new[] { x0, x1 }, device: device);
     }
 
-    /// <summary>hh, h·φ₁(hh), B(h), and the order-conditions system R·ρ = b of UniPC.</summary>
-    private (Tensor Hh, Tensor HPhi1, Tensor BH, Tensor R, Tensor B) Coefficients(Tensor h, List<Tensor> rks, int order, Device device)
+    /// <summary>h·φ₁(hh), B(h) (bh2), and the order-conditions system R·ρ = b of UniPC.</summary>
+    private static (Tensor HPhi1, Tensor BH, Tensor R, Tensor B) Coefficients(Tensor h, List<Tensor> rks, int order, Device device)
     {
         var allRks = torch.stack(rks.Append(torch.ones(Array.Empty<long>(), device: device)).ToArray());
         var hh = -h; // predict_x0
         var hPhi1 = torch.expm1(hh);
         var hPhiK = hPhi1 / hh - 1;
         long factorial = 1;
-        var bH = Config.solver_type == "bh1" ? hh : torch.expm1(hh);
+        var bH = torch.expm1(hh);
         var r = new List<Tensor>();
         var b = new List<Tensor>();
         for (int i = 1; i <= order; i++)
@@ -224,6 +221,6 @@ public sealed class UniPCMultistepScheduler : IScheduler
             factorial *= i + 1;
             hPhiK = hPhiK / hh - 1.0 / factorial;
         }
-        return (hh, hPhi1, bH, torch.stack(r), torch.stack(b));
+        return (hPhi1, bH, torch.stack(r), torch.stack(b));
     }
 }

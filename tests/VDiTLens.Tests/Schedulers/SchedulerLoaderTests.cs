@@ -66,12 +66,22 @@ public sealed class SchedulerLoaderTests : IDisposable
 
     [Theory]
     [InlineData("unipc_wan", "prediction_type", "epsilon")]
+    [InlineData("unipc_wan", "solver_type", "bh1")]
     [InlineData("cogvideox_ddim", "beta_schedule", "squaredcos_cap_v2")]
+    [InlineData("cogvideox_dpm", "prediction_type", "epsilon")]
     public void Unsupported_string_option_is_refused_naming_the_field(string name, string field, string value)
     {
         string folder = WriteConfig(name, c => c[field] = value);
         var e = Assert.Throws<VDiTLensException>(() => SchedulerLoader.Load(folder));
         Assert.Contains($"'{field}'", e.Message);
+    }
+
+    [Fact]
+    public void Unsupported_solver_order_is_refused_naming_the_field()
+    {
+        string folder = WriteConfig("unipc_wan", c => c["solver_order"] = 3);
+        var e = Assert.Throws<VDiTLensException>(() => SchedulerLoader.Load(folder));
+        Assert.Contains("'solver_order'", e.Message);
     }
 
     [Fact]
