@@ -1,4 +1,4 @@
-using VDiTLens.IO;
+using VDiTLens.Reports;
 using static TorchSharp.torch;
 
 namespace VDiTLens.IO.Video;
@@ -47,14 +47,14 @@ public static class VideoWriter
                 case ".mp4":
                 case ".gif":
                     string gif = Path.ChangeExtension(target, ".gif");
-                    GifWriter.Write(gif, frames, fps);
+                    GifWriter.WriteRgb(gif, frames.Width, frames.Height, frames.Frames, GifDelay(fps));
                     written.Add(gif);
                     break;
                 case ".png":
                     for (int f = 0; f < frames.Frames.Count; f++)
                     {
                         string png = Path.Combine(Path.GetDirectoryName(target) ?? "", $"{Path.GetFileNameWithoutExtension(target)}_{f:D3}.png");
-                        PngWriter.Write(png, frames.Width, frames.Height, frames.Frames[f]);
+                        PngWriter.WriteRgb(png, frames.Width, frames.Height, frames.Frames[f]);
                         written.Add(png);
                     }
                     break;
@@ -62,4 +62,7 @@ public static class VideoWriter
         }
         return written;
     }
+
+    /// <summary>GIF delays are whole centiseconds; below 2 many viewers play at their own default speed.</summary>
+    public static int GifDelay(double fps) => (int)Math.Clamp(Math.Round(100.0 / fps), 2, ushort.MaxValue);
 }
