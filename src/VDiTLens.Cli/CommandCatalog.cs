@@ -13,5 +13,6 @@ internal static class CommandCatalog
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
+        yield return GenerateCommand.Create();
     }
 }
