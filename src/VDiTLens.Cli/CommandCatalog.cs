@@ -12,5 +12,6 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
+        yield return FuzzCommand.Create();
     }
 }

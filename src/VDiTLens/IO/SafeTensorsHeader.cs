@@ -37,6 +37,9 @@ public static class SafeTensorsHeader
         out Dictionary<string, string> metadata)
     {
         metadata = new Dictionary<string, string>();
+        int invalid = Utf8Text.FirstInvalidByte(header);
+        if (invalid >= 0)
+            throw Fail(path, $"header is not valid UTF-8 (byte 0x{header[invalid]:X2} at header offset {invalid}); the file is damaged or not safetensors");
         JsonDocument doc;
         try
         {
@@ -109,20 +112,26 @@ public static class SafeTensorsHeader
             || offsets.GetArrayLength() != 2)
             throw Fail(path, $"tensor '{name}': 'data_offsets' must be an array of two integers");
         var pair = offsets.EnumerateArray().ToArray();
-        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end))
+        if (pair[0].ValueKind != JsonValueKind.Number || pair[1].ValueKind != JsonValueKind.Number
+            || !pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end))
             throw Fail(path, $"tensor '{name}': 'data_offsets' {offsets.GetRawText()} are not integers");
         if (begin < 0 || end < begin)
             throw Fail(path, $"tensor '{name}': data_offsets [{begin}, {end}] are not an ordered pair of non-negative offsets");
         if (end > dataLength)
             throw Fail(path, $"tensor '{name}': data_offsets [{begin}, {end}] are out of range (the data section has {dataLength} bytes)");
 
+        // The non-zero dims must multiply without overflow even when another dim is 0: libtorch computes
+        // strides from them and fails with a native error on an empty tensor of shape [0, 2^62, 4].
         long expected = elementSize;
+        bool empty = false;
         foreach (long d in shape)
         {
-            if (d != 0 && expected > long.MaxValue / d)
+            if (d == 0) { empty = true; continue; }
+            if (expected > long.MaxValue / d)
                 throw Fail(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] is impossibly large");
             expected *= d;
         }
+        if (empty) expected = 0;
         if (expected != end - begin)
             throw Fail(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] × {dtypeName} is {expected} bytes but data_offsets span {end - begin}");
         return new TensorEntry(name, dtypeName, dtype, shape.ToArray(), begin, end);

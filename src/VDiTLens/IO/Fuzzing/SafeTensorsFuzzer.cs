@@ -127,8 +127,8 @@ public sealed partial class SafeTensorsFuzzer
     [GeneratedRegex(@"^tensor '.*?': ")] private static partial Regex TensorPrefix();
     [GeneratedRegex(@" \(.*\)")] private static partial Regex Parenthesised();
     [GeneratedRegex(@"'[^']*'")] private static partial Regex Quoted();
-    [GeneratedRegex(@"\[[^\]]*\]")] private static partial Regex Bracketed();
-    [GeneratedRegex(@"-?\d+")] private static partial Regex Digits();
+    [GeneratedRegex(@"\[.*\]")] private static partial Regex Bracketed();
+    [GeneratedRegex(@"(?<![A-Za-z_])-?\d+")] private static partial Regex Digits();
 
     /// <summary>SplitMix64 of (seed, case): independent, reproducible streams per case.</summary>
     private static int CaseSeed(int seed, long caseIndex)
