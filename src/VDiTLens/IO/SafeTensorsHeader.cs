@@ -121,7 +121,7 @@ public static class SafeTensorsHeader
             throw Fail(path, $"tensor '{name}': data_offsets [{begin}, {end}] are out of range (the data section has {dataLength} bytes)");
 
         // The non-zero dims must multiply without overflow even when another dim is 0: libtorch computes
-        // strides from them and fails with a native error on an empty tensor of shape [0, 2^62, 4].
+        // strides from them: torch.empty([0, 2^62, 4]) throws ExternalException "Stride calculation overflowed".
         long expected = elementSize;
         bool empty = false;
         foreach (long d in shape)
