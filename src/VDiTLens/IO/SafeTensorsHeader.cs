@@ -78,6 +78,8 @@ public static class SafeTensorsHeader
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, "__metadata__ is not an object of strings");
+        if (DuplicateKey(value) is { } key)
+            throw Fail(path, $"__metadata__ key '{key}' appears twice");
         foreach (var item in value.EnumerateObject())
         {
             if (item.Value.ValueKind != JsonValueKind.String)
@@ -90,6 +92,8 @@ public static class SafeTensorsHeader
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, $"tensor '{name}': entry is not an object");
+        if (DuplicateKey(value) is { } key)
+            throw Fail(path, $"tensor '{name}': key '{key}' appears twice");
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
             throw Fail(path, $"tensor '{name}': missing or non-string 'dtype'");
         string dtypeName = dtypeElement.GetString()!;
@@ -135,6 +139,15 @@ public static class SafeTensorsHeader
         if (expected != end - begin)
             throw Fail(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] × {dtypeName} is {expected} bytes but data_offsets span {end - begin}");
         return new TensorEntry(name, dtypeName, dtype, shape.ToArray(), begin, end);
+    }
+
+    /// <summary>System.Text.Json keeps repeated keys and TryGetProperty picks one silently; we refuse them.</summary>
+    private static string? DuplicateKey(JsonElement obj)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in obj.EnumerateObject())
+            if (!keys.Add(p.Name)) return p.Name;
+        return null;
     }
 
     private static void CheckCoverage(List<TensorEntry> tensors, string path, long dataLength)

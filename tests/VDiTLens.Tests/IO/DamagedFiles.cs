@@ -53,6 +53,9 @@ public static class DamagedFiles
         new("unknown-dtype", OneTensor("F8_E4M3", "[8]", "[0,8]", 8), "unknown dtype 'F8_E4M3'", "t"),
         new("duplicate-tensor-names", Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"I8","shape":[3],"data_offsets":[8,11]}}""", Data(11)),
             "appears twice", "a"),
+        new("duplicate-key-in-entry", Build("""{"t":{"dtype":"F32","dtype":"I8","shape":[8],"data_offsets":[0,8]}}""", Data(8)),
+            "key 'dtype' appears twice", "t"),
+        new("duplicate-metadata-key", Build("""{"__metadata__":{"format":"pt","format":"np"}}""", Array.Empty<byte>()), "key 'format' appears twice", null),
         new("metadata-not-strings", Build("""{"__metadata__":{"format":1}}""", Array.Empty<byte>()), "is not a string", null),
     };
 

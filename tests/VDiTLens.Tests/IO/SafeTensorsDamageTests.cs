@@ -46,6 +46,8 @@ public sealed class SafeTensorsDamageTests : IDisposable
     [Fact] public void Empty_tensor_whose_other_dimensions_overflow_int64() => Refused("zero-dim-with-overflowing-dims");
     [Fact] public void Unknown_dtype() => Refused("unknown-dtype");
     [Fact] public void Duplicate_tensor_names() => Refused("duplicate-tensor-names");
+    [Fact] public void Duplicate_key_inside_a_tensor_entry() => Refused("duplicate-key-in-entry");
+    [Fact] public void Duplicate_metadata_key() => Refused("duplicate-metadata-key");
     [Fact] public void Metadata_values_that_are_not_strings() => Refused("metadata-not-strings");
 
     [Fact]
