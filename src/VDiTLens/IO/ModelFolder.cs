@@ -8,7 +8,11 @@ public sealed class ModelFolder
 {
     public string Path { get; }
     public JsonObject Config { get; }
-    public string? ClassName => Config["_class_name"]?.GetValue<string>() ?? (Config["architectures"] as JsonArray)?.FirstOrDefault()?.GetValue<string>();
+    public string? ClassName => StringOrNull(Config["_class_name"]) ?? StringOrNull((Config["architectures"] as JsonArray)?.FirstOrDefault());
+
+    /// <summary>The node's string value, or null where it is absent or not a string (GetValue would throw).</summary>
+    public static string? StringOrNull(JsonNode? node) =>
+        node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private ModelFolder(string path, JsonObject config)
     {
@@ -31,14 +35,24 @@ public sealed class ModelFolder
             throw new VDiTLensException($"{file}: file not found");
         try
         {
-            return JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions
+            var root = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions
             {
                 AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip,
             }) as JsonObject ?? throw new VDiTLensException($"{file}: not a JSON object");
+            _ = root.Count; // JsonObject builds its dictionary lazily; a duplicate key throws here, not later
+            return root;
         }
         catch (JsonException e)
         {
             throw new VDiTLensException($"{file}: invalid JSON ({e.Message})");
+        }
+        catch (ArgumentException e)
+        {
+            throw new VDiTLensException($"{file}: invalid JSON ({e.Message})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new VDiTLensException($"{file}: cannot read ({e.Message})", e);
         }
     }
 }

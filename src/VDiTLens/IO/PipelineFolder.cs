@@ -7,7 +7,7 @@ public sealed class PipelineFolder
 {
     public string Path { get; }
     public JsonObject Index { get; }
-    public string? ClassName => Index["_class_name"]?.GetValue<string>();
+    public string? ClassName => ModelFolder.StringOrNull(Index["_class_name"]);
 
     private PipelineFolder(string path, JsonObject index)
     {
@@ -26,8 +26,9 @@ public sealed class PipelineFolder
 
     /// <summary>The components listed in model_index.json: name → (library, class).</summary>
     public IReadOnlyDictionary<string, (string Library, string Class)> Components =>
-        Index.Where(kv => !kv.Key.StartsWith('_') && kv.Value is JsonArray { Count: 2 } a && a[0] is not null)
-            .ToDictionary(kv => kv.Key, kv => (((JsonArray)kv.Value!)[0]!.GetValue<string>(), ((JsonArray)kv.Value!)[1]!.GetValue<string>()));
+        Index.Where(kv => !kv.Key.StartsWith('_') && kv.Value is JsonArray { Count: 2 } a
+                          && ModelFolder.StringOrNull(a[0]) is not null && ModelFolder.StringOrNull(a[1]) is not null)
+            .ToDictionary(kv => kv.Key, kv => (ModelFolder.StringOrNull(((JsonArray)kv.Value!)[0])!, ModelFolder.StringOrNull(((JsonArray)kv.Value!)[1])!));
 
     public string ComponentPath(string component)
     {

@@ -10,14 +10,14 @@ namespace VDiTLens.IO;
 /// </summary>
 public sealed class SafeTensorsFile : ITensorSource
 {
-    private readonly Dictionary<string, TensorEntry> _byName;
+    private readonly Dictionary<string, TensorEntry> _byName = new();
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly long _dataStart;
 
     public string Path { get; }
-    public IReadOnlyList<TensorEntry> Tensors { get; }
-    public IReadOnlyDictionary<string, string> Metadata { get; }
+    public IReadOnlyList<TensorEntry> Tensors { get; } = Array.Empty<TensorEntry>();
+    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
     public string Description => Path;
     public IReadOnlyCollection<string> Names => _byName.Keys;
 
@@ -26,15 +26,31 @@ public sealed class SafeTensorsFile : ITensorSource
         Path = path;
         if (!File.Exists(path))
             throw new VDiTLensException($"{path}: file not found");
-        using (var stream = File.OpenRead(path))
+        FileStream? stream = null;
+        try
         {
+            // The header is validated and the data mapped through one handle, so both see the same file.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             (Tensors, Metadata, _dataStart) = SafeTensorsHeader.Read(stream, path);
-        }
-        _byName = Tensors.ToDictionary(t => t.Name);
-        if (new FileInfo(path).Length > 0)
-        {
-            _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            _byName = Tensors.ToDictionary(t => t.Name);
+            _map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read,
+                HandleInheritability.None, leaveOpen: false);
+            stream = null; // owned by the map now
             _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Dispose();
+            throw new VDiTLensException($"{path}: cannot read ({e.Message})", e);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        finally
+        {
+            stream?.Dispose();
         }
     }
 

@@ -37,6 +37,9 @@ public static class SafeTensorsHeader
         out Dictionary<string, string> metadata)
     {
         metadata = new Dictionary<string, string>();
+        int invalid = Utf8Text.FirstInvalidByte(header);
+        if (invalid >= 0)
+            throw Fail(path, $"header is not valid UTF-8 (byte 0x{header[invalid]:X2} at header offset {invalid}); the file is damaged or not safetensors");
         JsonDocument doc;
         try
         {
@@ -75,6 +78,8 @@ public static class SafeTensorsHeader
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, "__metadata__ is not an object of strings");
+        if (DuplicateKey(value) is { } key)
+            throw Fail(path, $"__metadata__ key '{key}' appears twice");
         foreach (var item in value.EnumerateObject())
         {
             if (item.Value.ValueKind != JsonValueKind.String)
@@ -87,6 +92,8 @@ public static class SafeTensorsHeader
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, $"tensor '{name}': entry is not an object");
+        if (DuplicateKey(value) is { } key)
+            throw Fail(path, $"tensor '{name}': key '{key}' appears twice");
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
             throw Fail(path, $"tensor '{name}': missing or non-string 'dtype'");
         string dtypeName = dtypeElement.GetString()!;
@@ -109,23 +116,38 @@ public static class SafeTensorsHeader
             || offsets.GetArrayLength() != 2)
             throw Fail(path, $"tensor '{name}': 'data_offsets' must be an array of two integers");
         var pair = offsets.EnumerateArray().ToArray();
-        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end))
+        if (pair[0].ValueKind != JsonValueKind.Number || pair[1].ValueKind != JsonValueKind.Number
+            || !pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end))
             throw Fail(path, $"tensor '{name}': 'data_offsets' {offsets.GetRawText()} are not integers");
         if (begin < 0 || end < begin)
             throw Fail(path, $"tensor '{name}': data_offsets [{begin}, {end}] are not an ordered pair of non-negative offsets");
         if (end > dataLength)
             throw Fail(path, $"tensor '{name}': data_offsets [{begin}, {end}] are out of range (the data section has {dataLength} bytes)");
 
+        // The non-zero dims must multiply without overflow even when another dim is 0: libtorch computes
+        // strides from them: torch.empty([0, 2^62, 4]) throws ExternalException "Stride calculation overflowed".
         long expected = elementSize;
+        bool empty = false;
         foreach (long d in shape)
         {
-            if (d != 0 && expected > long.MaxValue / d)
+            if (d == 0) { empty = true; continue; }
+            if (expected > long.MaxValue / d)
                 throw Fail(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] is impossibly large");
             expected *= d;
         }
+        if (empty) expected = 0;
         if (expected != end - begin)
             throw Fail(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] × {dtypeName} is {expected} bytes but data_offsets span {end - begin}");
         return new TensorEntry(name, dtypeName, dtype, shape.ToArray(), begin, end);
+    }
+
+    /// <summary>System.Text.Json keeps repeated keys and TryGetProperty picks one silently; we refuse them.</summary>
+    private static string? DuplicateKey(JsonElement obj)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in obj.EnumerateObject())
+            if (!keys.Add(p.Name)) return p.Name;
+        return null;
     }
 
     private static void CheckCoverage(List<TensorEntry> tensors, string path, long dataLength)

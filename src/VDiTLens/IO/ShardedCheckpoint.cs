@@ -20,8 +20,13 @@ public sealed class ShardedCheckpoint : ITensorSource
         Dictionary<string, string> weightMap;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            var bytes = ReadIndexBytes(indexPath);
+            int invalid = Utf8Text.FirstInvalidByte(bytes);
+            if (invalid >= 0)
+                throw new VDiTLensException($"{indexPath}: not valid UTF-8 (byte 0x{bytes[invalid]:X2} at offset {invalid})");
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new VDiTLensException($"{indexPath}: no 'weight_map' object");
             weightMap = new Dictionary<string, string>();
             foreach (var p in map.EnumerateObject())
@@ -67,6 +72,24 @@ public sealed class ShardedCheckpoint : ITensorSource
         {
             Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Index files list tensor names only; real ones are well under a few MB.</summary>
+    public const long MaxIndexBytes = 64L * 1024 * 1024;
+
+    private static byte[] ReadIndexBytes(string indexPath)
+    {
+        try
+        {
+            long length = new FileInfo(indexPath).Length;
+            if (length > MaxIndexBytes)
+                throw new VDiTLensException($"{indexPath}: {length} bytes, larger than the {MaxIndexBytes} byte limit for an index file");
+            return File.ReadAllBytes(indexPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new VDiTLensException($"{indexPath}: cannot read ({e.Message})", e);
         }
     }
 
