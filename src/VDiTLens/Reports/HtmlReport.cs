@@ -52,6 +52,12 @@ public sealed class HtmlReport
         }
         sb.Append("</nav>\n");
         foreach (var f in sections) sb.Append(File.ReadAllText(f));
+        // Marks the page once every picture and video has loaded (or names the broken ones), for automated checks.
+        sb.Append("<script>window.addEventListener('load',function(){var bad=[];")
+          .Append("document.querySelectorAll('img').forEach(function(i){if(!i.complete||i.naturalWidth===0)bad.push(i.getAttribute('src'));});")
+          .Append("document.querySelectorAll('video').forEach(function(v){if(v.error)bad.push(v.getAttribute('src'));});")
+          .Append("if(bad.length){console.error('missing assets: '+bad.join(', '));}")
+          .Append("document.body.setAttribute('data-assets',bad.length?'broken':'ok');});</script>\n");
         sb.Append("</body></html>\n");
         AtomicWrite(Path.Combine(Folder, "index.html"), sb.ToString());
     }
