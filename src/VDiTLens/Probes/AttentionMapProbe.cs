@@ -20,6 +20,8 @@ public sealed class AttentionMapProbe : IAttentionProbe
     /// <summary>Use every n-th query (1 = all, exact); larger values estimate query means from a uniform subsample.</summary>
     public int QueryStride { get; }
     public IReadOnlyList<IAttentionStatistic> Statistics => _statistics;
+    /// <summary>Calls to leave to another probe (e.g. those a fused probe handles).</summary>
+    public Func<AttentionCall, bool>? Skip { get; init; }
 
     public AttentionMapProbe(IEnumerable<IAttentionStatistic> statistics, ProbeFilter? filter = null,
         ProbeGrouping grouping = ProbeGrouping.Site, long memoryBudgetBytes = 256L << 20, int queryStride = 1)
@@ -31,7 +33,7 @@ public sealed class AttentionMapProbe : IAttentionProbe
         QueryStride = queryStride >= 1 ? queryStride : throw new VDiTLensException("query stride must be ≥ 1");
     }
 
-    public bool Accepts(AttentionCall call) => Filter.Accepts(call);
+    public bool Accepts(AttentionCall call) => Filter.Accepts(call) && !(Skip?.Invoke(call) ?? false);
 
     public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
     {

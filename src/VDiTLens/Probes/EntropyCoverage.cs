@@ -11,7 +11,7 @@ namespace VDiTLens.Probes;
 /// <c>&lt;site&gt;.coverage_fraction</c> [B, H, levels] (keys ÷ key count).
 /// Coverage needs a sort of each row; <paramref name="coverageStride"/> computes it exactly on every n-th query.
 /// </summary>
-public sealed class EntropyCoverage(int coverageStride = 1) : IAttentionStatistic
+public sealed class EntropyCoverage(int coverageStride = 1, bool withEntropy = true) : IAttentionStatistic
 {
     public static readonly double[] Levels = { 0.5, 0.9, 0.95, 0.99 };
 
@@ -63,7 +63,7 @@ public sealed class EntropyCoverage(int coverageStride = 1) : IAttentionStatisti
     }
 
     public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
-        _entropy.Means("entropy").Concat(_coverage.Means("coverage")).Concat(_fraction.Means("coverage_fraction"));
+        (withEntropy ? _entropy.Means("entropy") : []).Concat(_coverage.Means("coverage")).Concat(_fraction.Means("coverage_fraction"));
 
     private static void Add(ref Tensor? sum, Tensor value)
     {

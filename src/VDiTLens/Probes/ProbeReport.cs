@@ -18,10 +18,10 @@ public static class ProbeReport
         Directory.CreateDirectory(folder);
         var results = probes.Results();
         SafeTensorsWriter.Save(Path.Combine(folder, "probes.safetensors"), results, metadata);
-        File.WriteAllText(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(Summarise(results, probes.Mass), new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(Summarise(results, probes.KeyLayouts), new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    public static Dictionary<string, object> Summarise(IReadOnlyDictionary<string, Tensor> results, ReceivedMass? mass)
+    public static Dictionary<string, object> Summarise(IReadOnlyDictionary<string, Tensor> results, IReadOnlyDictionary<string, TokenLayout> layouts)
     {
         var sites = new SortedDictionary<string, Dictionary<string, object>>(StringComparer.Ordinal);
         Dictionary<string, object> Site(string key) => sites.TryGetValue(key, out var s) ? s : sites[key] = new Dictionary<string, object>();
@@ -31,7 +31,7 @@ public static class ProbeReport
             string key = name[..dot], stat = name[(dot + 1)..];
             switch (stat)
             {
-                case "received_mass" when mass is not null && mass.Layouts.TryGetValue(key, out var layout):
+                case "received_mass" when layouts.TryGetValue(key, out var layout):
                     Site(key)["top_receivers"] = SinkLocator.Top(tensor, layout, 5);
                     break;
                 case "entropy":

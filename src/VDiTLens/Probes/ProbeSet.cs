@@ -17,6 +17,11 @@ public sealed record ProbeOptions
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
     public int QueryStride { get; init; } = 1;
     public int CoverageStride { get; init; } = 1;
+    /// <summary>
+    /// Compute frame/modality maps, received mass and entropy with <see cref="FusedAttentionSummary"/> (three extra
+    /// attention-kernel passes per call) wherever the mask allows; the blockwise probe does the rest.
+    /// </summary>
+    public bool Fused { get; init; } = true;
 
     public static IReadOnlyList<string> ParseProbes(string? list)
     {
@@ -36,7 +41,9 @@ public sealed class ProbeSet : IDisposable
     private readonly List<IDisposable> _attachments = new();
 
     public AttentionMapProbe? Maps { get; }
-    public ReceivedMass? Mass { get; }
+    public AttentionMapProbe? Coverage { get; }
+    public FusedAttentionSummary? Summary { get; }
+    public ReceivedMass? Mass { get; private set; }
     public SampledRows? Rows { get; }
     public QkvCapture? Qkv { get; }
     public ProbeOptions Options { get; }
@@ -44,26 +51,66 @@ public sealed class ProbeSet : IDisposable
     public ProbeSet(AttentionSeam seam, ProbeOptions options)
     {
         Options = options;
-        var stats = new List<IAttentionStatistic>();
         var p = options.Probes;
+        bool fusable = p.Contains("frame") || p.Contains("modality") || p.Contains("mass") || p.Contains("entropy");
+        if (options.Fused && fusable)
+        {
+            Summary = new FusedAttentionSummary(options.Filter, options.Grouping);
+            _attachments.Add(seam.Attach(Summary));
+            if (p.Contains("entropy"))
+            {
+                Coverage = new AttentionMapProbe(new[] { new EntropyCoverage(1, withEntropy: false) }, options.Filter, options.Grouping,
+                    options.MemoryBudgetBytes, options.CoverageStride) { Skip = c => !Summary.Accepts(c) };
+                _attachments.Add(seam.Attach(Coverage));
+            }
+        }
+        var stats = new List<IAttentionStatistic>();
         if (p.Contains("mass")) stats.Add(Mass = new ReceivedMass());
         if (p.Contains("frame")) stats.Add(PooledMap.Frames());
-        if (p.Contains("tile")) stats.Add(PooledMap.Tiles(options.TileSize));
         if (p.Contains("modality")) stats.Add(PooledMap.Modalities());
         if (p.Contains("entropy")) stats.Add(new EntropyCoverage(options.CoverageStride));
+        if (Summary is not null) stats.Clear(); // the fused probe covers these wherever it accepts the call
+        if (p.Contains("tile")) stats.Add(PooledMap.Tiles(options.TileSize));
+        var fallback = Summary is null ? new List<IAttentionStatistic>() : FallbackStatistics(p, options);
         if (stats.Count > 0)
         {
             Maps = new AttentionMapProbe(stats, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride);
             _attachments.Add(seam.Attach(Maps));
         }
+        if (fallback.Count > 0)
+        {
+            var blockwise = new AttentionMapProbe(fallback, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride)
+                { Skip = c => Summary!.Accepts(c) };
+            _fallback = blockwise;
+            _attachments.Add(seam.Attach(blockwise));
+        }
         if (p.Contains("rows")) _attachments.Add(seam.Attach(Rows = new SampledRows(options.Filter, grouping: options.Grouping)));
         if (p.Contains("qkv")) _attachments.Add(seam.Attach(Qkv = new QkvCapture(options.Filter, options.Grouping)));
     }
 
+    private AttentionMapProbe? _fallback;
+
+    /// <summary>The statistics the blockwise probe computes for calls the fused probe cannot take (query-dependent masks).</summary>
+    private List<IAttentionStatistic> FallbackStatistics(IReadOnlyList<string> p, ProbeOptions options)
+    {
+        var list = new List<IAttentionStatistic>();
+        if (p.Contains("mass")) list.Add(Mass = new ReceivedMass());
+        if (p.Contains("frame")) list.Add(PooledMap.Frames());
+        if (p.Contains("modality")) list.Add(PooledMap.Modalities());
+        if (p.Contains("entropy")) list.Add(new EntropyCoverage(options.CoverageStride));
+        return list;
+    }
+
+    /// <summary>The key layout each result key was measured on (to locate top receivers).</summary>
+    public IReadOnlyDictionary<string, TokenLayout> KeyLayouts =>
+        (Summary?.Layouts ?? new Dictionary<string, TokenLayout>()).Concat(Mass?.Layouts ?? new Dictionary<string, TokenLayout>())
+            .GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.First().Value);
+
     public Dictionary<string, Tensor> Results()
     {
         var all = new Dictionary<string, Tensor>();
-        foreach (var (k, v) in (Maps?.Results() ?? []).Concat(Rows?.Results() ?? []).Concat(Qkv?.Results() ?? []))
+        var sources = new[] { Summary?.Results(), Coverage?.Results(), Maps?.Results(), _fallback?.Results(), Rows?.Results(), Qkv?.Results() };
+        foreach (var (k, v) in sources.SelectMany(s => s ?? []))
             all[k] = v;
         return all;
     }

@@ -10,17 +10,18 @@ namespace VDiTLens.Tests.Probes;
 /// <summary>Probes on a real forward equal statistics computed from diffusers' recorded attention probabilities.</summary>
 public sealed class ProbeFixtureTests
 {
-    [Fact]
-    public void Wan_received_mass_and_frame_map_match_the_recorded_probabilities()
+    [Theory]
+    [InlineData(false)] // blockwise rows
+    [InlineData(true)]  // fused kernel passes (the default of ProbeSet)
+    public void Wan_received_mass_and_frame_map_match_the_recorded_probabilities(bool fused)
     {
         TorchRuntime.Initialise();
         using var model = TransformerLoader.Load(Fixtures.Path("wan_t2v"), new ComputeOptions(torch.CPU, ScalarType.Float32, 0));
         var data = Fixtures.Load("wan_t2v/inputs_outputs.safetensors");
-        var probe = new AttentionMapProbe(new IAttentionStatistic[] { new ReceivedMass(), PooledMap.Frames() }, memoryBudgetBytes: 20_000);
-        using (model.Seam.Attach(probe))
+        using var probes = new ProbeSet(model.Seam, new ProbeOptions { Probes = new[] { "mass", "frame" }, Fused = fused, MemoryBudgetBytes = 20_000 });
         using (torch.no_grad())
             model.Forward(data);
-        var results = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var results = probes.Results();
 
         var frames = new FrameGrouping();
         var layout = VDiTLens.Attention.TokenLayout.Video(new VDiTLens.Attention.VideoGrid(3, 4, 6));

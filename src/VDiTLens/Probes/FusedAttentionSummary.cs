@@ -1,0 +1,132 @@
+using TorchSharp;
+using VDiTLens.Attention;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Probes;
+
+/// <summary>
+/// Frame map, modality map, received mass and entropy of every query, computed with three extra calls of the fused
+/// attention kernel instead of materialising probability rows, so the cost is a few attention passes and the memory
+/// O(N), at any length:
+/// <list type="number">
+/// <item>SDPA(q, [k; k̄], V = [frame one-hot | modality one-hot | dummy indicator]) gives each query's pooled mass
+/// and, through the appended reference key k̄ (the mean key, whose logit c is known), its log-partition
+/// lse = c + log(1/d − 1) where d is the dummy column;</item>
+/// <item>SDPA(q, k, k) gives E_p[k], so the entropy is lse − scale · q·E_p[k];</item>
+/// <item>SDPA with keys as queries, the queries as keys and a bias −lse, plus a dummy of weight 1, gives each key's
+/// received mass R = Σ_q p(q→k) = 1/d′ − 1.</item>
+/// </list>
+/// Exact in float64/float32 arithmetic (tested against a dense reference); in bf16 it inherits bf16 rounding of the
+/// kernel outputs (≈1e-2 relative). Masks must depend on keys only ([B or 1, 1 or H, 1, Lk]); calls with
+/// query-dependent masks are skipped (use <see cref="AttentionMapProbe"/> for those).
+/// </summary>
+public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe
+{
+    private readonly RunningMean _frame = new(), _modality = new(), _mass = new(), _entropy = new();
+    private readonly Dictionary<string, TokenLayout> _layouts = new();
+
+    public ProbeFilter Filter { get; } = filter ?? ProbeFilter.All;
+    public IReadOnlyDictionary<string, TokenLayout> Layouts => _layouts;
+
+    public bool Accepts(AttentionCall call) =>
+        Filter.Accepts(call) && (call.Mask is null || call.Mask.dim() < 2 || call.Mask.shape[^2] == 1);
+
+    public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
+    {
+        using var scope = torch.NewDisposeScope();
+        string key = grouping.KeyOf(call);
+        _layouts[key] = call.KeyLayout;
+        var mask = call.Mask;
+        if (Filter.Heads.Count > 0)
+        {
+            var heads = torch.tensor(Filter.Heads.ToArray(), device: q.device);
+            q = q.index_select(1, heads);
+            k = k.index_select(1, heads);
+            if (mask is not null && mask.dim() == 4 && mask.shape[1] > 1) mask = mask.index_select(1, heads);
+        }
+        long b = q.shape[0], h = q.shape[1], lq = q.shape[2], lk = k.shape[2], d = q.shape[3];
+        var dtype = q.dtype;
+        var device = q.device;
+        var work = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        double sdpaScale = 1.0 / Math.Sqrt(d);
+        var qs = q * (call.Scale / sdpaScale); // SDPA's own 1/sqrt(d) then gives logits = scale · q·k
+
+        var frameGroups = new FrameGrouping().Assign(call.KeyLayout);
+        int frames = frameGroups?.Count ?? 0;
+        int width = frames + 3; // frame one-hot | text, video | dummy
+        if (width > d) frames = 0; // too many frames to pool in one pass: skip the frame map
+        width = frames + 3;
+
+        // Pass 1: pooled mass and log-partition.
+        var values = torch.zeros(new[] { lk + 1, d }, dtype: dtype, device: device);
+        if (frames > 0) values.narrow(0, 0, lk).narrow(1, 0, frames).copy_(TokenGrouping.OneHot(frameGroups!.Value.Groups, frames, dtype, device));
+        var modalities = new ModalityGrouping().Assign(call.KeyLayout)!.Value;
+        values.narrow(0, 0, lk).narrow(1, frames, 2).copy_(TokenGrouping.OneHot(modalities.Groups, 2, dtype, device));
+        values[lk, frames + 2] = torch.tensor(1.0, dtype: dtype);
+        var reference = k.mean(new long[] { 2 }, keepdim: true); // k̄ [B, H, 1, D]
+        var keysAug = torch.cat(new[] { k, reference }, 2);
+        var maskAug = Append(mask, b, 1, lk, keep: true);
+        var pooled = nn.functional.scaled_dot_product_attention(qs, keysAug, values.expand(b, h, lk + 1, d), maskAug).to(work);
+        var dummy = pooled[TensorIndex.Ellipsis, frames + 2];                                   // e^c / (Z + e^c)
+        var c = (q.to(work) * reference.to(work)).sum(-1) * call.Scale;                        // [B, H, Lq]
+        var lse = c + (1.0 / dummy - 1.0).log();
+        var mass = pooled.narrow(3, 0, frames + 2) / (1.0 - dummy).unsqueeze(-1);              // Σ_k∈group p
+
+        // Frame map: queries' video-key mass renormalised, averaged per query frame.
+        var queryFrames = new FrameGrouping().Assign(call.QueryLayout);
+        if (frames > 0 && queryFrames is { } qf)
+            _frame.Add(key, PoolQueries(Renormalise(mass.narrow(3, 0, frames)), qf.Groups, qf.Count, device));
+        var queryModalities = new ModalityGrouping().Assign(call.QueryLayout)!.Value;
+        _modality.Add(key, PoolQueries(mass.narrow(3, frames, 2), queryModalities.Groups, 2, device));
+
+        // Pass 2: entropy = lse − E_p[logit].
+        var expectedKey = nn.functional.scaled_dot_product_attention(qs, k, k, mask).to(work);
+        var entropy = lse - (q.to(work) * expectedKey).sum(-1) * call.Scale;
+        _entropy.Add(key, entropy.mean(new long[] { 2 }));
+
+        // Pass 3: received mass, keys attending to queries with bias −lse; dummy query of weight 1.
+        var ks = k * (call.Scale / sdpaScale);
+        var queriesAug = torch.cat(new[] { q, torch.zeros(new[] { b, h, 1, d }, dtype: dtype, device: device) }, 2);
+        var bias = torch.cat(new[] { -lse, torch.zeros(new[] { b, h, 1 }, dtype: work, device: device) }, 2).unsqueeze(2).to(dtype);
+        var dummyValues = torch.zeros(new[] { lq + 1, d }, dtype: dtype, device: device);
+        dummyValues[lq, 0] = torch.tensor(1.0, dtype: dtype);
+        var reverse = nn.functional.scaled_dot_product_attention(ks, queriesAug, dummyValues.expand(b, h, lq + 1, d), bias).to(work);
+        var received = (1.0 / reverse[TensorIndex.Ellipsis, 0] - 1.0) / lq;                   // [B, H, Lk]
+        if (mask is not null) received = received * KeyValidity(mask, b, h, lk, work);
+        _mass.Add(key, received);
+    }
+
+    public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
+        _frame.Means("frame_map").Concat(_modality.Means("modality_map")).Concat(_mass.Means("received_mass")).Concat(_entropy.Means("entropy"));
+
+    private static Tensor Renormalise(Tensor pooled)
+    {
+        var total = pooled.sum(-1, keepdim: true);
+        return pooled / torch.where(total > 0, total, torch.ones_like(total));
+    }
+
+    /// <summary>Mean of per-query rows [B, H, Lq, G] over the queries of each query group → [B, H, Gq, G].</summary>
+    private static Tensor PoolQueries(Tensor rows, long[] groups, int count, Device device)
+    {
+        var pool = TokenGrouping.OneHot(groups, count, rows.dtype, device); // [Lq, Gq]
+        var counts = pool.sum(dim: 0).clamp_min(1);
+        return torch.matmul(pool.t().unsqueeze(0).unsqueeze(0), rows) / counts.view(1, 1, -1, 1);
+    }
+
+    private static Tensor? Append(Tensor? mask, long b, long h, long lk, bool keep)
+    {
+        if (mask is null) return null;
+        var shape = mask.shape.ToArray();
+        shape[^1] = 1;
+        var extra = mask.dtype == ScalarType.Bool
+            ? torch.full(shape, keep, dtype: ScalarType.Bool, device: mask.device)
+            : torch.zeros(shape, dtype: mask.dtype, device: mask.device);
+        return torch.cat(new[] { mask, extra }, -1);
+    }
+
+    private static Tensor KeyValidity(Tensor mask, long b, long h, long lk, ScalarType work)
+    {
+        var valid = mask.dtype == ScalarType.Bool ? mask : mask > -1e30;
+        return valid.to(work).reshape(valid.shape[0], valid.dim() == 4 ? valid.shape[1] : 1, lk);
+    }
+}

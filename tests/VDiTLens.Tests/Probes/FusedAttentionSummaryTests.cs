@@ -1,0 +1,65 @@
+using TorchSharp;
+using VDiTLens.Attention;
+using VDiTLens.Probes;
+using VDiTLens.Runtime;
+using VDiTLens.Tests.TestSupport;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Tests.Probes;
+
+public sealed class FusedAttentionSummaryTests
+{
+    private static readonly VideoGrid Grid = new(3, 4, 5);
+
+    private static (AttentionCall Call, Tensor Q, Tensor K, double[,,,] Dense) Call(ScalarType dtype, bool joint, double scale)
+    {
+        TorchRuntime.Initialise();
+        torch.manual_seed(5);
+        long b = 2, h = 3, d = 16, lt = joint ? 7 : 0, l = lt + Grid.Count;
+        var q = torch.randn(new[] { b, h, l, d }, dtype: dtype) * 1.2;
+        var k = torch.randn(new[] { b, h, l, d }, dtype: dtype) * 1.2;
+        Tensor? mask = null;
+        TokenLayout layout = TokenLayout.Video(Grid);
+        if (joint)
+        {
+            var valid = torch.ones(b, l, dtype: ScalarType.Bool);
+            valid[1, TensorIndex.Slice(lt - 3, lt)] = torch.tensor(false);
+            mask = valid.view(b, 1, 1, l);
+            layout = TokenLayout.Concat(valid, TokenLayout.Text(lt), TokenLayout.Video(Grid));
+        }
+        var site = new AttentionSite("blocks.3.attn1", 3, joint ? AttentionKind.Joint : AttentionKind.Self, "attn.3.x");
+        var call = new AttentionCall(site, new AttentionRunState(), scale, layout, layout, mask);
+        var dense = ProbeReference.ToArray4(AttentionKernels.Probabilities(q.to(ScalarType.Float64), k.to(ScalarType.Float64), scale, mask));
+        return (call, q, k, dense);
+    }
+
+    [Theory]
+    [InlineData(false, 0.25, ScalarType.Float64, 1e-7)]
+    [InlineData(true, 0.25, ScalarType.Float64, 1e-7)]
+    [InlineData(true, 1.0, ScalarType.Float64, 1e-7)] // scale other than 1/sqrt(d), as in T5
+    [InlineData(true, 0.25, ScalarType.Float32, 1e-4)]
+    public void Equals_the_dense_reference(bool joint, double scale, ScalarType dtype, double tolerance)
+    {
+        var (call, q, k, dense) = Call(dtype, joint, scale);
+        var probe = new FusedAttentionSummary();
+        probe.Observe(call, q, k, k, q);
+        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+
+        Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), tolerance, "received mass");
+        var (fg, fc) = new FrameGrouping().Assign(call.QueryLayout)!.Value;
+        Fixtures.AssertClose(r["blocks.3.attn1.frame_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, fg, fc, fg, fc, true)), tolerance, "frame map");
+        var (mg, mc) = new ModalityGrouping().Assign(call.QueryLayout)!.Value;
+        Fixtures.AssertClose(r["blocks.3.attn1.modality_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, mg, mc, mg, mc, false)), tolerance, "modality map");
+        var (entropy, _) = ProbeReference.EntropyCoverage(dense, EntropyCoverage.Levels);
+        Fixtures.AssertClose(r["blocks.3.attn1.entropy"], ProbeReference.FromArray(entropy), tolerance, "entropy");
+    }
+
+    [Fact]
+    public void Query_dependent_masks_are_left_to_the_blockwise_probe()
+    {
+        var (call, _, _, _) = Call(ScalarType.Float64, false, 0.25);
+        var causal = torch.ones(60, 60, dtype: ScalarType.Bool).tril().view(1, 1, 60, 60);
+        Assert.False(new FusedAttentionSummary().Accepts(call with { Mask = causal }));
+        Assert.True(new FusedAttentionSummary().Accepts(call));
+    }
+}
