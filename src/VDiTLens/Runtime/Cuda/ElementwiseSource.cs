@@ -61,7 +61,7 @@ __device__ __forceinline__ float block_sum(float v, float* shared) {
     /// <summary>
     /// out = (LayerNorm(x)·w + b)·(1 + scale[batch]) + shift[batch], row by row; w, b, scale/shift may be null.
     /// </summary>
-    public const string ModulatedLayerNorm = Common + """
+    public const string ModulatedLayerNorm = Common + "\n" + """
 extern "C" __global__ void __launch_bounds__(THREADS) modulated_layer_norm(
     const uint4* __restrict__ x, uint4* __restrict__ out, const float* __restrict__ w, const float* __restrict__ b,
     const float* __restrict__ scale, const float* __restrict__ shift, i64 rows_per_batch, float eps)
@@ -104,7 +104,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) modulated_layer_norm(
 """;
 
     /// <summary>out = x + y·gate[batch] (gate float32 [batches, DIM]), element by element.</summary>
-    public const string GatedResidual = Common + """
+    public const string GatedResidual = Common + "\n" + """
 extern "C" __global__ void gated_residual(
     const uint4* __restrict__ x, const uint4* __restrict__ y, const float* __restrict__ gate, uint4* __restrict__ out,
     i64 vectors, i64 rows_per_batch)
@@ -127,7 +127,7 @@ extern "C" __global__ void gated_residual(
     /// RMS norm over the whole row (all heads) with gain w (same 16-bit type as x), then, when cos/sin are given
     /// (float32 [tokens, HEAD_DIM], interleaved pairs), the rotary embedding of each head; out has x's layout.
     /// </summary>
-    public const string RmsNormRotary = Common + """
+    public const string RmsNormRotary = Common + "\n" + """
 extern "C" __global__ void __launch_bounds__(THREADS) rms_norm_rotary(
     const uint4* __restrict__ x, uint4* __restrict__ out, const u16* __restrict__ w,
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, i64 tokens, float eps)
