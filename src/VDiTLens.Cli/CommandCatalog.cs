@@ -12,6 +12,7 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
+        yield return BenchOpsCommand.Create();
         yield return ProbeCommand.Create();
         yield return DemoCommand.Create();
         yield return GenerateCommand.Create();

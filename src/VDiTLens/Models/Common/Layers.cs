@@ -16,6 +16,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
     public Parameter? weight;
+    public double Eps => _eps;
 
     public RmsNorm(long dim, double eps, Device device, ScalarType dtype, bool affine = true) : base("RMSNorm")
     {
@@ -39,6 +40,7 @@ public sealed class Fp32LayerNorm : nn.Module<Tensor, Tensor>
     private readonly double _eps;
     public Parameter? weight;
     public Parameter? bias;
+    public double Eps => _eps;
 
     public Fp32LayerNorm(long dim, double eps, bool affine, Device device, ScalarType dtype, bool withBias = true) : base("FP32LayerNorm")
     {
@@ -75,6 +77,9 @@ public static class Activations
     /// <summary>GELU with the tanh approximation (TorchSharp's gelu has no approximate argument).</summary>
     public static Tensor GeluTanh(Tensor x)
     {
+        // On CUDA in 16-bit types libtorch's own tanh-GELU (one pass, float32 inside) replaces the eight-op chain.
+        if (x.device.type == DeviceType.CUDA && Runtime.Cuda.FusedKernels.Enabled && Runtime.Cuda.FusedKernels.IsHalf(x.dtype))
+            return x.gelu(TorchSharp.Modules.GELU.Approximate.tanh);
         using var scope = torch.NewDisposeScope();
         var inner = (x + x.pow(3) * 0.044715) * Math.Sqrt(2.0 / Math.PI);
         return (x * 0.5 * (inner.tanh() + 1.0)).MoveToOuterDisposeScope();

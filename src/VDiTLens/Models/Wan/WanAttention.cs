@@ -35,16 +35,17 @@ public sealed class WanAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var source = context ?? x;
-        var q = norm_q.forward(to_q.forward(x)).unflatten(2, new long[] { _heads, -1 });
-        var k = norm_k.forward(to_k.forward(source)).unflatten(2, new long[] { _heads, -1 });
-        var v = to_v.forward(source).unflatten(2, new long[] { _heads, -1 });
-        if (rotary is { } r)
-        {
-            q = WanRotaryEmbedding.Apply(q, r.Cos, r.Sin);
-            k = WanRotaryEmbedding.Apply(k, r.Cos, r.Sin);
-        }
+        Tensor q, k, v;
+        using (var projected = to_q.forward(x)) q = WanElementwise.NormRotary(norm_q, projected, _heads, rotary);
+        using (var projected = to_k.forward(source)) k = WanElementwise.NormRotary(norm_k, projected, _heads, rotary);
+        v = to_v.forward(source).unflatten(2, new long[] { _heads, source.shape[^1] / _heads });
+        var dtype = q.dtype;
         var output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), queryLayout, keyLayout);
-        var merged = output.transpose(1, 2).flatten(2, 3).to(q.dtype);
-        return OutProjection.forward(merged).MoveToOuterDisposeScope();
+        q.Dispose();
+        k.Dispose();
+        v.Dispose();
+        Tensor merged;
+        using (output) merged = output.transpose(1, 2).flatten(2, 3).to(dtype);
+        using (merged) return OutProjection.forward(merged).MoveToOuterDisposeScope();
     }
 }

@@ -87,7 +87,11 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         var x = patch_embedding.forward(latents.to(_dtype)).flatten(2).transpose(1, 2).contiguous();
         var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
         foreach (var block in blocks)
-            x = block.Forward(x, context, timestepProj, rotary, video, textLayout);
+        {
+            var next = block.Forward(x, context, timestepProj, rotary, video, textLayout);
+            x.Dispose();
+            x = next;
+        }
 
         var mod = (scale_shift_table + temb.unsqueeze(1)).chunk(2, 1);
         x = (norm_out.forward(x.to(ScalarType.Float32)) * (mod[1] + 1) + mod[0]).to(x.dtype);

@@ -35,22 +35,30 @@ public sealed class WanTransformerBlock : nn.Module
 
     public Tensor Forward(Tensor x, Tensor text, Tensor timestepProj, (Tensor Cos, Tensor Sin) rotary, TokenLayout video, TokenLayout textLayout)
     {
+        // Intermediates are disposed as soon as they are used, so that a block holds at most a few at a time.
         using var scope = torch.NewDisposeScope();
-        var dtype = x.dtype;
         var modulation = (scale_shift_table + timestepProj.to(ScalarType.Float32)).chunk(6, 1);
         var (shift, scale, gate) = (modulation[0], modulation[1], modulation[2]);
         var (cShift, cScale, cGate) = (modulation[3], modulation[4], modulation[5]);
 
-        var h = (norm1.forward(x.to(ScalarType.Float32)) * (scale + 1) + shift).to(dtype);
-        var attn = attn1.Forward(h, null, rotary, video, video);
-        x = (x.to(ScalarType.Float32) + attn * gate).to(dtype);
+        Tensor afterSelf, afterCross, output;
+        using (var h = WanElementwise.ModulatedNorm(norm1, x, scale, shift))
+        using (var attn = attn1.Forward(h, null, rotary, video, video))
+            afterSelf = WanElementwise.GatedResidual(x, attn, gate, upcastY: false);
 
-        h = norm2.forward(x.to(ScalarType.Float32)).to(dtype);
-        x = x + attn2.Forward(h, text, null, video, textLayout);
+        using (var h = CrossNorm(afterSelf))
+        using (var attn = attn2.Forward(h, text, null, video, textLayout))
+            afterCross = afterSelf + attn;
+        afterSelf.Dispose();
 
-        h = (norm3.forward(x.to(ScalarType.Float32)) * (cScale + 1) + cShift).to(dtype);
-        var ff = ffn.forward(h);
-        x = (x.to(ScalarType.Float32) + ff.to(ScalarType.Float32) * cGate).to(dtype);
-        return x.MoveToOuterDisposeScope();
+        using (var h = WanElementwise.ModulatedNorm(norm3, afterCross, cScale, cShift))
+        using (var ff = ffn.forward(h))
+            output = WanElementwise.GatedResidual(afterCross, ff, cGate, upcastY: true);
+        afterCross.Dispose();
+        return output.MoveToOuterDisposeScope();
     }
+
+    private Tensor CrossNorm(Tensor x) => norm2 is Fp32LayerNorm norm
+        ? WanElementwise.ModulatedNorm(norm, x, null, null)
+        : norm2.forward(x.to(ScalarType.Float32)).to(x.dtype);
 }

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using TorchSharp;
+using VDiTLens.Attention;
+using VDiTLens.Benchmarks;
+using VDiTLens.Runtime;
+using VDiTLens.Runtime.Cuda;
+
+namespace VDiTLens.Cli.Commands;
+
+internal static class BenchOpsCommand
+{
+    private const double Tolerance = 1e-2;
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var preset = new Option<string>("--preset") { Description = "wan-1.3b or wan-14b", DefaultValueFactory = _ => "wan-1.3b" };
+        var frames = new Option<int>("--frames") { Description = "latent frames", DefaultValueFactory = _ => 21 };
+        var height = new Option<int>("--height") { Description = "latent height", DefaultValueFactory = _ => 60 };
+        var width = new Option<int>("--width") { Description = "latent width", DefaultValueFactory = _ => 104 };
+        var text = new Option<int>("--text") { Description = "text tokens", DefaultValueFactory = _ => 512 };
+        var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 7 };
+        var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
+        var command = new Command("bench-ops", "Time each element-wise stage of a Wan block (unfused and fused) and check the fused kernels");
+        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json }) command.Options.Add(o);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var options = common.Resolve(result);
+            var config = ElementwiseBenchmark.Preset(result.GetValue(preset)!);
+            var p = config.patch_size;
+            var grid = new VideoGrid(result.GetValue(frames) / p[0], result.GetValue(height) / p[1], result.GetValue(width) / p[2]);
+            string? unavailable = options.Device.type == DeviceType.CUDA ? KernelCache.Unavailable(options.Device.index < 0 ? 0 : options.Device.index) : "not on CUDA";
+            AnsiConsole.MarkupLine(Markup.Escape($"{result.GetValue(preset)}: {grid.Count} tokens × {config.InnerDim}, {ComputeOptions.NameOf(options.DType)} on {options.Device}; fused kernels: {unavailable ?? "available"}"));
+            using var bench = new ElementwiseBenchmark(config, options, grid, result.GetValue(text));
+            var checks = bench.Check();
+            var model = ElementwiseBenchmark.CheckModel(options);
+            var timings = bench.Time(result.GetValue(repeats), 10);
+
+            var t = new Table().AddColumns("stage", "path", "ms", "GB moved (min)", "GB/s");
+            foreach (var s in timings)
+                t.AddRow(Markup.Escape(s.Stage), Markup.Escape(s.Path), s.MedianMs.ToString("F3"), s.GigabytesMoved.ToString("F3"),
+                    s.GigabytesMoved > 0 ? (s.GigabytesMoved / (s.MedianMs * 1e-3)).ToString("F0") : "");
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
+            AnsiConsole.Write(t);
+            var c = new Table().AddColumns("fused op vs reference", "relative L2", "all written", "verdict");
+            bool ok = true;
+            foreach (var k in checks)
+            {
+                bool pass = k.AllWritten && k.RelativeError <= Tolerance;
+                ok &= pass;
+                c.AddRow(Markup.Escape(k.Op), k.RelativeError.ToString("E2"), k.AllWritten ? "yes" : "NO", pass ? "pass" : "FAIL");
+            }
+            c.AddRow("2-layer Wan: fused vs unfused", model.FusedVsUnfused.ToString("E2"), "", model.FusedVsUnfused <= 2 * Tolerance ? "pass" : "FAIL");
+            c.AddRow("2-layer Wan: unfused vs float32", model.UnfusedVsFloat32.ToString("E2"), "", "");
+            c.AddRow("2-layer Wan: fused vs float32", model.FusedVsFloat32.ToString("E2"), "", "");
+            ok &= model.FusedVsUnfused <= 2 * Tolerance;
+            AnsiConsole.Write(c);
+            if (result.GetValue(json) is { } path)
+                File.WriteAllText(path, JsonSerializer.Serialize(new
+                {
+                    preset = result.GetValue(preset), tokens = grid.Count, dtype = ComputeOptions.NameOf(options.DType), device = options.Device.ToString(),
+                    fused_unavailable = unavailable, timings, checks, model_check = new { fused_vs_unfused = model.FusedVsUnfused, unfused_vs_float32 = model.UnfusedVsFloat32, fused_vs_float32 = model.FusedVsFloat32 },
+                }, new JsonSerializerOptions { WriteIndented = true, IncludeFields = true }));
+            return ok ? 0 : 1;
+        });
+        return command;
+    }
+}
