@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
         yield return GenerateCommand.Create();
+        yield return SparsityCommand.Create();
     }
 }
