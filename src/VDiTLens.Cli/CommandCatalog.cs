@@ -15,5 +15,6 @@ internal static class CommandCatalog
         yield return ProbeCommand.Create();
         yield return GenerateCommand.Create();
         yield return SparsityCommand.Create();
+        yield return BenchSparseCommand.Create();
     }
 }
