@@ -17,5 +17,7 @@ internal static class CommandCatalog
         yield return DemoCommand.Create();
         yield return GenerateCommand.Create();
         yield return FuzzCommand.Create();
+        yield return SparsityCommand.Create();
+        yield return BenchSparseCommand.Create();
     }
 }

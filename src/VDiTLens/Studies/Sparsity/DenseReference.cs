@@ -1,0 +1,86 @@
+using System.Text.Json;
+using TorchSharp;
+using VDiTLens.IO;
+using VDiTLens.Probes;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Studies.Sparsity;
+
+/// <summary>
+/// The dense run every cell is compared with: its final latents and video, the self-attention sites (in layer order)
+/// and its EntropyCoverage probe results per site and step. Cached in one safetensors file (written atomically) and
+/// reused while the run's fingerprint is unchanged.
+/// </summary>
+public sealed class DenseReference : IDisposable
+{
+    public const string FileName = "dense.safetensors";
+    private const string ProbePrefix = "probe.";
+
+    public Tensor Latents { get; }
+    public Tensor Video { get; }
+    public IReadOnlyList<string> Sites { get; }
+    /// <summary>Probe results: <c>&lt;site&gt;.step&lt;n&gt;.{entropy,coverage,coverage_fraction}</c>.</summary>
+    public IReadOnlyDictionary<string, Tensor> Probes { get; }
+
+    private DenseReference(Tensor latents, Tensor video, IReadOnlyList<string> sites, IReadOnlyDictionary<string, Tensor> probes)
+    {
+        Latents = latents;
+        Video = video;
+        Sites = sites;
+        Probes = probes;
+    }
+
+    /// <summary>Loads the cached reference from <paramref name="folder"/> when its fingerprint matches, else generates and saves it.</summary>
+    public static DenseReference LoadOrCreate(string folder, ISweepGenerator generator, int coverageStride, CancellationToken cancellation, out bool generated)
+    {
+        string path = Path.Combine(folder, FileName);
+        string fingerprint = JsonSerializer.Serialize(generator.Fingerprint);
+        if (File.Exists(path))
+        {
+            using var file = SafeTensorsFile.Open(path);
+            if (file.Metadata.GetValueOrDefault("fingerprint") == fingerprint)
+            {
+                generated = false;
+                var all = file.LoadAll();
+                var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
+                return new DenseReference(all["latents"], all["video"], sites,
+                    all.Where(kv => kv.Key.StartsWith(ProbePrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[ProbePrefix.Length..], kv => kv.Value));
+            }
+        }
+        generated = true;
+        var reference = Generate(generator, coverageStride, cancellation);
+        var tensors = new Dictionary<string, Tensor> { ["latents"] = reference.Latents, ["video"] = reference.Video };
+        foreach (var (k, v) in reference.Probes) tensors[ProbePrefix + k] = v;
+        SafeTensorsWriter.Save(path, tensors, new Dictionary<string, string>
+        {
+            ["fingerprint"] = fingerprint,
+            ["sites"] = JsonSerializer.Serialize(reference.Sites),
+        });
+        return reference;
+    }
+
+    private static DenseReference Generate(ISweepGenerator generator, int coverageStride, CancellationToken cancellation)
+    {
+        var recorder = new SiteRecorder();
+        var options = new ProbeOptions
+        {
+            Probes = new[] { "entropy" },
+            Filter = new ProbeFilter { Sites = new[] { "self", "joint" } },
+            Grouping = ProbeGrouping.Step,
+            CoverageStride = coverageStride,
+        };
+        using var probes = new ProbeSet(generator.Seam, options);
+        using var attached = generator.Seam.Attach(recorder);
+        var sample = generator.Generate(cancellation);
+        var sites = recorder.Sites.Select(s => s.Name).ToArray();
+        if (sites.Length == 0) throw new VDiTLensException("the dense run went through no self-attention site; this model cannot be swept");
+        return new DenseReference(sample.Latents, sample.Video, sites, probes.Results());
+    }
+
+    public void Dispose()
+    {
+        Latents.Dispose();
+        Video.Dispose();
+        foreach (var t in Probes.Values) t.Dispose();
+    }
+}
