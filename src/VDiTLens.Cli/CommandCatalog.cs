@@ -14,5 +14,8 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
         yield return GenerateCommand.Create();
+        yield return StructureCommand.Create();
+        yield return EditCommand.Create();
+        yield return EditStudyCommand.Create();
     }
 }
