@@ -65,7 +65,9 @@ public static class EditReport
     }
 
     public static string Describe(JudgedAttributes a) => $"{a.Colour ?? "?"} {a.Shape ?? "?"} moving {a.Direction ?? "?"}";
-    public static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : double.IsPositiveInfinity(v) ? "∞" : "–";
+    /// <summary>Three decimals, or two significant digits in E notation for tiny non-zero values (e.g. small JS divergences).</summary>
+    public static string F(double v) => !double.IsFinite(v) ? (double.IsPositiveInfinity(v) ? "∞" : "–")
+        : v != 0 && Math.Abs(v) < 5e-4 ? v.ToString("0.0E+0", CultureInfo.InvariantCulture) : v.ToString("F3", CultureInfo.InvariantCulture);
 
     /// <summary>[F, H, W, 3] in [0, 1] → [F, 3, H, W] in [-1, 1] for ClipPictures.</summary>
     private static Tensor Clip(Tensor video) => video.permute(0, 3, 1, 2) * 2 - 1;

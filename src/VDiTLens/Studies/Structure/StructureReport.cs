@@ -50,12 +50,12 @@ public static class StructureReport
                 Heatmap.Write(report.Asset(file), m, Heatmap.CellFor(options.Prompts.Count, options.Prompts.Count, 96));
                 html.Append(HtmlReport.Figure(file, s.Site));
             }
-            html.Append("</div><h4>Head-averaged maps (mean over prompts, seeds and steps; rows = query groups)</h4><div>");
+            html.Append("</div><h4>Head-averaged maps (mean over prompts, seeds and steps; rows = query groups; each scaled min … max)</h4><div>");
             foreach (var s in sites)
             {
                 string file = $"{Folder}/{kind}_mean_{Safe(s.Site)}.png";
                 using var mean = maps[kind].MeanMap(s.Site);
-                Heatmap.Write(report.Asset(file), mean, Heatmap.CellFor(s.Groups, s.Groups, 128));
+                Heatmap.Write(report.Asset(file), mean, Heatmap.CellFor(s.Groups, s.Groups, 128), fromZero: false);
                 html.Append(HtmlReport.Figure(file, s.Site));
             }
             html.Append("</div>");
@@ -125,6 +125,6 @@ public static class StructureReport
     /// <summary>JSON has no NaN: undefined values are written as null.</summary>
     private static double? Json(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;
     private static string Number(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
-    private static string Format(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("F3", CultureInfo.InvariantCulture) : "–";
+    private static string Format(double? v) => v is { } x ? EditReport.F(x) : "–";
     public static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 }
