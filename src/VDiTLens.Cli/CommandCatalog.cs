@@ -19,5 +19,8 @@ internal static class CommandCatalog
         yield return FuzzCommand.Create();
         yield return SparsityCommand.Create();
         yield return BenchSparseCommand.Create();
+        yield return StructureCommand.Create();
+        yield return EditCommand.Create();
+        yield return EditStudyCommand.Create();
     }
 }

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Spectre.Console;
+using VDiTLens.Pipelines;
+using VDiTLens.Reports;
+using VDiTLens.Studies.Structure;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary><c>vditlens edit</c>: the target prompt generated with the source's self-attention maps (lockstep, one batch).</summary>
+internal static class EditCommand
+{
+    /// <summary>Default transfer: see docs/structure.md for the per-layer evidence behind it.</summary>
+    public const string DefaultSites = "self";
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var study = new StudyOptions();
+        var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
+        var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
+        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', or kinds", DefaultValueFactory = _ => DefaultSites };
+        var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
+        var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
+        var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
+        var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls" };
+        var format = new Option<string>("--video-format") { Description = "side-by-side video: .mp4 (GIF without ffmpeg) or .gif", DefaultValueFactory = _ => ".mp4" };
+        var command = new Command("edit", "Attention-map transfer: the target prompt generated with the source's self-attention maps; report section 'edit'");
+        foreach (var o in new Option[] { source, target, sites, heads, steps, branches, split, format }) command.Options.Add(o);
+        study.AddTo(command);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var compute = common.Resolve(result);
+            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
+            var options = new EditOptions
+            {
+                SourcePrompt = result.GetValue(source)!, TargetPrompt = result.GetValue(target)!, Seed = compute.Seed,
+                Steps = result.GetValue(study.Steps), Guidance = result.GetValue(study.Guidance),
+                Frames = result.GetValue(study.Frames), Height = result.GetValue(study.Height), Width = result.GetValue(study.Width),
+                MaxSequenceLength = result.GetValue(study.MaxLength),
+                Sites = StudyOptions.Split(result.GetValue(sites)), Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
+                MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
+                BatchGuidance = !result.GetValue(split),
+            };
+            string videoFormat = result.GetValue(format)!;
+            if (videoFormat is not (".mp4" or ".gif")) throw new VDiTLensException($"--video-format {videoFormat}: use .mp4 or .gif");
+            string model = result.GetValue(study.Model)!;
+            using var pipeline = WanPipeline.Load(model, compute);
+            using var videos = StudyOptions.WithProgress("edit", progress =>
+                AttentionEdit.Run(pipeline, options, new Steps(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));
+            var metrics = EditMetrics.Measure(videos, options.SourcePrompt, options.TargetPrompt);
+            var report = new HtmlReport(result.GetValue(study.Out)!);
+            EditReport.Write(report, options, videos, metrics, model, videoFormat);
+            AnsiConsole.WriteLine($"source reads:  {EditReport.Describe(metrics.Source)}");
+            AnsiConsole.WriteLine($"target reads:  {EditReport.Describe(metrics.Target)} (no transfer)");
+            AnsiConsole.WriteLine($"edited reads:  {EditReport.Describe(metrics.Edited)}");
+            AnsiConsole.WriteLine($"edited vs source: trajectory distance {EditReport.F(metrics.EditedTrajectoryDistance)} px, SSIM {EditReport.F(metrics.EditedSsim)}, frame-diff corr {EditReport.F(metrics.EditedFrameDifferenceCorrelation)}");
+            AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit) and {Path.Combine(report.Folder, EditReport.Folder)}/");
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed class Steps(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+}

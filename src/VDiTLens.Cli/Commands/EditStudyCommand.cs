@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Spectre.Console;
+using VDiTLens.Pipelines;
+using VDiTLens.Reports;
+using VDiTLens.Studies.Structure;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary><c>vditlens edit-study</c>: transfer one band of layers at a time and measure preservation and adherence.</summary>
+internal static class EditStudyCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var study = new StudyOptions();
+        var band = new Option<int>("--band") { Description = "consecutive layers transferred together", DefaultValueFactory = _ => 1 };
+        var pair = new Option<string[]>("--pair") { Description = "'SOURCE => TARGET' prompt pair; repeat (default: 2 colour + 2 shape pairs)" };
+        var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
+        var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
+        var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
+        var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
+        var command = new Command("edit-study", "Per-layer attention-map transfer: layout/motion preservation and target adherence against layer; resumes");
+        foreach (var o in new Option[] { band, pair, heads, steps, branches, noAll }) command.Options.Add(o);
+        study.AddTo(command);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var compute = common.Resolve(result);
+            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
+            var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
+            var options = new EditStudyOptions
+            {
+                Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
+                Steps = result.GetValue(study.Steps), Guidance = result.GetValue(study.Guidance),
+                Frames = result.GetValue(study.Frames), Height = result.GetValue(study.Height), Width = result.GetValue(study.Width),
+                MaxSequenceLength = result.GetValue(study.MaxLength), Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
+                MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
+            };
+            options.Validate();
+            string model = result.GetValue(study.Model)!;
+            var report = new HtmlReport(result.GetValue(study.Out)!);
+            using var pipeline = WanPipeline.Load(model, compute);
+            string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
+            var cells = StudyOptions.WithProgress("edit-study", progress =>
+                EditStudy.Run(pipeline, options, Path.Combine(report.Folder, EditStudyReport.Folder), id,
+                    done => EditStudyReport.Write(report, options, done, model), progress));
+            var table = new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence");
+            foreach (var b in EditBandSummary.Of(cells))
+                table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
+                    EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit-study) and {Path.Combine(report.Folder, EditStudyReport.Folder)}/");
+            return 0;
+        });
+        return command;
+    }
+
+    private static EditPair ParsePair(string text)
+    {
+        var parts = text.Split("=>", StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+            throw new VDiTLensException($"--pair '{text}': write it as 'SOURCE PROMPT => TARGET PROMPT'");
+        var a = PromptAttributes.Parse(parts[0]);
+        var b = PromptAttributes.Parse(parts[1]);
+        string changes = string.Join("+", new[] { a.Colour != b.Colour ? "colour" : null, a.Shape != b.Shape ? "shape" : null }.Where(c => c is not null));
+        return new EditPair(parts[0], parts[1], changes.Length == 0 ? "none" : changes);
+    }
+}

@@ -1,0 +1,37 @@
+using VDiTLens.Interventions;
+
+namespace VDiTLens.Studies.Structure;
+
+/// <summary>
+/// An attention-map edit: source and target prompts from the same seed in one batch, the target's self-attention
+/// using the source's q and k (its own v) at the chosen sites, heads, steps and branches. Defaults: see docs/structure.md.
+/// </summary>
+public sealed record EditOptions
+{
+    public required string SourcePrompt { get; init; }
+    public required string TargetPrompt { get; init; }
+    public long Seed { get; init; }
+    public int Steps { get; init; } = 20;
+    public double Guidance { get; init; } = 5.0;
+    public string NegativePrompt { get; init; } = "";
+    public int Frames { get; init; } = 9;
+    public int Height { get; init; } = 32;
+    public int Width { get; init; } = 32;
+    public int MaxSequenceLength { get; init; } = 16;
+    /// <summary>Sites whose maps are transferred (ProbeFilter patterns).</summary>
+    public IReadOnlyList<string> Sites { get; init; } = new[] { "self" };
+    public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
+    public int? MinStep { get; init; }
+    public int? MaxStep { get; init; }
+    /// <summary>Guidance branches transferred (empty = cond and uncond).</summary>
+    public IReadOnlyList<string> Branches { get; init; } = Array.Empty<string>();
+    /// <summary>Cond and uncond in one transformer call (rows [src, tgt, edit, src, tgt, edit]) or in two.</summary>
+    public bool BatchGuidance { get; init; } = true;
+
+    public InterventionScope Scope => new() { Sites = Sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep };
+
+    /// <summary>"blocks.2.attn1 · heads all · steps 0..9 · branches all".</summary>
+    public string Describe() =>
+        $"sites {string.Join(",", Sites)} · heads {(Heads.Count == 0 ? "all" : string.Join(",", Heads))} · " +
+        $"steps {MinStep?.ToString() ?? "0"}..{MaxStep?.ToString() ?? "end"} · branches {(Branches.Count == 0 ? "all" : string.Join(",", Branches))}";
+}

@@ -1,0 +1,53 @@
+namespace VDiTLens.Studies.Structure;
+
+/// <summary>A source/target prompt pair that differs in one attribute (<see cref="Changes"/>: "colour" or "shape").</summary>
+public sealed record EditPair(string Source, string Target, string Changes);
+
+/// <summary>The per-layer transfer study: which pairs, how many layers per band, and the generation settings.</summary>
+public sealed record EditStudyOptions
+{
+    private const string Tail = " moving right slowly on a plain background";
+
+    public static readonly EditPair[] DefaultPairs =
+    {
+        new("a red circle" + Tail, "a blue circle" + Tail, "colour"),
+        new("a green square" + Tail.Replace("right", "down"), "a yellow square" + Tail.Replace("right", "down"), "colour"),
+        new("a red circle" + Tail, "a red square" + Tail, "shape"),
+        new("a blue triangle" + Tail.Replace("right", "left"), "a blue cross" + Tail.Replace("right", "left"), "shape"),
+    };
+
+    public IReadOnlyList<EditPair> Pairs { get; init; } = DefaultPairs;
+    /// <summary>Consecutive layers transferred together.</summary>
+    public int Band { get; init; } = 1;
+    /// <summary>Also transfer every self-attention layer at once (band "all").</summary>
+    public bool IncludeAll { get; init; } = true;
+    public long Seed { get; init; }
+    public int Steps { get; init; } = 20;
+    public double Guidance { get; init; } = 5.0;
+    public int Frames { get; init; } = 9;
+    public int Height { get; init; } = 32;
+    public int Width { get; init; } = 32;
+    public int MaxSequenceLength { get; init; } = 16;
+    public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
+    public int? MinStep { get; init; }
+    public int? MaxStep { get; init; }
+    public IReadOnlyList<string> Branches { get; init; } = Array.Empty<string>();
+
+    public EditOptions EditFor(EditPair pair, IReadOnlyList<string> sites) => new()
+    {
+        SourcePrompt = pair.Source, TargetPrompt = pair.Target, Seed = Seed, Steps = Steps, Guidance = Guidance,
+        Frames = Frames, Height = Height, Width = Width, MaxSequenceLength = MaxSequenceLength,
+        Sites = sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep, Branches = Branches,
+    };
+
+    /// <summary>Everything but the band and pair that determines a cell's result.</summary>
+    public string Fingerprint(string model) => string.Join("|", model, Seed, Steps, Guidance, Frames, Height, Width, MaxSequenceLength,
+        string.Join(",", Heads), MinStep, MaxStep, string.Join(",", Branches));
+
+    public void Validate()
+    {
+        if (Pairs.Count == 0) throw new VDiTLensException("edit-study: give at least one prompt pair");
+        if (Band < 1) throw new VDiTLensException($"edit-study: --band {Band}; must be at least 1");
+        if (Steps < 1) throw new VDiTLensException($"edit-study: --steps {Steps}; at least 1 is needed");
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using VDiTLens.Reports;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Studies.Structure;
+
+/// <summary>
+/// Writes the structure study into a report folder: <c>structure/summary.json</c>, <c>structure/summary.csv</c>,
+/// per-layer prompt × prompt heatmaps, the layer × step heatmap of similarity to the final step, the gallery of
+/// head-averaged mean maps, and the report's "structure" section.
+/// </summary>
+public static class StructureReport
+{
+    public const string Folder = "structure";
+
+    public static void Write(HtmlReport report, StructureOptions options, IReadOnlyDictionary<string, StructureMaps> maps,
+        IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> results, string model, string? compareModel)
+    {
+        WriteJson(report.Asset($"{Folder}/summary.json"), options, results, model, compareModel);
+        WriteCsv(report.Asset($"{Folder}/summary.csv"), results);
+        var html = new StringBuilder();
+        html.Append($"<p>Model <code>{HtmlReport.Escape(model)}</code>; {options.Prompts.Count} prompts × {options.Seeds.Count} seeds × {options.Steps} steps, " +
+                    $"guidance {options.Guidance.ToString(CultureInfo.InvariantCulture)}, branch {HtmlReport.Escape(options.Branch)}" +
+                    (compareModel is null ? "" : $"; compared with <code>{HtmlReport.Escape(compareModel)}</code>") + ".</p>");
+        html.Append("<p>Similarity of head-averaged pooled attention maps: cross-prompt = same seed and step, different prompts; " +
+                    "cross-seed = same prompt and step, different seeds; cross-step = each step against the final step. " +
+                    "JS = mean Jensen–Shannon divergence of rows in bits (0 = identical).</p>");
+        html.Append("<ol>").Append(string.Concat(options.Prompts.Select(p => $"<li>{HtmlReport.Escape(p)}</li>"))).Append("</ol>");
+        foreach (var (kind, sites) in results)
+        {
+            if (sites.Count == 0) continue;
+            html.Append($"<h3>{HtmlReport.Escape(kind)}</h3>");
+            html.Append(SummaryTable(sites));
+
+            string stepFile = $"{Folder}/{kind}_layer_step_to_final.png";
+            var grid = torch.tensor(sites.SelectMany(s => s.PearsonToFinalStep.Select(v => double.IsFinite(v) ? v : 0)).ToArray(), dtype: ScalarType.Float64)
+                .view(sites.Count, options.Steps);
+            Heatmap.Write(report.Asset(stepFile), grid, Heatmap.CellFor(sites.Count, options.Steps, 320));
+            html.Append(HtmlReport.Figure(stepFile, "Pearson correlation with the final step: rows = sites (layer order), columns = steps; colour 0 (dark) … 1 (yellow)"));
+
+            html.Append("<h4>Prompt × prompt Pearson correlation per layer (0 … 1)</h4><div>");
+            foreach (var s in sites)
+            {
+                string file = $"{Folder}/{kind}_prompts_{Safe(s.Site)}.png";
+                var m = torch.tensor(s.PromptPearson.SelectMany(r => r.Select(v => double.IsFinite(v) ? v : 0)).ToArray(), dtype: ScalarType.Float64)
+                    .view(options.Prompts.Count, options.Prompts.Count);
+                Heatmap.Write(report.Asset(file), m, Heatmap.CellFor(options.Prompts.Count, options.Prompts.Count, 96));
+                html.Append(HtmlReport.Figure(file, s.Site));
+            }
+            html.Append("</div><h4>Head-averaged maps (mean over prompts, seeds and steps; rows = query groups; each scaled min … max)</h4><div>");
+            foreach (var s in sites)
+            {
+                string file = $"{Folder}/{kind}_mean_{Safe(s.Site)}.png";
+                using var mean = maps[kind].MeanMap(s.Site);
+                Heatmap.Write(report.Asset(file), mean, Heatmap.CellFor(s.Groups, s.Groups, 128), fromZero: false);
+                html.Append(HtmlReport.Figure(file, s.Site));
+            }
+            html.Append("</div>");
+        }
+        html.Append($"<p>Data: <a href=\"{Folder}/summary.json\">summary.json</a> (per head too), <a href=\"{Folder}/summary.csv\">summary.csv</a>.</p>");
+        report.WriteSection(20, "structure", "Structure: attention maps across prompts, seeds and steps", html.ToString());
+    }
+
+    private static string SummaryTable(IReadOnlyList<SiteStructure> sites)
+    {
+        bool models = sites.Any(s => s.HeadAverage.CrossModel is not null);
+        var header = new List<string> { "site", "layer", "prompt r", "prompt cos", "prompt JS", "seed r", "seed cos", "seed JS", "step r", "step cos", "step JS" };
+        if (models) header.AddRange(new[] { "model r", "model cos", "model JS" });
+        return HtmlReport.Table(header, sites.Select(s =>
+        {
+            var a = s.HeadAverage;
+            var row = new List<string> { s.Site, s.Layer.ToString(CultureInfo.InvariantCulture) };
+            foreach (var c in new[] { a.CrossPrompt, a.CrossSeed, a.CrossStep }.Concat(models ? new[] { a.CrossModel } : Array.Empty<MapComparison?>()))
+                row.AddRange(MapComparison.Metrics.Select(m => Format(c?.Get(m))));
+            return row;
+        }));
+    }
+
+    private static void WriteCsv(string path, IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> results)
+    {
+        var sb = new StringBuilder("kind,site,layer,head");
+        foreach (var group in new[] { "cross_prompt", "cross_seed", "cross_step", "cross_model" })
+            foreach (var m in MapComparison.Metrics) sb.Append($",{group}_{m}");
+        sb.Append('\n');
+        foreach (var (kind, sites) in results)
+            foreach (var s in sites)
+                foreach (var (head, summary) in new[] { ("mean", s.HeadAverage) }.Concat(s.PerHead.Select((h, i) => (i.ToString(CultureInfo.InvariantCulture), h))))
+                {
+                    sb.Append($"{kind},{s.Site},{s.Layer},{head}");
+                    foreach (var c in new[] { summary.CrossPrompt, summary.CrossSeed, summary.CrossStep, summary.CrossModel })
+                        foreach (var m in MapComparison.Metrics) sb.Append(',').Append(c is null ? "" : Number(c.Get(m)));
+                    sb.Append('\n');
+                }
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    private static void WriteJson(string path, StructureOptions options, IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> results,
+        string model, string? compareModel)
+    {
+        object? Comparison(MapComparison? c) => c is null ? null : new { pearson = Json(c.Pearson), cosine = Json(c.Cosine), js = Json(c.JensenShannon) };
+        object Summary(SimilaritySummary s) => new
+        {
+            cross_prompt = Comparison(s.CrossPrompt), cross_seed = Comparison(s.CrossSeed),
+            cross_step = Comparison(s.CrossStep), cross_model = Comparison(s.CrossModel),
+        };
+        var document = new
+        {
+            model, compare_model = compareModel, prompts = options.Prompts, seeds = options.Seeds, steps = options.Steps,
+            guidance = options.Guidance, branch = options.Branch,
+            kinds = results.ToDictionary(kv => kv.Key, kv => kv.Value.Select(s => new
+            {
+                site = s.Site, layer = s.Layer, groups = s.Groups, heads = s.Heads,
+                head_average = Summary(s.HeadAverage),
+                per_head = s.PerHead.Select(Summary).ToArray(),
+                pearson_to_final_step = s.PearsonToFinalStep.Select(Json).ToArray(),
+                prompt_pearson = s.PromptPearson.Select(r => r.Select(Json).ToArray()).ToArray(),
+            }).ToArray()),
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>JSON has no NaN: undefined values are written as null.</summary>
+    private static double? Json(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;
+    private static string Number(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
+    private static string Format(double? v) => v is { } x ? EditReport.F(x) : "–";
+    public static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+}

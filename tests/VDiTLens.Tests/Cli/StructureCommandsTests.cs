@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using VDiTLens.Cli.Commands;
+using VDiTLens.Tests.IO.Video;
+using VDiTLens.Tests.Pipelines;
+
+namespace VDiTLens.Tests.Cli;
+
+/// <summary>The structure, edit and edit-study verbs end to end on the random pixel-space pipeline (tiny sizes).</summary>
+public sealed class StructureCommandsTests : IDisposable
+{
+    private readonly PixelSpacePipeline _model = new();
+    private readonly string _out = Path.Combine(Path.GetTempPath(), "vditlens-structure-" + Guid.NewGuid().ToString("N"));
+
+    private string[] Small => new[]
+    {
+        "--model", _model.Path, "--out", _out, "--denoising-steps", "3", "--guidance", "3",
+        "--frames", "5", "--height", "8", "--width", "8", "--max-sequence-length", "8", "--device", "cpu", "--dtype", "float32",
+    };
+
+    private int Run(Command command, params string[] args)
+    {
+        var root = new RootCommand { command };
+        return root.Parse(new[] { command.Name }.Concat(args).Concat(Small).ToArray())
+            .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    private string File(params string[] parts) => Path.Combine(new[] { _out }.Concat(parts).ToArray());
+
+    [Fact]
+    public void Structure_writes_tables_heatmaps_and_resumes_from_saved_maps()
+    {
+        string[] args = { "--prompt", "a red circle moving left", "--prompt", "a blue square moving right", "--seeds", "1,2", "--tiles", "--compare-model", _model.Path };
+        Assert.Equal(0, Run(StructureCommand.Create(), args));
+        var json = JsonNode.Parse(System.IO.File.ReadAllText(File("structure", "summary.json")))!;
+        var frame = json["kinds"]!["frame_map"]!.AsArray();
+        Assert.Equal(new[] { "blocks.0.attn1", "blocks.1.attn1" }, frame.Select(s => s!["site"]!.GetValue<string>()));
+        foreach (var site in frame)
+        {
+            // the same model with the same prompts and seeds: identical maps
+            var model = site!["head_average"]!["cross_model"]!;
+            Assert.Equal(1.0, model["pearson"]!.GetValue<double>(), 6);
+            Assert.Equal(0.0, model["js"]!.GetValue<double>(), 6);
+            Assert.InRange(site["head_average"]!["cross_prompt"]!["pearson"]!.GetValue<double>(), -1, 1);
+            Assert.Equal(3, site["pearson_to_final_step"]!.AsArray().Count);
+            Assert.Equal(1.0, site["pearson_to_final_step"]![2]!.GetValue<double>(), 9);
+            Assert.Equal(2, site["per_head"]!.AsArray().Count);
+        }
+        Assert.Equal(2, json["kinds"]!["tile_map"]!.AsArray().Count);
+        Assert.Equal(1 + 2 * 2 * 3, System.IO.File.ReadAllLines(File("structure", "summary.csv")).Length); // header + 2 kinds × 2 sites × (mean + 2 heads)
+        foreach (var png in new[] { "frame_map_layer_step_to_final.png", "frame_map_prompts_blocks_0_attn1.png", "frame_map_mean_blocks_1_attn1.png", "tile_map_mean_blocks_0_attn1.png" })
+            Assert.True(System.IO.File.Exists(File("structure", png)), png);
+        Assert.Contains("id=\"structure\"", System.IO.File.ReadAllText(File("index.html")));
+
+        string saved = File("structure", "maps", "maps_seed1.safetensors");
+        var written = System.IO.File.GetLastWriteTimeUtc(saved);
+        string before = System.IO.File.ReadAllText(File("structure", "summary.json"));
+        Assert.Equal(0, Run(StructureCommand.Create(), args));
+        Assert.Equal(written, System.IO.File.GetLastWriteTimeUtc(saved));
+        Assert.Equal(before, System.IO.File.ReadAllText(File("structure", "summary.json")));
+    }
+
+    [Fact]
+    public void Edit_writes_the_side_by_side_video_contact_sheet_and_metrics()
+    {
+        Assert.Equal(0, Run(EditCommand.Create(), "--source-prompt", "a red circle moving left", "--target-prompt", "a blue circle moving left",
+            "--steps", "0..1", "--heads", "1", "--video-format", ".gif"));
+        var gif = GifReader.Read(System.IO.File.ReadAllBytes(File("edit", "source_target_edited.gif")));
+        Assert.Equal((26 * 4, 8 * 4, 5), (gif.Width, gif.Height, gif.Frames.Count));
+        Assert.True(System.IO.File.Exists(File("edit", "contact_sheet.png")));
+        var metrics = JsonNode.Parse(System.IO.File.ReadAllText(File("edit", "metrics.json")))!;
+        Assert.Contains("steps 0..1", metrics["transfer"]!.GetValue<string>());
+        Assert.InRange(metrics["metrics"]!["EditedSsim"]!.GetValue<double>(), -1, 1);
+        Assert.Contains("id=\"edit\"", System.IO.File.ReadAllText(File("index.html")));
+    }
+
+    [Fact]
+    public void Edit_study_writes_every_cell_and_resumes_without_recomputing()
+    {
+        string[] args = { "--pair", "a red circle moving left => a blue circle moving left" };
+        Assert.Equal(0, Run(EditStudyCommand.Create(), args));
+        var cells = Directory.GetFiles(File("edit-study", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "L0_pair0.json", "L1_pair0.json", "all_pair0.json" }, cells);
+        var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
+        Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
+        Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.png")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.png")));
+        Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
+
+        // a finished cell is loaded, not recomputed; a deleted one is recomputed
+        var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "cells", "L0_pair0.json"));
+        System.IO.File.Delete(File("edit-study", "cells", "L1_pair0.json"));
+        Assert.Equal(0, Run(EditStudyCommand.Create(), args));
+        Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "cells", "L0_pair0.json")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "cells", "L1_pair0.json")));
+        Assert.Equal(summary["bands"]!.ToJsonString(), JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!["bands"]!.ToJsonString());
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        if (Directory.Exists(_out)) Directory.Delete(_out, recursive: true);
+    }
+}
