@@ -15,7 +15,7 @@ public static class SinkAblationStudy
     public static IReadOnlyList<IAttentionIntervention> RandomAblations(IEnumerable<SiteSinks> sites, SinkAblationMode mode, long seed) =>
         Build(sites, mode, (site, head) =>
         {
-            var random = new Random(HashCode.Combine(seed, site.Site, head.Head, site.Run));
+            var random = new Random(StableSeed.Of(seed, StableSeed.Of(site.Site), head.Head, site.Run));
             var exclude = head.Sinks.ToHashSet();
             var candidates = Enumerable.Range(0, (int)site.Keys).Select(i => (long)i).Where(i => !exclude.Contains(i)).ToArray();
             random.Shuffle(candidates);
