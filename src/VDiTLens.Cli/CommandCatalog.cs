@@ -14,5 +14,7 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
         yield return GenerateCommand.Create();
+        yield return SinksCommand.Create();
+        yield return RetrainCommand.Create();
     }
 }

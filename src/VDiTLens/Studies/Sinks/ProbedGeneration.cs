@@ -37,7 +37,7 @@ public static partial class ProbedGeneration
                 Video = video,
                 Mass = BySiteStep(mass.Results(), "received_mass", t => t.mean(new long[] { 0 })),
                 Entropy = BySiteStep(entropy.Results().Where(kv => kv.Key.EndsWith(".entropy", StringComparison.Ordinal)), "entropy", t => t.mean(new long[] { 0 })),
-                Layouts = mass.Layouts.ToDictionary(kv => SiteStep(kv.Key + ".x", "x").Site, kv => kv.Value),
+                Layouts = mass.Layouts.GroupBy(kv => SiteStep(kv.Key + ".x", "x").Site).ToDictionary(g => g.Key, g => g.First().Value),
             };
         }
         finally

@@ -159,7 +159,8 @@ public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
             var run = runs[i];
             foreach (var ((site, _), e) in run.Entropy.Where(kv => scoped.Contains(kv.Key.Site)))
                 entropies.Add(e.to(ScalarType.Float64).mean().item<double>());
-            foreach (var sinks in detection.PerRun.Where(s => s.Run == run.Run && scoped.Contains(s.Site)))
+            // A sparsifier computes attention itself, so the probes behind it see nothing: those points have no entropy or sink mass.
+            foreach (var sinks in detection.PerRun.Where(s => s.Run == run.Run && scoped.Contains(s.Site) && run.Mass.Keys.Any(k => k.Site == s.Site)))
             {
                 using var mass = run.StepMean(sinks.Site);
                 foreach (var head in sinks.Heads)
@@ -168,7 +169,7 @@ public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
             changes.Add(OutputComparison.Compare(run, baselines[i], options.SpecOf(PromptIndex(run))));
         }
         string name = $"τ={tau}{(sparse ? " + " + options.Sparsify : "")}";
-        return new TemperaturePoint(tau, sparse, entropies.DefaultIfEmpty(double.NaN).Average(), sinkMasses.DefaultIfEmpty(0).Average(),
+        return new TemperaturePoint(tau, sparse, entropies.DefaultIfEmpty(double.NaN).Average(), sinkMasses.DefaultIfEmpty(double.NaN).Average(),
             OutputSummary.Of(name, changes));
     }
 

@@ -15,7 +15,7 @@ namespace VDiTLens.Tests.Models.Llama;
 /// </summary>
 public sealed class LlamaReferenceTests
 {
-    private static JsonObject TinyConfig(bool tied) => new()
+    internal static JsonObject TinyConfig(bool tied) => new()
     {
         ["architectures"] = new JsonArray("LlamaForCausalLM"), ["model_type"] = "llama", ["vocab_size"] = 37, ["hidden_size"] = 24,
         ["intermediate_size"] = 40, ["num_hidden_layers"] = 2, ["num_attention_heads"] = 4, ["num_key_value_heads"] = 2,
@@ -23,7 +23,7 @@ public sealed class LlamaReferenceTests
         ["rope_scaling"] = null,
     };
 
-    private static string WriteRandom(JsonObject config, bool tied)
+    internal static string WriteRandom(JsonObject config, bool tied)
     {
         string dir = Path.Combine(Path.GetTempPath(), "vditlens-llama-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
