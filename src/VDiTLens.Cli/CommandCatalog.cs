@@ -22,5 +22,7 @@ internal static class CommandCatalog
         yield return StructureCommand.Create();
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
+        yield return SinksCommand.Create();
+        yield return RetrainCommand.Create();
     }
 }

@@ -20,6 +20,15 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "timestep", "encoder_hidden_states" };
 
+    /// <summary>
+    /// Optional observer of the residual stream: key <c>patch_embedding</c> (the tokens entering block 0) and
+    /// <c>blocks.{i}</c> (block i's output), each [B, F·H·W, dim]. The observer owns the tensor it receives (a detached copy).
+    /// </summary>
+    public Action<string, Tensor>? BlockOutputs { get; set; }
+
+    /// <summary>Optional observer of what every block receives besides the residual stream (detached copies, the observer's to keep).</summary>
+    public Action<WanBlockConditioning>? BlockConditioning { get; set; }
+
     private readonly WanRotaryEmbedding _rope;
     private readonly ScalarType _dtype;
     public Conv3d patch_embedding;
@@ -86,11 +95,15 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
 
         var x = patch_embedding.forward(latents.to(_dtype)).flatten(2).transpose(1, 2).contiguous();
         var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
-        foreach (var block in blocks)
+        if (BlockConditioning is { } conditioning)
+            conditioning(new WanBlockConditioning(Copy(context), Copy(timestepProj), (Copy(rotary.Cos), Copy(rotary.Sin)), video, textLayout));
+        Report("patch_embedding", x);
+        for (int i = 0; i < blocks.Count; i++)
         {
-            var next = block.Forward(x, context, timestepProj, rotary, video, textLayout);
+            var next = blocks[i].Forward(x, context, timestepProj, rotary, video, textLayout);
             x.Dispose();
             x = next;
+            Report($"blocks.{i}", x);
         }
 
         var mod = (scale_shift_table + temb.unsqueeze(1)).chunk(2, 1);
@@ -101,6 +114,13 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
             .flatten(6, 7).flatten(4, 5).flatten(2, 3);
         return x.MoveToOuterDisposeScope();
     }
+
+    private void Report(string key, Tensor x)
+    {
+        if (BlockOutputs is { } observer) observer(key, Copy(x));
+    }
+
+    private static Tensor Copy(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 
     private void Validate(Tensor latents, Tensor timestep, Tensor text)
     {

@@ -1,0 +1,70 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using VDiTLens.Attention;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Models.Llama;
+
+/// <summary>
+/// transformers' LlamaModel (decoder stack without the LM head): embed_tokens, layers, final norm. Positions are
+/// 0..L−1 (no KV cache); attention is causal, and padding keys (attention_mask 0) are masked except that every
+/// query may attend itself, so a padded query row never sees an empty key set.
+/// </summary>
+public sealed class LlamaModel : nn.Module
+{
+    public LlamaConfig Config { get; }
+    public AttentionSeam Seam { get; } = new();
+    public IReadOnlyList<AttentionSite> Sites { get; }
+    public Embedding embed_tokens;
+    public ModuleList<LlamaDecoderLayer> layers;
+    public LlamaRmsNorm norm;
+
+    /// <summary>Optional observer of the residual stream: <c>embed_tokens</c> and <c>layers.{i}</c> outputs [B, L, hidden] (detached copies the observer owns).</summary>
+    public Action<string, Tensor>? LayerOutputs { get; set; }
+
+    public LlamaModel(LlamaConfig config, Device device, ScalarType dtype) : base("LlamaModel")
+    {
+        Config = config;
+        register_module("embed_tokens", embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, device: device, dtype: dtype));
+        layers = new ModuleList<LlamaDecoderLayer>();
+        for (int i = 0; i < config.num_hidden_layers; i++) layers.Add(new LlamaDecoderLayer(config, i, Seam, device, dtype));
+        register_module("layers", layers);
+        register_module("norm", norm = new LlamaRmsNorm(config.hidden_size, config.rms_norm_eps, device, dtype));
+        Sites = layers.Select(l => l.self_attn.Site).ToList();
+    }
+
+    /// <param name="inputIds">int64 [B, L]</param>
+    /// <param name="attentionMask">optional [B, L], 1 for real tokens and 0 for padding</param>
+    /// <returns>last hidden state [B, L, hidden] after the final norm</returns>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null)
+    {
+        if (inputIds.dim() != 2) throw new VDiTLensException($"input_ids must be [batch, length]; got [{string.Join(", ", inputIds.shape)}]");
+        using var scope = torch.NewDisposeScope();
+        long b = inputIds.shape[0], l = inputIds.shape[1];
+        var device = embed_tokens.weight!.device;
+        var x = embed_tokens.forward(inputIds.to(device));
+        var rotary = LlamaRotaryEmbedding.Tables(l, Config.HeadDim, Config.rope_theta, device, x.dtype);
+        var causal = torch.ones(l, l, dtype: ScalarType.Bool, device: device).tril().view(1, 1, l, l);
+        Tensor? valid = null;
+        var mask = causal;
+        if (attentionMask is not null)
+        {
+            valid = attentionMask.to(device).ne(0);
+            var eye = torch.eye(l, dtype: ScalarType.Bool, device: device).view(1, 1, l, l);
+            mask = causal.logical_and(valid.view(b, 1, 1, l)).logical_or(eye);
+        }
+        var layout = TokenLayout.Text(l, valid);
+        Report("embed_tokens", x);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            x = layers[i].Forward(x, rotary, mask, layout);
+            Report($"layers.{i}", x);
+        }
+        return norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    private void Report(string key, Tensor x)
+    {
+        if (LayerOutputs is { } observer) observer(key, x.detach().clone().DetachFromDisposeScope());
+    }
+}

@@ -1,0 +1,42 @@
+namespace VDiTLens.Studies.Retraining;
+
+/// <summary>What is re-initialised: whole blocks, or only their self-attention (attn1).</summary>
+public enum RetrainScope { Block, Attention }
+
+/// <summary>What the student is trained to reproduce: each retrained block's output given the teacher's input to it, or the model's final output.</summary>
+public enum DistillationTarget { BlockOutputs, FinalOutput }
+
+/// <summary>Options of <c>vditlens retrain</c>; everything that shapes the run is here, so a checkpoint can check it resumes the same run.</summary>
+public sealed record RetrainOptions
+{
+    public required IReadOnlyList<int> Blocks { get; init; }
+    public RetrainScope Scope { get; init; } = RetrainScope.Block;
+    public DistillationTarget Target { get; init; } = DistillationTarget.BlockOutputs;
+    public int TrainingSteps { get; init; } = 500;
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; } = 0.0;
+    public int CheckpointEvery { get; init; } = 50;
+    public long Seed { get; init; }
+
+    /// <summary>Prompts of the distillation pool (one generation per prompt and pool seed).</summary>
+    public required IReadOnlyList<string> Prompts { get; init; }
+    public int PoolSeeds { get; init; } = 2;
+    public int GenerationSteps { get; init; } = 10;
+    public double GuidanceScale { get; init; } = 5.0;
+    public int Frames { get; init; } = 9;
+    public int Height { get; init; } = 32;
+    public int Width { get; init; } = 32;
+    public int MaxSequenceLength { get; init; } = 16;
+
+    public void Validate(int layers)
+    {
+        if (Blocks.Count == 0) throw new VDiTLensException("--blocks: name at least one block to retrain");
+        foreach (int b in Blocks)
+            if (b < 0 || b >= layers) throw new VDiTLensException($"--blocks: block {b} does not exist (the model has blocks 0..{layers - 1})");
+        if (TrainingSteps < 1) throw new VDiTLensException($"--train-steps {TrainingSteps}: must be at least 1");
+        if (!(LearningRate > 0)) throw new VDiTLensException($"--lr {LearningRate}: must be positive");
+        if (CheckpointEvery < 1) throw new VDiTLensException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
+        if (Prompts.Count == 0) throw new VDiTLensException("--prompt: the distillation pool needs at least one prompt");
+        if (PoolSeeds < 1) throw new VDiTLensException($"--pool-seeds {PoolSeeds}: must be at least 1");
+    }
+}

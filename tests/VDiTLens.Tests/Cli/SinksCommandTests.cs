@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using VDiTLens.Cli.Commands;
+using VDiTLens.Tests.Models.Llama;
+using VDiTLens.Tests.Pipelines;
+
+namespace VDiTLens.Tests.Cli;
+
+/// <summary>The <c>sinks</c> and <c>retrain</c> verbs end to end on the random pixel-space pipeline (tiny sizes).</summary>
+public sealed class SinksCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-sinks-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly string[] Small =
+    {
+        "--prompt", "a red circle moving left", "--steps", "2", "--frames", "3", "--height", "8", "--width", "8",
+        "--max-sequence-length", "6", "--device", "cpu", "--dtype", "float32",
+    };
+
+    private static int Run(Command command, params string[] args) =>
+        new RootCommand { command }.Parse(new[] { command.Name }.Concat(args).ToArray())
+            .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+    [Fact]
+    public void Sinks_writes_detection_ablation_temperature_llm_and_a_report_section()
+    {
+        using var pipeline = new PixelSpacePipeline();
+        string llm = LlamaReferenceTests.WriteRandom(LlamaReferenceTests.TinyConfig(false), false);
+        try
+        {
+            string report = Path.Combine(_dir, "report");
+            Assert.Equal(0, Run(SinksCommand.Create(), Small.Concat(new[] { "--model", pipeline.Path, "--seeds", "0", "--ablation", "mask",
+                "--tau", "0.5", "--sparsify", "bottom_k:0.5", "--llm", llm, "--llm-length", "12", "--out", report }).ToArray()));
+            foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_self.png", "sink_mass_cross.png", "maps/blocks.1.attn1.png",
+                         "characterisation.json", "ablation.csv", "temperature.csv", "llm.json" })
+                Assert.True(File.Exists(Path.Combine(report, "sinks", file)), file);
+            var temperature = File.ReadAllLines(Path.Combine(report, "sinks", "temperature.csv"));
+            Assert.Equal(5, temperature.Length); // header, τ=1, τ=0.5, then τ=1 and τ=0.5 with bottom_k
+            var detection = JsonNode.Parse(File.ReadAllText(Path.Combine(report, "sinks", "detection.json")))!;
+            Assert.Equal(4, detection["Aggregate"]!.AsArray().Count); // 2 blocks × (self, cross)
+            Assert.Contains("Attention sinks", File.ReadAllText(Path.Combine(report, "index.html")));
+        }
+        finally { Directory.Delete(llm, true); }
+    }
+
+    [Fact]
+    public void Retrain_trains_saves_a_pipeline_compares_and_resumes()
+    {
+        using var pipeline = new PixelSpacePipeline();
+        string work = Path.Combine(_dir, "work"), report = Path.Combine(_dir, "report");
+        string[] args = Small.Concat(new[] { "--model", pipeline.Path, "--blocks", "1", "--train-steps", "3", "--checkpoint-every", "2",
+            "--pool-seeds", "1", "--guidance", "1", "--out", work, "--report", report }).ToArray();
+        Assert.Equal(0, Run(RetrainCommand.Create(), args));
+        Assert.True(File.Exists(Path.Combine(work, "pipeline", "transformer", "diffusion_pytorch_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(work, "checkpoint", "state.json")));
+        var table = File.ReadAllLines(Path.Combine(report, "retrain", "before_after.csv"));
+        Assert.Contains(table, l => l.StartsWith("blocks.1.attn1 sink mass,", StringComparison.Ordinal));
+        // a second run with more steps resumes from the checkpoint (3 done) instead of starting over
+        Assert.Equal(0, Run(RetrainCommand.Create(), args.Select(a => a == "3" ? "4" : a).ToArray()));
+        Assert.Contains("\"Step\": 4", File.ReadAllText(Path.Combine(work, "checkpoint", "state.json")));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); }
+        catch (IOException) { }
+    }
+}
