@@ -40,7 +40,7 @@ internal static class BenchCommand
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
                 {
-                    var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, 16), MemoryBudgetBytes = 2L << 30 };
+                    var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, 64), MemoryBudgetBytes = 2L << 30 };
                     using var set = new ProbeSet(bench.Model.Seam, opts);
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }

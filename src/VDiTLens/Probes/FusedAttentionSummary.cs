@@ -9,12 +9,12 @@ namespace VDiTLens.Probes;
 /// attention kernel instead of materialising probability rows, so the cost is a few attention passes and the memory
 /// O(N), at any length:
 /// <list type="number">
-/// <item>SDPA(q, [k; k̄], V = [frame one-hot | modality one-hot | dummy indicator]) gives each query's pooled mass
-/// and, through the appended reference key k̄ (the mean key, whose logit c is known), its log-partition
-/// lse = c + log(1/d − 1) where d is the dummy column;</item>
+/// <item>SDPA(q, [k; 8 × k̄], V = [frame one-hot | modality one-hot | dummy indicator]) gives each query's pooled
+/// mass and, through the appended copies of the reference key k̄ (the mean key, whose logit c is known), its
+/// log-partition lse = c + log 8 + log(1/d − 1) where d is the dummy column;</item>
 /// <item>SDPA(q, k, k) gives E_p[k], so the entropy is lse − scale · q·E_p[k];</item>
-/// <item>SDPA with keys as queries, the queries as keys and a bias −lse, plus a dummy of weight 1, gives each key's
-/// received mass R = Σ_q p(q→k) = 1/d′ − 1.</item>
+/// <item>SDPA with keys as queries and the queries as keys, −lse carried in two extra head dimensions, plus dummies of
+/// total weight 1, gives each key's received mass R = Σ_q p(q→k) = 1/d′ − 1.</item>
 /// </list>
 /// Exact in float64/float32 arithmetic (tested against a dense reference); in bf16 it inherits bf16 rounding of the
 /// kernel outputs (≈1e-2 relative). Masks must depend on keys only ([B or 1, 1 or H, 1, Lk]); calls with
@@ -57,19 +57,20 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         if (width > d) frames = 0; // too many frames to pool in one pass: skip the frame map
         width = frames + 3;
 
-        // Pass 1: pooled mass and log-partition.
-        var values = torch.zeros(new[] { lk + 1, d }, dtype: dtype, device: device);
+        // Pass 1: pooled mass and log-partition. Eight copies of the reference key keep the key count a multiple of 8
+        // (the fast kernels' preference) and need no mask of their own.
+        var values = torch.zeros(new[] { lk + Dummies, d }, dtype: dtype, device: device);
         if (frames > 0) values.narrow(0, 0, lk).narrow(1, 0, frames).copy_(TokenGrouping.OneHot(frameGroups!.Value.Groups, frames, dtype, device));
         var modalities = new ModalityGrouping().Assign(call.KeyLayout)!.Value;
         values.narrow(0, 0, lk).narrow(1, frames, 2).copy_(TokenGrouping.OneHot(modalities.Groups, 2, dtype, device));
-        values[lk, frames + 2] = torch.tensor(1.0, dtype: dtype);
+        values.narrow(0, lk, Dummies).narrow(1, frames + 2, 1).fill_(1.0);
         var reference = k.mean(new long[] { 2 }, keepdim: true); // k̄ [B, H, 1, D]
-        var keysAug = torch.cat(new[] { k, reference }, 2);
-        var maskAug = Append(mask, b, 1, lk, keep: true);
-        var pooled = nn.functional.scaled_dot_product_attention(qs, keysAug, values.expand(b, h, lk + 1, d), maskAug).to(work);
-        var dummy = pooled[TensorIndex.Ellipsis, frames + 2];                                   // e^c / (Z + e^c)
+        var keysAug = torch.cat(new[] { k, reference.expand(b, h, Dummies, d) }, 2);
+        var maskAug = Append(mask, Dummies);
+        var pooled = nn.functional.scaled_dot_product_attention(qs, keysAug, values.expand(b, h, lk + Dummies, d), maskAug).to(work);
+        var dummy = pooled[TensorIndex.Ellipsis, frames + 2];                                   // 8e^c / (Z + 8e^c)
         var c = (q.to(work) * reference.to(work)).sum(-1) * call.Scale;                        // [B, H, Lq]
-        var lse = c + (1.0 / dummy - 1.0).log();
+        var lse = c + Math.Log(Dummies) + (1.0 / dummy - 1.0).log();
         var mass = pooled.narrow(3, 0, frames + 2) / (1.0 - dummy).unsqueeze(-1);              // Σ_k∈group p
 
         // Frame map: queries' video-key mass renormalised, averaged per query frame.
@@ -84,17 +85,30 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         var entropy = lse - (q.to(work) * expectedKey).sum(-1) * call.Scale;
         _entropy.Add(key, entropy.mean(new long[] { 2 }));
 
-        // Pass 3: received mass, keys attending to queries with bias −lse; dummy query of weight 1.
-        var ks = k * (call.Scale / sdpaScale);
-        var queriesAug = torch.cat(new[] { q, torch.zeros(new[] { b, h, 1, d }, dtype: dtype, device: device) }, 2);
-        var bias = torch.cat(new[] { -lse, torch.zeros(new[] { b, h, 1 }, dtype: work, device: device) }, 2).unsqueeze(2).to(dtype);
-        var dummyValues = torch.zeros(new[] { lq + 1, d }, dtype: dtype, device: device);
-        dummyValues[lq, 0] = torch.tensor(1.0, dtype: dtype);
-        var reverse = nn.functional.scaled_dot_product_attention(ks, queriesAug, dummyValues.expand(b, h, lq + 1, d), bias).to(work);
+        // Pass 3: received mass. Keys attend to the queries with logit scale·k·q − lse_q; −lse_q rides in two extra
+        // head dimensions (a high and a low part, so 16-bit inputs keep it to ~1e-4), and eight dummy queries of
+        // weight 1/8 each give the normaliser: the dummy column is 1/(R + 1).
+        long dAug = d + 8;
+        double sdpaScaleAug = 1.0 / Math.Sqrt(dAug);
+        var high = lse.to(dtype);
+        var low = (lse - high.to(work)).to(dtype);
+        var keysAsQueries = torch.zeros(new[] { b, h, lk, dAug }, dtype: dtype, device: device);
+        keysAsQueries.narrow(3, 0, d).copy_(k * (call.Scale / sdpaScaleAug));
+        keysAsQueries.narrow(3, d, 2).fill_(1.0 / sdpaScaleAug);
+        var queriesAsKeys = torch.zeros(new[] { b, h, lq + Dummies, dAug }, dtype: dtype, device: device);
+        queriesAsKeys.narrow(2, 0, lq).narrow(3, 0, d).copy_(q);
+        queriesAsKeys.narrow(2, 0, lq).narrow(3, d, 1).copy_(-high.unsqueeze(-1));
+        queriesAsKeys.narrow(2, 0, lq).narrow(3, d + 1, 1).copy_(-low.unsqueeze(-1));
+        queriesAsKeys.narrow(2, lq, Dummies).narrow(3, d, 1).fill_(-Math.Log(Dummies));
+        var dummyValues = torch.zeros(new[] { lq + Dummies, dAug }, dtype: dtype, device: device);
+        dummyValues.narrow(0, lq, Dummies).narrow(1, 0, 1).fill_(1.0);
+        var reverse = nn.functional.scaled_dot_product_attention(keysAsQueries, queriesAsKeys, dummyValues.expand(b, h, lq + Dummies, dAug)).to(work);
         var received = (1.0 / reverse[TensorIndex.Ellipsis, 0] - 1.0) / lq;                   // [B, H, Lk]
         if (mask is not null) received = received * KeyValidity(mask, b, h, lk, work);
         _mass.Add(key, received);
     }
+
+    private const int Dummies = 8;
 
     public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
         _frame.Means("frame_map").Concat(_modality.Means("modality_map")).Concat(_mass.Means("received_mass")).Concat(_entropy.Means("entropy"));
@@ -113,13 +127,14 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         return torch.matmul(pool.t().unsqueeze(0).unsqueeze(0), rows) / counts.view(1, 1, -1, 1);
     }
 
-    private static Tensor? Append(Tensor? mask, long b, long h, long lk, bool keep)
+    /// <summary>The mask extended by <paramref name="count"/> always-kept keys.</summary>
+    private static Tensor? Append(Tensor? mask, int count)
     {
         if (mask is null) return null;
         var shape = mask.shape.ToArray();
-        shape[^1] = 1;
+        shape[^1] = count;
         var extra = mask.dtype == ScalarType.Bool
-            ? torch.full(shape, keep, dtype: ScalarType.Bool, device: mask.device)
+            ? torch.ones(shape, dtype: ScalarType.Bool, device: mask.device)
             : torch.zeros(shape, dtype: mask.dtype, device: mask.device);
         return torch.cat(new[] { mask, extra }, -1);
     }
