@@ -13,5 +13,7 @@ internal static class CommandCatalog
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
+        yield return TrainTinyCommand.Create();
+        yield return EvalTinyCommand.Create();
     }
 }
