@@ -38,7 +38,7 @@ public sealed class ExponentialMovingAverage : IDisposable
     public void Load(IReadOnlyDictionary<string, Tensor> weights)
     {
         using var _ = torch.no_grad();
-        foreach (var (name, t) in _shadow) t.copy_(AdamW.Require(weights, name));
+        foreach (var (name, t) in _shadow) t.copy_(NamedAdamW.Require(weights, name));
     }
 
     public void Dispose()

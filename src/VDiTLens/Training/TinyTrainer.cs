@@ -30,7 +30,7 @@ public static class TinyTrainer
 
         using var model = new TinyModel(modelConfig, device, options.Seed);
         var parameters = model.NamedParameters;
-        using var optimizer = new AdamW(parameters, weightDecay: options.WeightDecay);
+        using var optimizer = new NamedAdamW(parameters, weightDecay: options.WeightDecay);
         using var ema = new ExponentialMovingAverage(parameters, options.EmaDecay);
         int start = 0;
         double previousSeconds = 0, lastLoss = double.NaN;
@@ -112,6 +112,6 @@ public static class TinyTrainer
     }
 
     private static void Save(string folder, int step, double seconds, double loss, TinyModelConfig config, TinyTrainingOptions options,
-        TinyModel model, ExponentialMovingAverage ema, AdamW optimizer) =>
+        TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer) =>
         TrainingCheckpoint.Save(folder, new CheckpointState(step, seconds, loss, config, options), model, ema, optimizer);
 }

@@ -22,7 +22,7 @@ public static class TrainingCheckpoint
     public const string StateFile = "state.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static void Save(string folder, CheckpointState state, TinyModel model, ExponentialMovingAverage ema, AdamW optimizer)
+    public static void Save(string folder, CheckpointState state, TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer)
     {
         string full = Path.GetFullPath(folder);
         string temporary = full + ".tmp", previous = full + ".old";
@@ -50,13 +50,13 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Restores weights, EMA and optimizer moments saved by <see cref="Save"/>.</summary>
-    public static void Load(string folder, TinyModel model, ExponentialMovingAverage ema, AdamW optimizer)
+    public static void Load(string folder, TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer)
     {
         using (var file = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors")))
         {
             var weights = file.LoadAll(model.Device);
             using var _ = TorchSharp.torch.no_grad();
-            foreach (var (name, p) in model.NamedParameters) p.copy_(AdamW.Require(weights, name));
+            foreach (var (name, p) in model.NamedParameters) p.copy_(NamedAdamW.Require(weights, name));
             foreach (var t in weights.Values) t.Dispose();
         }
         using (var file = SafeTensorsFile.Open(Path.Combine(folder, "ema.safetensors")))

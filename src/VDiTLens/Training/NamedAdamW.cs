@@ -9,7 +9,7 @@ namespace VDiTLens.Training;
 /// checkpoint can save and restore them exactly. Weight decay applies to matrices only (not to biases, norms' gains or
 /// the 1-D modulation tables).
 /// </summary>
-public sealed class AdamW : IDisposable
+public sealed class NamedAdamW : IDisposable
 {
     private readonly IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
     private readonly Dictionary<string, Tensor> _m = new(), _v = new();
@@ -22,7 +22,7 @@ public sealed class AdamW : IDisposable
     /// <summary>Number of updates taken (the bias correction's t).</summary>
     public long Steps { get; private set; }
 
-    public AdamW(IReadOnlyList<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.999,
+    public NamedAdamW(IReadOnlyList<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.999,
         double epsilon = 1e-8, double weightDecay = 0.01)
     {
         _parameters = parameters;
