@@ -61,8 +61,7 @@ public static class TinyTrainer
                 using (var batch = prefetcher.Next())
                 {
                     var clips = batch.Clips.to(device);
-                    using var generator = new Generator((ulong)batch.NoiseSeed, device);
-                    var noise = torch.randn(batch.Clips.shape, device: device, generator: generator);
+                    var noise = StepNoise(batch.Clips.shape, batch.NoiseSeed, device);
                     var sigma = batch.Sigma.to(device);
                     var text = model.EncodeText(batch.Ids, batch.Mask, batch.TextLength);
                     var (noisy, target) = FlowMatching.Interpolate(clips, noise, sigma);
@@ -109,6 +108,21 @@ public static class TinyTrainer
             model.Transformer.parameters().Sum(p => p.numel()), model.TextEncoder.parameters().Sum(p => p.numel()));
         TinyPipelineWriter.Write(run.OutputFolder, modelConfig, options, ema.Weights, summary);
         return new TinyTrainingResult(step, seconds, lastLoss, run.OutputFolder, log.Path, plot);
+    }
+
+    /// <summary>
+    /// The step's noise, drawn on the training device from a generator seeded by the step. TorchSharp's Generator is
+    /// CPU-only, so on CUDA the device's default generator is re-seeded instead (same effect: a function of the step).
+    /// </summary>
+    private static Tensor StepNoise(long[] shape, long seed, Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+        {
+            torch.cuda.manual_seed(seed);
+            return torch.randn(shape, device: device);
+        }
+        using var generator = new Generator((ulong)seed);
+        return torch.randn(shape, generator: generator);
     }
 
     private static void Save(string folder, int step, double seconds, double loss, TinyModelConfig config, TinyTrainingOptions options,
