@@ -15,7 +15,7 @@ internal static class TrainTinyCommand
         var m = new TinyModelConfig();
         var output = new Option<string>("--out") { Description = "pipeline folder to write (EMA weights)", DefaultValueFactory = _ => "models/vditlens-tiny" };
         var work = new Option<string>("--work") { Description = "checkpoint, loss.csv and loss.png folder", DefaultValueFactory = _ => "out/train-tiny" };
-        var steps = new Option<int>("--steps") { Description = "total optimiser steps (end of the cosine schedule)", DefaultValueFactory = _ => d.Steps };
+        var steps = new Option<int>("--steps") { Description = "total optimiser steps (end of the cosine schedule); 0 = as many as fit in --max-minutes", DefaultValueFactory = _ => d.Steps };
         var batch = new Option<int>("--batch") { Description = "clips per step", DefaultValueFactory = _ => d.BatchSize };
         var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => d.LearningRate };
         var warmup = new Option<int>("--warmup") { Description = "warm-up steps", DefaultValueFactory = _ => d.WarmupSteps };
@@ -52,7 +52,9 @@ internal static class TrainTinyCommand
             var model = m with { Layers = result.GetValue(layers), HeadDim = result.GetValue(headDim), FfnDim = result.GetValue(ffn) };
             string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
             var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName);
-            AnsiConsole.WriteLine($"train-tiny on {deviceName}: {options.Steps} steps of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");
+            AnsiConsole.WriteLine(run.Resume
+                ? $"train-tiny on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
+                : $"train-tiny on {deviceName}: {(options.Steps == 0 ? "as many steps as fit" : options.Steps.ToString() + " steps")} of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");
             var trained = TinyTrainer.Run(run, device, new ConsoleProgress());
             AnsiConsole.WriteLine($"done: {trained.StepsDone} steps, {trained.TrainingSeconds:F0} s of training, final loss {trained.FinalLoss:F4}");
             AnsiConsole.WriteLine($"wrote {trained.OutputFolder}, {trained.LossLogPath}, {trained.LossPlotPath}");

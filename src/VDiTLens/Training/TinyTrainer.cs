@@ -13,6 +13,12 @@ namespace VDiTLens.Training;
 /// </summary>
 public static class TinyTrainer
 {
+    /// <summary><see cref="TinyTrainingOptions.Steps"/> value meaning: size the run from the time budget.</summary>
+    public const int AutoSteps = 0;
+
+    /// <summary>An automatic run is sized from the rate between these steps (after start-up).</summary>
+    private const int WarmSteps = 20, MeasuredSteps = 80;
+
     public static TinyTrainingResult Run(TinyTrainingRun run, Device device, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         string checkpointFolder = Path.Combine(run.WorkFolder, "checkpoint");
@@ -23,7 +29,7 @@ public static class TinyTrainer
         {
             resumed = TrainingCheckpoint.ReadState(checkpointFolder);
             modelConfig = resumed.Model;
-            options = resumed.Options with { Steps = run.Options.Steps, MaxSeconds = run.Options.MaxSeconds };
+            options = resumed.Options with { Steps = run.Options.Steps == AutoSteps ? resumed.Options.Steps : run.Options.Steps, MaxSeconds = run.Options.MaxSeconds };
         }
         options.Validate();
         Directory.CreateDirectory(run.WorkFolder);
@@ -44,6 +50,12 @@ public static class TinyTrainer
         }
 
         var log = new LossLog(Path.Combine(run.WorkFolder, "loss.csv"), start);
+        bool sizeFromTime = options.Steps == AutoSteps;
+        if (sizeFromTime)
+        {
+            if (options.MaxSeconds <= 0) throw new VDiTLensException("--steps 0 (size the run from the time budget) needs --max-minutes");
+            options = options with { Steps = int.MaxValue };
+        }
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps);
         var factory = new TrainingBatchFactory(new ProceduralDataset(), options);
         model.Train(true);
@@ -51,6 +63,7 @@ public static class TinyTrainer
         var clock = Stopwatch.StartNew();
         var interval = Stopwatch.StartNew();
         int step = start, intervalSteps = 0;
+        double warmTime = 0;
         using var lossSum = torch.zeros(1, device: device);
         using (var prefetcher = new BatchPrefetcher(factory, start, options.Steps))
         {
@@ -76,6 +89,16 @@ public static class TinyTrainer
                 }
                 step++;
                 intervalSteps++;
+                if (sizeFromTime && step - start == WarmSteps) warmTime = clock.Elapsed.TotalSeconds;
+                if (sizeFromTime && step - start == MeasuredSteps)
+                {
+                    // Fix the run length (and so the cosine schedule) from the measured rate; warm-up does not depend on it.
+                    double rate = (MeasuredSteps - WarmSteps) / (clock.Elapsed.TotalSeconds - warmTime);
+                    int total = step + (int)(rate * (options.MaxSeconds - clock.Elapsed.TotalSeconds) * 0.97);
+                    options = options with { Steps = Math.Max(total, step + 1) };
+                    schedule = schedule with { TotalSteps = options.Steps };
+                    progress?.Report(new TrainingProgress(step, options.Steps, double.NaN, lr, rate, TimeSpan.Zero, $"measured {rate:F2} it/s: the run is {options.Steps} steps"));
+                }
 
                 bool timeUp = options.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= options.MaxSeconds;
                 if (step % options.LogEvery == 0 || step == options.Steps || timeUp)

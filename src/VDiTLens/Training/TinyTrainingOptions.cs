@@ -1,7 +1,7 @@
 namespace VDiTLens.Training;
 
 /// <summary>Hyper-parameters of a tiny-model training run. Everything a resume must agree on is here.</summary>
-/// <param name="Steps">Total optimiser steps (the cosine schedule ends here).</param>
+/// <param name="Steps">Total optimiser steps (the cosine schedule ends here); 0 = measure the step rate and fill <see cref="MaxSeconds"/>.</param>
 /// <param name="BatchSize">Clips per step.</param>
 /// <param name="LearningRate">Peak AdamW learning rate.</param>
 /// <param name="WarmupSteps">Linear warm-up steps.</param>
@@ -38,7 +38,7 @@ public sealed record TinyTrainingOptions(
 {
     public void Validate()
     {
-        if (Steps < 1) throw new VDiTLensException($"--steps is {Steps}; it must be at least 1");
+        if (Steps < 0) throw new VDiTLensException($"--steps is {Steps}; it must be at least 1 (or 0 to size the run from --max-minutes)");
         if (BatchSize < 1) throw new VDiTLensException($"--batch is {BatchSize}; it must be at least 1");
         if (!(LearningRate > 0)) throw new VDiTLensException($"--lr is {LearningRate}; it must be positive");
         if (CaptionDropout is < 0 or > 1) throw new VDiTLensException($"caption dropout is {CaptionDropout}; it must be in [0, 1]");
