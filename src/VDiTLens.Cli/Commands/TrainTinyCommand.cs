@@ -28,9 +28,11 @@ internal static class TrainTinyCommand
         var layers = new Option<int>("--layers") { Description = "transformer blocks", DefaultValueFactory = _ => m.Layers };
         var headDim = new Option<int>("--head-dim") { Description = "attention head width (4 heads)", DefaultValueFactory = _ => m.HeadDim };
         var ffn = new Option<int>("--ffn-dim") { Description = "feed-forward width", DefaultValueFactory = _ => m.FfnDim };
+        var initFrom = new Option<string?>("--init-from") { Description = "start from this checkpoint folder's weights and EMA (fresh optimizer and schedule)" };
+        var longText = new Option<double>("--long-text-share") { Description = "share of steps whose prompt states are zero-padded past 16 rows", DefaultValueFactory = _ => d.LongTextShare };
         var evaluate = new Option<int>("--eval") { Description = "after training, evaluate this many held-out prompts per combination (0 = skip)", DefaultValueFactory = _ => 0 };
         var command = new Command("train-tiny", "Train the embedded tiny pixel-space Wan model on procedural clips");
-        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, evaluate })
+        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, evaluate })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -47,11 +49,11 @@ internal static class TrainTinyCommand
                 Steps = result.GetValue(steps), BatchSize = result.GetValue(batch), LearningRate = result.GetValue(lr),
                 WarmupSteps = result.GetValue(warmup), EmaDecay = result.GetValue(ema), SigmaShift = result.GetValue(shift),
                 CheckpointEvery = result.GetValue(checkpointEvery), LogEvery = result.GetValue(logEvery),
-                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed,
+                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, LongTextShare = result.GetValue(longText),
             };
             var model = m with { Layers = result.GetValue(layers), HeadDim = result.GetValue(headDim), FfnDim = result.GetValue(ffn) };
             string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
-            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName);
+            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom));
             AnsiConsole.WriteLine(run.Resume
                 ? $"train-tiny on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
                 : $"train-tiny on {deviceName}: {(options.Steps == 0 ? "as many steps as fit" : options.Steps.ToString() + " steps")} of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");

@@ -134,6 +134,8 @@ public static class TinyPipelineWriter
         ["eos"] = (int)CaptionVocabulary.EosId,
         ["unk"] = (int)CaptionVocabulary.UnkId,
         ["lowercase"] = true,
+        // Informative: the caption token length the model was trained with (prompt states padded to 16 rows).
+        ["model_max_length"] = CaptionVocabulary.DefaultMaxLength,
     };
 
     public static JsonObject SchedulerConfig(double shift) => new()

@@ -31,6 +31,12 @@ public static class TinyTrainer
             modelConfig = resumed.Model;
             options = resumed.Options with { Steps = run.Options.Steps == AutoSteps ? resumed.Options.Steps : run.Options.Steps, MaxSeconds = run.Options.MaxSeconds };
         }
+        CheckpointState? warmStart = null;
+        if (run.InitFrom is not null && resumed is null)
+        {
+            warmStart = TrainingCheckpoint.ReadState(run.InitFrom);
+            modelConfig = warmStart.Model;
+        }
         options.Validate();
         Directory.CreateDirectory(run.WorkFolder);
 
@@ -47,6 +53,14 @@ public static class TinyTrainer
             previousSeconds = resumed.TrainingSeconds;
             lastLoss = resumed.LastLoss;
             progress?.Report(new TrainingProgress(start, options.Steps, lastLoss, 0, 0, TimeSpan.Zero, $"resumed from step {start}"));
+        }
+
+        if (warmStart is not null)
+        {
+            TrainingCheckpoint.LoadWeights(run.InitFrom!, model, ema);
+            previousSeconds = warmStart.TrainingSeconds;
+            progress?.Report(new TrainingProgress(0, options.Steps, warmStart.LastLoss, 0, 0, TimeSpan.Zero,
+                $"warm start from {run.InitFrom} (step {warmStart.Step}, {warmStart.TrainingSeconds:F0} s of training)"));
         }
 
         var log = new LossLog(Path.Combine(run.WorkFolder, "loss.csv"), start);

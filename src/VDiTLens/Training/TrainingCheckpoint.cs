@@ -52,6 +52,17 @@ public static class TrainingCheckpoint
     /// <summary>Restores weights, EMA and optimizer moments saved by <see cref="Save"/>.</summary>
     public static void Load(string folder, TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer)
     {
+        LoadWeights(folder, model, ema);
+        using var file = SafeTensorsFile.Open(Path.Combine(folder, "optimizer.safetensors"));
+        var state = file.LoadAll(model.Device);
+        long steps = file.Metadata.TryGetValue("adam_steps", out var s) ? long.Parse(s) : 0;
+        optimizer.Load(state, steps);
+        foreach (var t in state.Values) t.Dispose();
+    }
+
+    /// <summary>Restores only the weights and their EMA (a warm start: fresh optimizer, schedule and step count).</summary>
+    public static void LoadWeights(string folder, TinyModel model, ExponentialMovingAverage ema)
+    {
         using (var file = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors")))
         {
             var weights = file.LoadAll(model.Device);
@@ -64,13 +75,6 @@ public static class TrainingCheckpoint
             var weights = file.LoadAll(model.Device);
             ema.Load(weights);
             foreach (var t in weights.Values) t.Dispose();
-        }
-        using (var file = SafeTensorsFile.Open(Path.Combine(folder, "optimizer.safetensors")))
-        {
-            var state = file.LoadAll(model.Device);
-            long steps = file.Metadata.TryGetValue("adam_steps", out var s) ? long.Parse(s) : 0;
-            optimizer.Load(state, steps);
-            foreach (var t in state.Values) t.Dispose();
         }
     }
 }
