@@ -13,6 +13,7 @@ internal static class CommandCatalog
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
         yield return ProbeCommand.Create();
+        yield return GenerateCommand.Create();
         yield return TrainTinyCommand.Create();
         yield return EvalTinyCommand.Create();
     }

@@ -8,6 +8,20 @@ public sealed class AttentionRunState
     public double Timestep { get; set; } = double.NaN;
     /// <summary>Guidance branch of the current forward: "cond", "uncond", or a study's own label ("source", "target").</summary>
     public string Branch { get; set; } = "cond";
+    /// <summary>
+    /// The branch of each batch row, or null when unknown (a plain forward: every row is <see cref="Branch"/>).
+    /// Pipelines that batch cond and uncond in one call set <see cref="Branch"/> = "cfg" and this to [cond..., uncond...].
+    /// </summary>
+    public BatchLayout? Batch { get; set; }
     /// <summary>Index of the prompt set / run being processed, for aggregation across prompts.</summary>
     public int Run { get; set; }
+
+    /// <summary>Back to the state of a single forward outside any loop.</summary>
+    public void Reset()
+    {
+        Step = -1;
+        Timestep = double.NaN;
+        Branch = "cond";
+        Batch = null;
+    }
 }

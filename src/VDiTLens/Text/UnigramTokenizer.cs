@@ -9,7 +9,7 @@ namespace VDiTLens.Text;
 /// around it for <c>tok(texts, padding="max_length", max_length=N, truncation=True)</c>: EOS appended,
 /// truncation to N−1 pieces + EOS, right padding with the pad id, and the attention mask.
 /// </summary>
-public sealed class UnigramTokenizer
+public sealed class UnigramTokenizer : IPromptTokenizer
 {
     public const string SentencePieceFileName = "spiece.model";
     public const string TokenizerJsonFileName = "tokenizer.json";
@@ -21,6 +21,7 @@ public sealed class UnigramTokenizer
     public int PadId { get; }
     /// <summary>Where the vocabulary came from, for messages.</summary>
     public string Source { get; }
+    public int VocabularySize => Model.Count;
 
     public UnigramTokenizer(SentencePieceModel model, string source)
     {

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using Spectre.Console;
+using VDiTLens.IO;
+using VDiTLens.IO.Video;
+using VDiTLens.Pipelines;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Cli.Commands;
+
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var model = new Option<string>("--model") { Description = "diffusers WanPipeline folder (model_index.json + components)", Required = true };
+        var prompt = new Option<string[]>("--prompt") { Description = "prompt; repeat for a batch (one video each)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var negative = new Option<string>("--negative-prompt") { Description = "prompt of the unconditional branch", DefaultValueFactory = _ => "" };
+        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale (≤ 1: no guidance)", DefaultValueFactory = _ => 5.0 };
+        var steps = new Option<int>("--steps") { Description = "denoising steps", DefaultValueFactory = _ => 50 };
+        var height = new Option<int>("--height") { Description = "video height in pixels", DefaultValueFactory = _ => 480 };
+        var width = new Option<int>("--width") { Description = "video width in pixels", DefaultValueFactory = _ => 832 };
+        var frames = new Option<int>("--frames") { Description = "frame count (1 + 4k with the Wan VAE)", DefaultValueFactory = _ => 81 };
+        var maxLength = new Option<int>("--max-sequence-length") { Description = "prompt tokens (padded/truncated)", DefaultValueFactory = _ => 512 };
+        var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
+        var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
+        var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
+        var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
+        var command = new Command("generate", "Text-to-video with a Wan2.1 pipeline");
+        foreach (var o in new Option[] { model, prompt, negative, guidance, steps, height, width, frames, maxLength, latents, fps, split, output })
+            command.Options.Add(o);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            string outPath = result.GetValue(output)!;
+            if (!VideoWriter.Extensions.Contains(Path.GetExtension(outPath).ToLowerInvariant()))
+                throw new VDiTLensException($"--out {outPath}: unknown output format (use {string.Join(", ", VideoWriter.Extensions)})");
+            var options = common.Resolve(result);
+            using var pipeline = WanPipeline.Load(result.GetValue(model)!, options);
+            using var initial = result.GetValue(latents) is { } file ? LoadLatents(file) : null;
+            var request = new GenerationRequest
+            {
+                Prompts = result.GetValue(prompt)!,
+                NegativePrompt = result.GetValue(negative)!,
+                GuidanceScale = result.GetValue(guidance),
+                Steps = result.GetValue(steps),
+                Height = result.GetValue(height),
+                Width = result.GetValue(width),
+                Frames = result.GetValue(frames),
+                MaxSequenceLength = result.GetValue(maxLength),
+                InitialLatents = initial,
+                Seed = options.Seed,
+                BatchGuidance = !result.GetValue(split),
+            };
+            Tensor video = null!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("denoising", maxValue: request.Steps);
+                    video = pipeline.Generate(request with
+                    {
+                        Progress = new Reporter(p =>
+                        {
+                            task.MaxValue = p.Total;
+                            task.Value = p.Completed;
+                            task.Description = $"step {p.Completed}/{p.Total}, ETA {p.EstimatedRemaining:mm\\:ss}";
+                        }),
+                    });
+                    task.Description = "decoded";
+                });
+            using (video)
+            {
+                var written = VideoWriter.Write(outPath, video, result.GetValue(fps));
+                if (Path.GetExtension(outPath).Equals(".mp4", StringComparison.OrdinalIgnoreCase) && written.All(f => f.EndsWith(".gif", StringComparison.Ordinal)))
+                    AnsiConsole.MarkupLine("[yellow]ffmpeg is not on PATH: wrote animated GIF instead of MP4[/]");
+                AnsiConsole.WriteLine($"wrote {string.Join(", ", written)} (video [{string.Join(", ", video.shape)}])");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Tensor LoadLatents(string file)
+    {
+        if (!File.Exists(file)) throw new VDiTLensException($"--latents {file}: file not found");
+        using var tensors = SafeTensorsFile.Open(file);
+        if (!tensors.Contains("latents"))
+            throw new VDiTLensException($"--latents {file}: no tensor 'latents' (has: {string.Join(", ", tensors.Names)})");
+        return tensors.Load("latents", dtype: ScalarType.Float32);
+    }
+
+    /// <summary>Reports synchronously on the generating thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class Reporter(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+}

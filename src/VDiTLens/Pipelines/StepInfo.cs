@@ -1,0 +1,18 @@
+using static TorchSharp.torch;
+
+namespace VDiTLens.Pipelines;
+
+/// <summary>
+/// What a denoising step produced. Tensors are valid only during the callback (clone to keep).
+/// <see cref="Latents"/> is the scheduler's output (float32, the next step's input); <see cref="NoisePrediction"/>
+/// the guided model output the scheduler consumed; <see cref="ConditionalPrediction"/> /
+/// <see cref="UnconditionalPrediction"/> the two branches (unconditional is null without guidance).
+/// </summary>
+public sealed record StepInfo(
+    int Step,
+    int TotalSteps,
+    double Timestep,
+    Tensor Latents,
+    Tensor NoisePrediction,
+    Tensor ConditionalPrediction,
+    Tensor? UnconditionalPrediction);

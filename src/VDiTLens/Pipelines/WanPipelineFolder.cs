@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+using VDiTLens.IO;
+using VDiTLens.Models.Wan;
+using VDiTLens.Models.Wan.Vae;
+using VDiTLens.Schedulers;
+using VDiTLens.Text;
+
+namespace VDiTLens.Pipelines;
+
+/// <summary>
+/// A diffusers <c>WanPipeline</c> folder, checked before any weight is read: the components model_index.json names,
+/// their classes, and that their sizes fit together. <see cref="VaePath"/> is null for a pixel-space pipeline
+/// (model_index.json's "vae" null or absent): the transformer's latents are then the video itself.
+/// </summary>
+public sealed class WanPipelineFolder
+{
+    public const string PipelineClass = "WanPipeline";
+    public static readonly string[] RequiredComponents = { "transformer", "text_encoder", "tokenizer", "scheduler" };
+    public static readonly string[] SupportedSchedulers = { "UniPCMultistepScheduler", "FlowMatchEulerDiscreteScheduler" };
+    private const string TransformerClass = "WanTransformer3DModel";
+    private const string VaeClass = "AutoencoderKLWan";
+
+    public PipelineFolder Folder { get; }
+    public string IndexFile => Path.Combine(Folder.Path, "model_index.json");
+    public ModelFolder Transformer { get; }
+    public WanConfig TransformerConfig { get; }
+    public ModelFolder TextEncoder { get; }
+    public T5EncoderConfig TextEncoderConfig { get; }
+    public string TokenizerPath { get; }
+    public string SchedulerPath { get; }
+    public string? VaePath { get; }
+    public WanVaeConfig? VaeConfig { get; }
+
+    private WanPipelineFolder(string path)
+    {
+        if (!Directory.Exists(path)) throw new VDiTLensException($"{path}: pipeline folder not found");
+        if (!PipelineFolder.IsPipeline(path))
+            throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
+        Folder = PipelineFolder.Open(path);
+        CheckIndex();
+        var components = Folder.Components;
+        foreach (var name in RequiredComponents)
+            if (!components.ContainsKey(name))
+                throw new VDiTLensException($"{IndexFile}: component '{name}' is missing; a {PipelineClass} needs {string.Join(", ", RequiredComponents)} (vae optional)");
+
+        Transformer = ModelFolder.Open(Folder.ComponentPath("transformer"));
+        CheckClass("transformer", Transformer.ClassName, TransformerClass);
+        TransformerConfig = WanConfig.Read(Transformer);
+
+        TextEncoder = ModelFolder.Open(Folder.ComponentPath("text_encoder"));
+        TextEncoderConfig = T5EncoderConfig.Read(TextEncoder);
+
+        TokenizerPath = Folder.ComponentPath("tokenizer");
+        SchedulerPath = Folder.ComponentPath("scheduler");
+        string? schedulerClass = SchedulerConfigFile.Read(SchedulerPath).Get<string?>("_class_name", null);
+        if (schedulerClass is null || !SupportedSchedulers.Contains(schedulerClass))
+            throw new VDiTLensException($"{SchedulerPath}/scheduler_config.json: _class_name '{schedulerClass ?? "missing"}' is not a scheduler a {PipelineClass} can use (supported: {string.Join(", ", SupportedSchedulers)})");
+
+        if (components.ContainsKey("vae"))
+        {
+            VaePath = Folder.ComponentPath("vae");
+            var vae = ModelFolder.Open(VaePath);
+            CheckClass("vae", vae.ClassName, VaeClass);
+            VaeConfig = WanVaeConfig.Read(vae);
+        }
+        CheckSizes();
+    }
+
+    public static WanPipelineFolder Open(string path) => new(path);
+
+    private void CheckIndex()
+    {
+        string? className = Folder.ClassName;
+        if (className != PipelineClass)
+            throw new VDiTLensException($"{IndexFile}: _class_name '{className ?? "missing"}' is not supported (supported: {PipelineClass})");
+        if (Folder.Components.ContainsKey("transformer_2"))
+            throw new VDiTLensException($"{IndexFile}: component 'transformer_2' (Wan2.2 two-expert denoising) is not supported; set it to [null, null]");
+        if (Folder.Index["boundary_ratio"] is JsonValue)
+            throw new VDiTLensException($"{IndexFile}: field 'boundary_ratio' (Wan2.2 expert switching) is not supported; set it to null");
+        if (Folder.Index["expand_timesteps"] is JsonValue e && e.GetValue<bool>())
+            throw new VDiTLensException($"{IndexFile}: field 'expand_timesteps' = true (Wan2.2 per-token timesteps) is not supported");
+        foreach (var (name, (_, cls)) in Folder.Components)
+        {
+            string expected = name switch
+            {
+                "transformer" => TransformerClass,
+                "vae" => VaeClass,
+                _ => "",
+            };
+            if (expected != "" && cls != expected)
+                throw new VDiTLensException($"{IndexFile}: component '{name}' has class '{cls}'; a {PipelineClass} supports only {expected}");
+        }
+    }
+
+    private void CheckClass(string component, string? found, string expected)
+    {
+        if (found != expected)
+            throw new VDiTLensException($"{Path.Combine(Folder.Path, component)}/config.json: _class_name '{found ?? "missing"}' is not supported for component '{component}' (supported: {expected})");
+    }
+
+    private void CheckSizes()
+    {
+        var t = TransformerConfig;
+        string transformerConfig = Path.Combine(Transformer.Path, "config.json");
+        if (TextEncoderConfig.d_model != t.text_dim)
+            throw new VDiTLensException(
+                $"component sizes do not match: text_encoder/config.json d_model = {TextEncoderConfig.d_model} but transformer/config.json text_dim = {t.text_dim} ({Folder.Path}); the components come from different models");
+        if (VaeConfig is { } vae)
+        {
+            if (vae.z_dim != t.in_channels)
+                throw new VDiTLensException(
+                    $"component sizes do not match: vae/config.json z_dim = {vae.z_dim} but transformer/config.json in_channels = {t.in_channels} ({Folder.Path})");
+            if (vae.z_dim != t.out_channels)
+                throw new VDiTLensException(
+                    $"component sizes do not match: vae/config.json z_dim = {vae.z_dim} but transformer/config.json out_channels = {t.out_channels} ({Folder.Path})");
+        }
+        else if (t.in_channels != 3 || t.out_channels != 3)
+        {
+            throw new VDiTLensException(
+                $"{transformerConfig}: in_channels = {t.in_channels}, out_channels = {t.out_channels}, but a pipeline without a vae generates RGB pixels directly and needs 3 and 3; add the vae component to {IndexFile}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace VDiTLens.Text;
+
+/// <summary>
+/// Turns prompts into padded ids for a text encoder, as transformers' <c>tok(texts, padding="max_length",
+/// max_length=N, truncation=True)</c> does: EOS appended (kept when truncating), right padding, mask 1 on tokens and EOS.
+/// </summary>
+public interface IPromptTokenizer
+{
+    /// <summary>Where the vocabulary came from, for messages.</summary>
+    string Source { get; }
+
+    /// <summary>Number of ids the tokenizer can produce (the encoder's embedding needs at least this many rows).</summary>
+    int VocabularySize { get; }
+
+    /// <summary>int64 ids and mask [texts.Count, maxLength] on the CPU.</summary>
+    TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength);
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using VDiTLens.Cli.Commands;
+using VDiTLens.IO;
+using VDiTLens.IO.Video;
+using VDiTLens.Tests.IO.Video;
+using VDiTLens.Tests.Pipelines;
+using VDiTLens.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace VDiTLens.Tests.Cli;
+
+/// <summary>The <c>generate</c> verb on the wan_pipeline fixture: playable files, and the reference video through the CLI.</summary>
+public sealed class GenerateCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-generate-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly string[] FixtureArgs =
+    {
+        "--model", Fixtures.Path("wan_pipeline", "pipeline"),
+        "--prompt", WanPipelineParityTests.Prompts[0], "--prompt", WanPipelineParityTests.Prompts[1],
+        "--negative-prompt", WanPipelineParityTests.NegativePrompt,
+        "--height", "32", "--width", "48", "--frames", "9", "--max-sequence-length", "16",
+        "--device", "cpu", "--dtype", "float32",
+    };
+
+    private int Run(params string[] args)
+    {
+        var root = new RootCommand { GenerateCommand.Create() };
+        return root.Parse(new[] { "generate" }.Concat(FixtureArgs).Concat(args).ToArray())
+            .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    [Fact]
+    public void Gif_output_is_one_playable_animation_per_prompt()
+    {
+        Assert.Equal(0, Run("--steps", "2", "--seed", "3", "--out", Path.Combine(_dir, "clip.gif")));
+        foreach (var name in new[] { "clip_0.gif", "clip_1.gif" })
+        {
+            var gif = GifReader.Read(File.ReadAllBytes(Path.Combine(_dir, name)));
+            Assert.Equal((48, 32), (gif.Width, gif.Height));
+            Assert.Equal(9, gif.Frames.Count);
+            Assert.True(gif.Loops);
+        }
+    }
+
+    [Fact]
+    public void Mp4_output_uses_ffmpeg_or_falls_back_to_gif()
+    {
+        Assert.Equal(0, Run("--steps", "1", "--out", Path.Combine(_dir, "clip.mp4")));
+        if (FfmpegWriter.Locate() is null)
+        {
+            output.WriteLine("ffmpeg not on PATH: checking the GIF fallback");
+            Assert.False(File.Exists(Path.Combine(_dir, "clip_0.mp4")));
+            Assert.Equal(9, GifReader.Read(File.ReadAllBytes(Path.Combine(_dir, "clip_0.gif"))).Frames.Count);
+        }
+        else
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(_dir, "clip_0.mp4"));
+            Assert.Equal("ftyp", System.Text.Encoding.ASCII.GetString(bytes, 4, 4));
+        }
+    }
+
+    [Fact]
+    public void Safetensors_output_with_reference_latents_reproduces_the_diffusers_video()
+    {
+        var reference = Fixtures.Load("wan_pipeline/reference.safetensors");
+        Directory.CreateDirectory(_dir);
+        string latents = Path.Combine(_dir, "latents.safetensors");
+        SafeTensorsWriter.Save(latents, new Dictionary<string, TorchSharp.torch.Tensor> { ["latents"] = reference["latents_init"] });
+        string outFile = Path.Combine(_dir, "video.safetensors");
+        Assert.Equal(0, Run("--steps", "4", "--guidance", "5", "--latents", latents, "--out", outFile));
+        using var file = SafeTensorsFile.Open(outFile);
+        using var video = file.Load("video");
+        double error = Fixtures.RelativeL2(video, reference["video"]);
+        output.WriteLine($"video via CLI: relative L2 {error:E3}");
+        Assert.True(error <= 1e-5, $"video via CLI: relative L2 {error:E3}");
+    }
+
+    [Fact]
+    public void Png_output_writes_every_frame()
+    {
+        Assert.Equal(0, Run("--steps", "1", "--out", Path.Combine(_dir, "f.png")));
+        Assert.Equal(18, Directory.GetFiles(_dir, "f_*_*.png").Length);
+        Assert.True(File.Exists(Path.Combine(_dir, "f_1_008.png")));
+    }
+
+    [Fact]
+    public void Unknown_output_format_is_refused_before_loading()
+    {
+        var e = Assert.Throws<VDiTLensException>(() => Run("--steps", "1", "--out", Path.Combine(_dir, "clip.avi")));
+        Assert.Contains(".avi", e.Message);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+}
