@@ -24,5 +24,7 @@ internal static class CommandCatalog
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();
         yield return RetrainCommand.Create();
+        yield return TrainTinyCommand.Create();
+        yield return EvalTinyCommand.Create();
     }
 }

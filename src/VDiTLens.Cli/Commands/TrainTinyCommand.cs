@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Spectre.Console;
+using TorchSharp;
+using VDiTLens.Runtime;
+using VDiTLens.Training;
+
+namespace VDiTLens.Cli.Commands;
+
+internal static class TrainTinyCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var d = new TinyTrainingOptions();
+        var m = new TinyModelConfig();
+        var output = new Option<string>("--out") { Description = "pipeline folder to write (EMA weights)", DefaultValueFactory = _ => "models/vditlens-tiny" };
+        var work = new Option<string>("--work") { Description = "checkpoint, loss.csv and loss.png folder", DefaultValueFactory = _ => "out/train-tiny" };
+        var steps = new Option<int>("--steps") { Description = "total optimiser steps (end of the cosine schedule); 0 = as many as fit in --max-minutes", DefaultValueFactory = _ => d.Steps };
+        var batch = new Option<int>("--batch") { Description = "clips per step", DefaultValueFactory = _ => d.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => d.LearningRate };
+        var warmup = new Option<int>("--warmup") { Description = "warm-up steps", DefaultValueFactory = _ => d.WarmupSteps };
+        var ema = new Option<double>("--ema") { Description = "EMA decay", DefaultValueFactory = _ => d.EmaDecay };
+        var shift = new Option<double>("--shift") { Description = "sigma shift of training and of the shipped scheduler", DefaultValueFactory = _ => d.SigmaShift };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => d.CheckpointEvery };
+        var logEvery = new Option<int>("--log-every") { Description = "steps between loss rows / progress lines", DefaultValueFactory = _ => d.LogEvery };
+        var maxMinutes = new Option<double>("--max-minutes") { Description = "stop (with a checkpoint) after this many minutes of training; 0 = no limit", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "continue from WORK/checkpoint" };
+        var layers = new Option<int>("--layers") { Description = "transformer blocks", DefaultValueFactory = _ => m.Layers };
+        var headDim = new Option<int>("--head-dim") { Description = "attention head width (4 heads)", DefaultValueFactory = _ => m.HeadDim };
+        var ffn = new Option<int>("--ffn-dim") { Description = "feed-forward width", DefaultValueFactory = _ => m.FfnDim };
+        var initFrom = new Option<string?>("--init-from") { Description = "start from this checkpoint folder's weights and EMA (fresh optimizer and schedule)" };
+        var longText = new Option<double>("--long-text-share") { Description = "share of steps whose prompt states are zero-padded past 16 rows", DefaultValueFactory = _ => d.LongTextShare };
+        var evaluate = new Option<int>("--eval") { Description = "after training, evaluate this many held-out prompts per combination (0 = skip)", DefaultValueFactory = _ => 0 };
+        var command = new Command("train-tiny", "Train the embedded tiny pixel-space Wan model on procedural clips");
+        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, evaluate })
+            command.Options.Add(o);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var compute = common.Resolve(result);
+            var device = compute.Device;
+            if (device.type == DeviceType.CUDA)
+            {
+                torch.backends.cuda.matmul.allow_tf32 = true;
+                torch.backends.cudnn.allow_tf32 = true;
+            }
+            var options = d with
+            {
+                Steps = result.GetValue(steps), BatchSize = result.GetValue(batch), LearningRate = result.GetValue(lr),
+                WarmupSteps = result.GetValue(warmup), EmaDecay = result.GetValue(ema), SigmaShift = result.GetValue(shift),
+                CheckpointEvery = result.GetValue(checkpointEvery), LogEvery = result.GetValue(logEvery),
+                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, LongTextShare = result.GetValue(longText),
+            };
+            var model = m with { Layers = result.GetValue(layers), HeadDim = result.GetValue(headDim), FfnDim = result.GetValue(ffn) };
+            string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
+            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom));
+            AnsiConsole.WriteLine(run.Resume
+                ? $"train-tiny on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
+                : $"train-tiny on {deviceName}: {(options.Steps == 0 ? "as many steps as fit" : options.Steps.ToString() + " steps")} of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");
+            var trained = TinyTrainer.Run(run, device, new ConsoleProgress());
+            AnsiConsole.WriteLine($"done: {trained.StepsDone} steps, {trained.TrainingSeconds:F0} s of training, final loss {trained.FinalLoss:F4}");
+            AnsiConsole.WriteLine($"wrote {trained.OutputFolder}, {trained.LossLogPath}, {trained.LossPlotPath}");
+            if (result.GetValue(evaluate) is int per and > 0)
+                TinyEvaluationOutput.Run(trained.OutputFolder, compute with { DType = torch.ScalarType.Float32 }, per, 48, 20, 5.0, 48, 16,
+                    Path.Combine(run.WorkFolder, "evaluation.json"), Path.Combine(run.WorkFolder, "heldout.png"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static string DeviceInfo(torch.Device device)
+    {
+        int index = device.index < 0 ? 0 : device.index;
+        return Runtime.DeviceInfo.Gpus().FirstOrDefault(g => g.Index == index)?.Name ?? "CUDA";
+    }
+
+    /// <summary>Prints each report as it arrives, on the training thread (so lines stay in order).</summary>
+    private sealed class ConsoleProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if (p.Note is not null)
+            {
+                AnsiConsole.WriteLine($"step {p.Step}: {p.Note}");
+                return;
+            }
+            AnsiConsole.WriteLine($"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.StepsPerSecond:F2} it/s  ETA {p.Eta:hh\\:mm\\:ss}");
+        }
+    }
+}

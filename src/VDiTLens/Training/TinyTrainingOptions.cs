@@ -1,0 +1,48 @@
+namespace VDiTLens.Training;
+
+/// <summary>Hyper-parameters of a tiny-model training run. Everything a resume must agree on is here.</summary>
+/// <param name="Steps">Total optimiser steps (the cosine schedule ends here); 0 = measure the step rate and fill <see cref="MaxSeconds"/>.</param>
+/// <param name="BatchSize">Clips per step.</param>
+/// <param name="LearningRate">Peak AdamW learning rate.</param>
+/// <param name="WarmupSteps">Linear warm-up steps.</param>
+/// <param name="WeightDecay">AdamW decoupled weight decay (matrices only).</param>
+/// <param name="GradientClip">Global gradient-norm clip.</param>
+/// <param name="EmaDecay">Maximum EMA decay.</param>
+/// <param name="CaptionDropout">Share of captions replaced by the empty caption (for classifier-free guidance).</param>
+/// <param name="SigmaShift">Time shift of the training sigma distribution, σ = shift(u), u ~ U(0, 1); the shipped scheduler uses the same shift.</param>
+/// <param name="LongTextShare">
+/// Share of steps whose text states are zero-padded beyond the 16 caption tokens (up to <see cref="MaxTextLength"/>), so the
+/// model does not depend on how far a pipeline pads the prompt embeddings.
+/// </param>
+/// <param name="Seed">Seed of the initial weights, the data order, the noise and the sigmas.</param>
+/// <param name="CheckpointEvery">Steps between checkpoints (a final one is always written).</param>
+/// <param name="LogEvery">Steps between loss-log rows and progress reports.</param>
+/// <param name="MaxSeconds">Stop (checkpointing first) once training has run this long; 0 = no limit.</param>
+public sealed record TinyTrainingOptions(
+    int Steps = 6000,
+    int BatchSize = 128,
+    double LearningRate = 5e-4,
+    int WarmupSteps = 200,
+    double WeightDecay = 0.01,
+    double GradientClip = 1.0,
+    double EmaDecay = 0.999,
+    double CaptionDropout = 0.1,
+    double SigmaShift = 3.0,
+    double LongTextShare = 0.25,
+    int MaxTextLength = 512,
+    int CaptionLength = 16,
+    long Seed = 0,
+    int CheckpointEvery = 500,
+    int LogEvery = 25,
+    double MaxSeconds = 0)
+{
+    public void Validate()
+    {
+        if (Steps < 0) throw new VDiTLensException($"--steps is {Steps}; it must be at least 1 (or 0 to size the run from --max-minutes)");
+        if (BatchSize < 1) throw new VDiTLensException($"--batch is {BatchSize}; it must be at least 1");
+        if (!(LearningRate > 0)) throw new VDiTLensException($"--lr is {LearningRate}; it must be positive");
+        if (CaptionDropout is < 0 or > 1) throw new VDiTLensException($"caption dropout is {CaptionDropout}; it must be in [0, 1]");
+        if (MaxTextLength < CaptionLength) throw new VDiTLensException($"max text length {MaxTextLength} is shorter than the caption length {CaptionLength}");
+        if (CheckpointEvery < 1 || LogEvery < 1) throw new VDiTLensException("--checkpoint-every and the log interval must be at least 1");
+    }
+}

@@ -1,0 +1,66 @@
+using TorchSharp;
+using VDiTLens.Procedural;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Training;
+
+/// <summary>
+/// Builds the batch of a step as a pure function of (options, step): clip i of step s is training example s·B + i,
+/// and the sigmas, caption dropout, text length and noise seed come from (seed, step). A resumed run
+/// therefore sees exactly the data an uninterrupted one would. Clips are rendered in parallel on the CPU.
+/// </summary>
+public sealed class TrainingBatchFactory
+{
+    private readonly ProceduralDataset _dataset;
+    private readonly TinyTrainingOptions _options;
+    private static readonly int[] LongTextLengths = { 32, 64, 128, 256, 512 };
+
+    public TrainingBatchFactory(ProceduralDataset dataset, TinyTrainingOptions options)
+    {
+        _dataset = dataset;
+        _options = options;
+    }
+
+    public TrainingBatch Build(int step)
+    {
+        int b = _options.BatchSize;
+        var o = _dataset.Options;
+        var examples = new ProceduralExample[b];
+        for (int i = 0; i < b; i++) examples[i] = _dataset.Training((long)step * b + i);
+
+        int clipSize = o.Frames * 3 * o.Height * o.Width;
+        var pixels = new float[(long)b * clipSize];
+        Parallel.For(0, b, i => ClipRenderer.RenderPixels(examples[i].Spec).CopyTo(pixels, (long)i * clipSize));
+
+        var random = new Random(StepSeed(_options.Seed, step));
+        var sigmas = new float[b];
+        var captions = new string[b];
+        for (int i = 0; i < b; i++)
+        {
+            sigmas[i] = (float)FlowMatching.Shift(random.NextDouble(), _options.SigmaShift);
+            captions[i] = random.NextDouble() < _options.CaptionDropout ? "" : examples[i].Caption;
+        }
+        int textLength = _options.CaptionLength;
+        if (random.NextDouble() < _options.LongTextShare)
+        {
+            var allowed = LongTextLengths.Where(l => l <= _options.MaxTextLength).ToArray();
+            if (allowed.Length > 0) textLength = allowed[random.Next(allowed.Length)];
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var clips = torch.tensor(pixels, new long[] { b, o.Frames, 3, o.Height, o.Width }).permute(0, 2, 1, 3, 4).contiguous();
+        var (ids, mask) = CaptionVocabulary.Default.EncodeBatch(captions, _options.CaptionLength);
+        return new TrainingBatch(step, clips.MoveToOuterDisposeScope(), torch.tensor(sigmas).MoveToOuterDisposeScope(),
+            ids.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), textLength, StepSeed(_options.Seed ^ 0x6E015E, step));
+    }
+
+    /// <summary>SplitMix64 of (seed, step), folded to a non-negative int.</summary>
+    public static int StepSeed(long seed, long step)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step * 0xD1B54A32D192ED03UL + 0x2545F4914F6CDD1DUL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return (int)(z & 0x7FFF_FFFF);
+    }
+}
