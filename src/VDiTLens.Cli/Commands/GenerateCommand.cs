@@ -20,7 +20,7 @@ internal static class GenerateCommand
         var height = new Option<int>("--height") { Description = "video height in pixels", DefaultValueFactory = _ => 480 };
         var width = new Option<int>("--width") { Description = "video width in pixels", DefaultValueFactory = _ => 832 };
         var frames = new Option<int>("--frames") { Description = "frame count (1 + 4k with the Wan VAE)", DefaultValueFactory = _ => 81 };
-        var maxLength = new Option<int>("--max-sequence-length") { Description = "prompt tokens (padded/truncated)", DefaultValueFactory = _ => 512 };
+        var maxLength = new Option<int?>("--max-sequence-length") { Description = "prompt tokens (padded/truncated); default: the tokenizer's model_max_length, else 512" };
         var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
         var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
@@ -46,7 +46,7 @@ internal static class GenerateCommand
                 Height = result.GetValue(height),
                 Width = result.GetValue(width),
                 Frames = result.GetValue(frames),
-                MaxSequenceLength = result.GetValue(maxLength),
+                MaxSequenceLength = result.GetValue(maxLength) ?? pipeline.Tokenizer.ModelMaxLength ?? 512,
                 InitialLatents = initial,
                 Seed = options.Seed,
                 BatchGuidance = !result.GetValue(split),

@@ -12,6 +12,9 @@ public interface IPromptTokenizer
     /// <summary>Number of ids the tokenizer can produce (the encoder's embedding needs at least this many rows).</summary>
     int VocabularySize { get; }
 
+    /// <summary>The prompt length the model was trained with, when the tokenizer folder says so (model_max_length).</summary>
+    int? ModelMaxLength => null;
+
     /// <summary>int64 ids and mask [texts.Count, maxLength] on the CPU.</summary>
     TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength);
 }

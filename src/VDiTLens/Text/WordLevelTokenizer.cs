@@ -26,6 +26,7 @@ public sealed class WordLevelTokenizer : IPromptTokenizer
     public bool Lowercase { get; }
     public string Source { get; }
     public int VocabularySize => Words.Count;
+    public int? ModelMaxLength { get; init; }
 
     public WordLevelTokenizer(IReadOnlyList<string> words, int padId, int eosId, int unkId, bool lowercase, string source = "word list")
     {
@@ -54,7 +55,10 @@ public sealed class WordLevelTokenizer : IPromptTokenizer
         var words = array.Select((w, i) => w is JsonValue v && v.TryGetValue(out string? word) ? word
             : throw new VDiTLensException($"{file}: field 'words' entry {i} is not a string")).ToArray();
         return new WordLevelTokenizer(words, Id(json, "pad", 0, file), Id(json, "eos", 1, file), Id(json, "unk", 2, file),
-            json["lowercase"] is not JsonValue l || l.GetValue<bool>(), file);
+            json["lowercase"] is not JsonValue l || l.GetValue<bool>(), file)
+        {
+            ModelMaxLength = json["model_max_length"] is JsonValue m && m.TryGetValue(out int max) && max > 0 ? max : null,
+        };
     }
 
     /// <summary>The words of <paramref name="text"/> as this tokenizer splits them (maximal runs of letters).</summary>
