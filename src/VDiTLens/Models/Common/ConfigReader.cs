@@ -37,7 +37,16 @@ public sealed class ConfigReader(JsonObject config, string file)
     public void RejectUnless(string field, Func<JsonNode?, bool> supported, string what)
     {
         var node = Json[field];
-        if (!supported(node))
+        bool ok;
+        try
+        {
+            ok = supported(node);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            ok = false; // a value of the wrong JSON type is as unsupported as a wrong value
+        }
+        if (!ok)
             throw new VDiTLensException($"{File}: field '{field}' = {node?.ToJsonString() ?? "null"} asks for {what}, which is not supported yet");
     }
 }
