@@ -19,6 +19,9 @@ public sealed class NamedAdamW : IDisposable
     public double Epsilon { get; }
     public double WeightDecay { get; }
 
+    /// <summary>The parameters it updates, by name.</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> Parameters => _parameters;
+
     /// <summary>Number of updates taken (the bias correction's t).</summary>
     public long Steps { get; private set; }
 

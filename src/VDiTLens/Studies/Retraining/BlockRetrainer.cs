@@ -1,3 +1,4 @@
+using VDiTLens.Training;
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
@@ -32,7 +33,7 @@ public sealed class BlockRetrainer : IDisposable
     public string CheckpointFolder => Path.Combine(WorkFolder, "checkpoint");
     public WanTransformer3DModel Student { get; }
     public DistillationPool Pool { get; }
-    public ParameterAdamW Optimizer { get; }
+    public NamedAdamW Optimizer { get; }
     public int Step => _losses.Count;
     public IReadOnlyList<double> Losses => _losses;
 
@@ -55,7 +56,7 @@ public sealed class BlockRetrainer : IDisposable
             p.requires_grad = train;
             if (train) trainable.Add((name, p));
         }
-        Optimizer = new ParameterAdamW(trainable, weightDecay: options.WeightDecay);
+        Optimizer = new NamedAdamW(trainable, weightDecay: options.WeightDecay);
         if (RetrainCheckpoint.Exists(CheckpointFolder)) Resume();
     }
 

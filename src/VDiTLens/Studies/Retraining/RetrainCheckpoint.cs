@@ -1,3 +1,4 @@
+using VDiTLens.Training;
 using System.Text.Json;
 using VDiTLens.IO;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public static class RetrainCheckpoint
     public const string StateFile = "state.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static void Save(string folder, RetrainState state, ParameterAdamW optimizer)
+    public static void Save(string folder, RetrainState state, NamedAdamW optimizer)
     {
         string full = Path.GetFullPath(folder), temporary = full + ".tmp", previous = full + ".old";
         if (Directory.Exists(temporary)) Directory.Delete(temporary, true);
@@ -43,13 +44,13 @@ public static class RetrainCheckpoint
     }
 
     /// <summary>Restores parameters and optimizer moments saved by <see cref="Save"/>.</summary>
-    public static void Load(string folder, ParameterAdamW optimizer)
+    public static void Load(string folder, NamedAdamW optimizer)
     {
         using (var file = SafeTensorsFile.Open(Path.Combine(folder, "trainable.safetensors")))
         {
             var weights = file.LoadAll();
             using var _ = TorchSharp.torch.no_grad();
-            foreach (var (name, p) in optimizer.Parameters) p.copy_(ParameterAdamW.Require(weights, name));
+            foreach (var (name, p) in optimizer.Parameters) p.copy_(NamedAdamW.Require(weights, name));
             foreach (var t in weights.Values) t.Dispose();
         }
         using (var file = SafeTensorsFile.Open(Path.Combine(folder, "optimizer.safetensors")))
