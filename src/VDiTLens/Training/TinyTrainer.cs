@@ -94,24 +94,24 @@ public static class TinyTrainer
                     var sigma = batch.Sigma.to(device);
                     var text = model.EncodeText(batch.Ids, batch.Mask, batch.TextLength);
                     var (noisy, target) = FlowMatching.Interpolate(clips, noise, sigma);
-                    Tensor loss;
+                    Tensor loss, flow;
                     if (batch.DirectionContrast is { } contrast)
                     {
-                        var (flow, crossEntropy) = DirectionContrastLoss.Compute(model, noisy, sigma, text, target, contrast, batch.TextLength, options.DirectionContrastTemperature);
+                        (flow, var crossEntropy) = DirectionContrastLoss.Compute(model, noisy, sigma, text, target, contrast, batch.TextLength, options.DirectionContrastTemperature);
                         loss = flow + options.DirectionContrastWeight * crossEntropy;
                         contrastSum.add_(crossEntropy.detach());
                     }
                     else
                     {
                         var prediction = model.Predict(noisy, sigma, text);
-                        loss = nn.functional.mse_loss(prediction, target);
+                        loss = flow = nn.functional.mse_loss(prediction, target);
                     }
                     optimizer.ZeroGrad();
                     loss.backward();
                     nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), options.GradientClip);
                     optimizer.Step(lr);
                     ema.Update(step);
-                    lossSum.add_(loss.detach());
+                    lossSum.add_(flow.detach()); // the MSE alone, comparable with runs without the contrast
                 }
                 step++;
                 intervalSteps++;
