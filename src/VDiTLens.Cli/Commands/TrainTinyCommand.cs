@@ -28,11 +28,15 @@ internal static class TrainTinyCommand
         var layers = new Option<int>("--layers") { Description = "transformer blocks", DefaultValueFactory = _ => m.Layers };
         var headDim = new Option<int>("--head-dim") { Description = "attention head width (4 heads)", DefaultValueFactory = _ => m.HeadDim };
         var ffn = new Option<int>("--ffn-dim") { Description = "feed-forward width", DefaultValueFactory = _ => m.FfnDim };
-        var initFrom = new Option<string?>("--init-from") { Description = "start from this checkpoint folder's weights and EMA (fresh optimizer and schedule)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "start from this checkpoint folder's weights and EMA, or a pipeline folder's weights (fresh optimizer and schedule)" };
         var longText = new Option<double>("--long-text-share") { Description = "share of steps whose prompt states are zero-padded past 16 rows", DefaultValueFactory = _ => d.LongTextShare };
+        var trainShift = new Option<double>("--train-shift") { Description = "sigma shift of training only (0 = --shift); larger spends more steps at high noise", DefaultValueFactory = _ => d.SampleShift };
+        var contrastShare = new Option<double>("--direction-contrast") { Description = "share of each batch also scored under all four direction captions (diffusion-classifier cross-entropy; 0 = off)", DefaultValueFactory = _ => d.DirectionContrastShare };
+        var contrastWeight = new Option<double>("--direction-weight") { Description = "weight of the direction cross-entropy", DefaultValueFactory = _ => d.DirectionContrastWeight };
+        var contrastTemperature = new Option<double>("--direction-temperature") { Description = "MSE per logit of the direction cross-entropy", DefaultValueFactory = _ => d.DirectionContrastTemperature };
         var evaluate = new Option<int>("--eval") { Description = "after training, evaluate this many held-out prompts per combination (0 = skip)", DefaultValueFactory = _ => 0 };
         var command = new Command("train-tiny", "Train the embedded tiny pixel-space Wan model on procedural clips");
-        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, evaluate })
+        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, trainShift, contrastShare, contrastWeight, contrastTemperature, evaluate })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -50,6 +54,8 @@ internal static class TrainTinyCommand
                 WarmupSteps = result.GetValue(warmup), EmaDecay = result.GetValue(ema), SigmaShift = result.GetValue(shift),
                 CheckpointEvery = result.GetValue(checkpointEvery), LogEvery = result.GetValue(logEvery),
                 MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, LongTextShare = result.GetValue(longText),
+                SampleShift = result.GetValue(trainShift), DirectionContrastShare = result.GetValue(contrastShare),
+                DirectionContrastWeight = result.GetValue(contrastWeight), DirectionContrastTemperature = result.GetValue(contrastTemperature),
             };
             var model = m with { Layers = result.GetValue(layers), HeadDim = result.GetValue(headDim), FfnDim = result.GetValue(ffn) };
             string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
@@ -84,7 +90,8 @@ internal static class TrainTinyCommand
                 AnsiConsole.WriteLine($"step {p.Step}: {p.Note}");
                 return;
             }
-            AnsiConsole.WriteLine($"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.StepsPerSecond:F2} it/s  ETA {p.Eta:hh\\:mm\\:ss}");
+            string contrast = p.DirectionContrastLoss is { } ce ? $"  direction CE {ce:F3}" : "";
+            AnsiConsole.WriteLine($"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss:F4}{contrast}  lr {p.LearningRate:E2}  {p.StepsPerSecond:F2} it/s  ETA {p.Eta:hh\\:mm\\:ss}");
         }
     }
 }

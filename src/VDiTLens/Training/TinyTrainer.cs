@@ -34,7 +34,7 @@ public static class TinyTrainer
         CheckpointState? warmStart = null;
         if (run.InitFrom is not null && resumed is null)
         {
-            warmStart = TrainingCheckpoint.ReadState(run.InitFrom);
+            warmStart = PipelineWarmStart.IsPipeline(run.InitFrom) ? PipelineWarmStart.ReadState(run.InitFrom) : TrainingCheckpoint.ReadState(run.InitFrom);
             modelConfig = warmStart.Model;
         }
         options.Validate();
@@ -57,7 +57,8 @@ public static class TinyTrainer
 
         if (warmStart is not null)
         {
-            TrainingCheckpoint.LoadWeights(run.InitFrom!, model, ema);
+            if (PipelineWarmStart.IsPipeline(run.InitFrom!)) PipelineWarmStart.LoadWeights(run.InitFrom!, model, ema);
+            else TrainingCheckpoint.LoadWeights(run.InitFrom!, model, ema);
             previousSeconds = warmStart.TrainingSeconds;
             progress?.Report(new TrainingProgress(0, options.Steps, warmStart.LastLoss, 0, 0, TimeSpan.Zero,
                 $"warm start from {run.InitFrom} (step {warmStart.Step}, {warmStart.TrainingSeconds:F0} s of training)"));
@@ -79,6 +80,7 @@ public static class TinyTrainer
         int step = start, intervalSteps = 0;
         double warmTime = 0;
         using var lossSum = torch.zeros(1, device: device);
+        using var contrastSum = torch.zeros(1, device: device);
         using (var prefetcher = new BatchPrefetcher(factory, start, options.Steps))
         {
             while (step < options.Steps && !cancel.IsCancellationRequested)
@@ -92,14 +94,24 @@ public static class TinyTrainer
                     var sigma = batch.Sigma.to(device);
                     var text = model.EncodeText(batch.Ids, batch.Mask, batch.TextLength);
                     var (noisy, target) = FlowMatching.Interpolate(clips, noise, sigma);
-                    var prediction = model.Predict(noisy, sigma, text);
-                    var loss = nn.functional.mse_loss(prediction, target);
+                    Tensor loss, flow;
+                    if (batch.DirectionContrast is { } contrast)
+                    {
+                        (flow, var crossEntropy) = DirectionContrastLoss.Compute(model, noisy, sigma, text, target, contrast, batch.TextLength, options.DirectionContrastTemperature);
+                        loss = flow + options.DirectionContrastWeight * crossEntropy;
+                        contrastSum.add_(crossEntropy.detach());
+                    }
+                    else
+                    {
+                        var prediction = model.Predict(noisy, sigma, text);
+                        loss = flow = nn.functional.mse_loss(prediction, target);
+                    }
                     optimizer.ZeroGrad();
                     loss.backward();
                     nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), options.GradientClip);
                     optimizer.Step(lr);
                     ema.Update(step);
-                    lossSum.add_(loss.detach());
+                    lossSum.add_(flow.detach()); // the MSE alone, comparable with runs without the contrast
                 }
                 step++;
                 intervalSteps++;
@@ -119,9 +131,16 @@ public static class TinyTrainer
                 {
                     lastLoss = lossSum.item<float>() / intervalSteps;
                     lossSum.zero_();
+                    double? contrastLoss = null;
+                    if (options.DirectionContrastCount > 0)
+                    {
+                        contrastLoss = contrastSum.item<float>() / intervalSteps;
+                        contrastSum.zero_();
+                    }
                     double rate = intervalSteps / Math.Max(interval.Elapsed.TotalSeconds, 1e-9);
                     log.Add(new LossPoint(step, lastLoss, lr, previousSeconds + clock.Elapsed.TotalSeconds));
-                    progress?.Report(new TrainingProgress(step, options.Steps, lastLoss, lr, rate, TimeSpan.FromSeconds((options.Steps - step) / Math.Max(rate, 1e-9))));
+                    progress?.Report(new TrainingProgress(step, options.Steps, lastLoss, lr, rate, TimeSpan.FromSeconds((options.Steps - step) / Math.Max(rate, 1e-9)))
+                        { DirectionContrastLoss = contrastLoss });
                     interval.Restart();
                     intervalSteps = 0;
                 }

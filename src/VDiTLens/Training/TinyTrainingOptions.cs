@@ -18,6 +18,17 @@ namespace VDiTLens.Training;
 /// <param name="CheckpointEvery">Steps between checkpoints (a final one is always written).</param>
 /// <param name="LogEvery">Steps between loss-log rows and progress reports.</param>
 /// <param name="MaxSeconds">Stop (checkpointing first) once training has run this long; 0 = no limit.</param>
+/// <param name="SampleShift">
+/// Shift of the training sigma distribution when it should differ from the shipped scheduler's <see cref="SigmaShift"/>;
+/// 0 = the same. A larger value spends more steps at high noise, where layout and motion are decided.
+/// </param>
+/// <param name="DirectionContrastShare">
+/// Share of each batch (never caption-dropped) also predicted under the captions of all four directions; a
+/// cross-entropy over those four (logits −MSE/<see cref="DirectionContrastTemperature"/>) pushes the prediction under the
+/// true direction closer to the target than under the others, so the direction word has to steer the motion. 0 = off.
+/// </param>
+/// <param name="DirectionContrastWeight">Weight of that cross-entropy beside the flow-matching MSE.</param>
+/// <param name="DirectionContrastTemperature">MSE units per logit of the direction cross-entropy.</param>
 public sealed record TinyTrainingOptions(
     int Steps = 6000,
     int BatchSize = 128,
@@ -34,8 +45,18 @@ public sealed record TinyTrainingOptions(
     long Seed = 0,
     int CheckpointEvery = 500,
     int LogEvery = 25,
-    double MaxSeconds = 0)
+    double MaxSeconds = 0,
+    double SampleShift = 0,
+    double DirectionContrastShare = 0,
+    double DirectionContrastWeight = 0.01,
+    double DirectionContrastTemperature = 0.01)
 {
+    /// <summary>The shift that training sigmas are drawn with.</summary>
+    public double TrainingShift => SampleShift > 0 ? SampleShift : SigmaShift;
+
+    /// <summary>Clips per batch that get the direction contrast.</summary>
+    public int DirectionContrastCount => (int)Math.Round(DirectionContrastShare * BatchSize);
+
     public void Validate()
     {
         if (Steps < 0) throw new VDiTLensException($"--steps is {Steps}; it must be at least 1 (or 0 to size the run from --max-minutes)");
@@ -43,6 +64,10 @@ public sealed record TinyTrainingOptions(
         if (!(LearningRate > 0)) throw new VDiTLensException($"--lr is {LearningRate}; it must be positive");
         if (CaptionDropout is < 0 or > 1) throw new VDiTLensException($"caption dropout is {CaptionDropout}; it must be in [0, 1]");
         if (MaxTextLength < CaptionLength) throw new VDiTLensException($"max text length {MaxTextLength} is shorter than the caption length {CaptionLength}");
+        if (SampleShift < 0) throw new VDiTLensException($"--train-shift is {SampleShift}; it must be positive (or 0 for the scheduler's --shift)");
+        if (DirectionContrastShare is < 0 or > 1) throw new VDiTLensException($"--direction-contrast is {DirectionContrastShare}; it must be in [0, 1]");
+        if (DirectionContrastShare > 0 && !(DirectionContrastTemperature > 0))
+            throw new VDiTLensException($"--direction-temperature is {DirectionContrastTemperature}; it must be positive");
         if (CheckpointEvery < 1 || LogEvery < 1) throw new VDiTLensException("--checkpoint-every and the log interval must be at least 1");
     }
 }

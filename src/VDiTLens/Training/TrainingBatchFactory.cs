@@ -34,11 +34,13 @@ public sealed class TrainingBatchFactory
 
         var random = new Random(StepSeed(_options.Seed, step));
         var sigmas = new float[b];
+        int contrastCount = Math.Min(_options.DirectionContrastCount, b);
         var captions = new string[b];
         for (int i = 0; i < b; i++)
         {
-            sigmas[i] = (float)FlowMatching.Shift(random.NextDouble(), _options.SigmaShift);
-            captions[i] = random.NextDouble() < _options.CaptionDropout ? "" : examples[i].Caption;
+            sigmas[i] = (float)FlowMatching.Shift(random.NextDouble(), _options.TrainingShift);
+            bool drop = random.NextDouble() < _options.CaptionDropout && i >= contrastCount;
+            captions[i] = drop ? "" : examples[i].Caption;
         }
         int textLength = _options.CaptionLength;
         if (random.NextDouble() < _options.LongTextShare)
@@ -47,11 +49,24 @@ public sealed class TrainingBatchFactory
             if (allowed.Length > 0) textLength = allowed[random.Next(allowed.Length)];
         }
 
+        var contrast = contrastCount > 0 ? Contrast(examples.Take(contrastCount).ToArray()) : null;
         using var scope = torch.NewDisposeScope();
         var clips = torch.tensor(pixels, new long[] { b, o.Frames, 3, o.Height, o.Width }).permute(0, 2, 1, 3, 4).contiguous();
         var (ids, mask) = CaptionVocabulary.Default.EncodeBatch(captions, _options.CaptionLength);
         return new TrainingBatch(step, clips.MoveToOuterDisposeScope(), torch.tensor(sigmas).MoveToOuterDisposeScope(),
-            ids.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), textLength, StepSeed(_options.Seed ^ 0x6E015E, step));
+            ids.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), textLength, StepSeed(_options.Seed ^ 0x6E015E, step), contrast);
+    }
+
+    /// <summary>Each example's caption re-worded for every direction (the same spec with only the direction changed).</summary>
+    private DirectionContrastBatch Contrast(ProceduralExample[] examples)
+    {
+        var directions = Enum.GetValues<MotionDirection>();
+        var captions = examples.SelectMany(e => directions.Select(d => ClipCaption.For(e.Spec with { Direction = d }))).ToArray();
+        var labels = examples.Select(e => (long)Array.IndexOf(directions, e.Spec.Direction)).ToArray();
+        using var scope = torch.NewDisposeScope();
+        var (ids, mask) = CaptionVocabulary.Default.EncodeBatch(captions, _options.CaptionLength);
+        return new DirectionContrastBatch(examples.Length, ids.DetachFromDisposeScope(), mask.DetachFromDisposeScope(),
+            torch.tensor(labels).DetachFromDisposeScope());
     }
 
     /// <summary>SplitMix64 of (seed, step), folded to a non-negative int.</summary>
