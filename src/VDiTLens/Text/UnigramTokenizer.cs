@@ -73,24 +73,8 @@ public sealed class UnigramTokenizer : IPromptTokenizer
     /// <summary>
     /// <c>T5Tokenizer(texts, padding="max_length", max_length, truncation=True)</c>: int64 ids and mask [B, maxLength] on the CPU.
     /// </summary>
-    public TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength)
-    {
-        if (maxLength < 1) throw new VDiTLensException($"max_length must be at least 1 (got {maxLength})");
-        var ids = new long[texts.Count * maxLength];
-        var mask = new long[texts.Count * maxLength];
-        Array.Fill(ids, PadId);
-        for (int b = 0; b < texts.Count; b++)
-        {
-            var row = EncodeIds(texts[b], maxLength);
-            for (int i = 0; i < row.Length; i++)
-            {
-                ids[b * maxLength + i] = row[i];
-                mask[b * maxLength + i] = 1;
-            }
-        }
-        var shape = new long[] { texts.Count, maxLength };
-        return new TokenizedBatch(torch.tensor(ids, shape, ScalarType.Int64), torch.tensor(mask, shape, ScalarType.Int64));
-    }
+    public TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength) =>
+        TokenizedBatch.Pad(texts.Select(t => EncodeIds(t, Math.Max(maxLength, 1))).ToList(), maxLength, PadId);
 
     private static int CheckId(int id, string field, int count, string source)
     {
