@@ -36,7 +36,7 @@ internal static class DemoCommand
                 {
                     var task = ctx.AddTask("denoising", maxValue: options.Steps);
                     clips = DemoRun.Run(options, compute, new Progress<string>(m => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]")),
-                        new SynchronousProgress<GenerationProgress>(p => task.Value = p.Completed));
+                        new SynchronousProgress<GenerationProgress>(p => { task.MaxValue = p.Total; task.Value = p.Completed; }));
                 });
             var table = new Table().AddColumns("prompt", "evaluator reads", "match");
             foreach (var c in clips) table.AddRow(Markup.Escape(c.Prompt), Markup.Escape(c.Judged), c.Matches ? "[green]yes[/]" : "[red]no[/]");
