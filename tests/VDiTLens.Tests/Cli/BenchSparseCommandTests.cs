@@ -5,6 +5,7 @@ using VDiTLens.Cli.Commands;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary><c>bench-sparse</c> at a tiny shape on the CPU: one timing per density, measured densities near the targets, JSON written.</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class BenchSparseCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-bench-sparse-" + Guid.NewGuid().ToString("N"));

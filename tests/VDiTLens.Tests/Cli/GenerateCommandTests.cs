@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary>The <c>generate</c> verb on the wan_pipeline fixture: playable files, and the reference video through the CLI.</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class GenerateCommandTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-generate-" + Guid.NewGuid().ToString("N"));

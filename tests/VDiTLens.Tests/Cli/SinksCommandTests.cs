@@ -7,6 +7,7 @@ using VDiTLens.Tests.Pipelines;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary>The <c>sinks</c> and <c>retrain</c> verbs end to end on the random pixel-space pipeline (tiny sizes).</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class SinksCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-sinks-" + Guid.NewGuid().ToString("N"));

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary>The <c>sparsity</c> verb on the random pixel-space pipeline: report files, paper preset, profile-only.</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class SparsityCommandTests(ITestOutputHelper output) : IDisposable
 {
     private readonly PixelSpacePipeline _model = new();

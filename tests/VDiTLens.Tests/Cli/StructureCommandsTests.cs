@@ -7,6 +7,7 @@ using VDiTLens.Tests.Pipelines;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary>The structure, edit and edit-study verbs end to end on the random pixel-space pipeline (tiny sizes).</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class StructureCommandsTests : IDisposable
 {
     private readonly PixelSpacePipeline _model = new();

@@ -3,6 +3,7 @@ using VDiTLens.Tests.IO;
 
 namespace VDiTLens.Tests.Cli.Commands;
 
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class FuzzCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("vditlens-fuzzcli-").FullName;

@@ -5,6 +5,7 @@ using VDiTLens.Tests.TestSupport;
 namespace VDiTLens.Tests.Cli.Commands;
 
 /// <summary>The <c>inspect</c> verb, run in-process through <see cref="CliApp.Run"/>.</summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class InspectCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("vditlens-inspect-").FullName;
