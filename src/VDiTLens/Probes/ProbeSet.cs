@@ -44,6 +44,7 @@ public sealed class ProbeSet : IDisposable
     public AttentionMapProbe? Coverage { get; }
     public FusedAttentionSummary? Summary { get; }
     public ReceivedMass? Mass { get; private set; }
+    private readonly AttentionMapProbe? _fallback;
     public SampledRows? Rows { get; }
     public QkvCapture? Qkv { get; }
     public ProbeOptions Options { get; }
@@ -64,34 +65,28 @@ public sealed class ProbeSet : IDisposable
                 _attachments.Add(seam.Attach(Coverage));
             }
         }
-        var stats = new List<IAttentionStatistic>();
-        if (p.Contains("mass")) stats.Add(Mass = new ReceivedMass());
-        if (p.Contains("frame")) stats.Add(PooledMap.Frames());
-        if (p.Contains("modality")) stats.Add(PooledMap.Modalities());
-        if (p.Contains("entropy")) stats.Add(new EntropyCoverage(options.CoverageStride));
-        if (Summary is not null) stats.Clear(); // the fused probe covers these wherever it accepts the call
-        if (p.Contains("tile")) stats.Add(PooledMap.Tiles(options.TileSize));
-        var fallback = Summary is null ? new List<IAttentionStatistic>() : FallbackStatistics(p, options);
-        if (stats.Count > 0)
+        // Frame/modality maps, received mass and entropy come from the fused probe where it accepts a call; the
+        // blockwise probe computes them for everything else (all calls without fusion, query-dependent masks with it).
+        var core = CoreStatistics(p, options);
+        var tiles = p.Contains("tile") ? new List<IAttentionStatistic> { PooledMap.Tiles(options.TileSize) } : new List<IAttentionStatistic>();
+        var blockwise = Summary is null ? core.Concat(tiles).ToList() : tiles;
+        if (blockwise.Count > 0)
         {
-            Maps = new AttentionMapProbe(stats, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride);
+            Maps = new AttentionMapProbe(blockwise, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride);
             _attachments.Add(seam.Attach(Maps));
         }
-        if (fallback.Count > 0)
+        if (Summary is not null && core.Count > 0)
         {
-            var blockwise = new AttentionMapProbe(fallback, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride)
-                { Skip = c => Summary!.Accepts(c) };
-            _fallback = blockwise;
-            _attachments.Add(seam.Attach(blockwise));
+            _fallback = new AttentionMapProbe(core, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride)
+                { Skip = c => Summary.Accepts(c) };
+            _attachments.Add(seam.Attach(_fallback));
         }
         if (p.Contains("rows")) _attachments.Add(seam.Attach(Rows = new SampledRows(options.Filter, grouping: options.Grouping)));
         if (p.Contains("qkv")) _attachments.Add(seam.Attach(Qkv = new QkvCapture(options.Filter, options.Grouping)));
     }
 
-    private AttentionMapProbe? _fallback;
-
-    /// <summary>The statistics the blockwise probe computes for calls the fused probe cannot take (query-dependent masks).</summary>
-    private List<IAttentionStatistic> FallbackStatistics(IReadOnlyList<string> p, ProbeOptions options)
+    /// <summary>Frame/modality maps, received mass and entropy with coverage, as requested, for the blockwise probe.</summary>
+    private List<IAttentionStatistic> CoreStatistics(IReadOnlyList<string> p, ProbeOptions options)
     {
         var list = new List<IAttentionStatistic>();
         if (p.Contains("mass")) list.Add(Mass = new ReceivedMass());
