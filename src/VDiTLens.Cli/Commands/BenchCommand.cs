@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using TorchSharp;
@@ -48,6 +49,8 @@ internal static class BenchCommand
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }
 
+            if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
+                AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorted instead): {failure}");
             var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
             foreach (var t in timings)
                 table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
@@ -68,6 +71,20 @@ internal static class BenchCommand
     }
 
     private static void WriteBreakdown(ComputeOptions options, int coverageStride)
+    {
+        try
+        {
+            WriteBreakdownTables(options, coverageStride);
+        }
+        catch (Exception e) when (e is VDiTLensException or ExternalException)
+        {
+            AnsiConsole.WriteLine($"probe breakdown failed: {e.Message}");
+        }
+        if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
+            AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorts instead): {failure}");
+    }
+
+    private static void WriteBreakdownTables(ComputeOptions options, int coverageStride)
     {
         var checks = new Table().AddColumns("device path vs reference", "relative L2");
         foreach (var c in ProbeBenchmark.Check(options.Device, options.DType, coverageStride))

@@ -79,7 +79,7 @@ public sealed class TopKCoverage : IAttentionProbe
     public Tensor Counts(Tensor logits)
     {
         var lse = logits.logsumexp(-1);
-        if (UseKernel && CoverageKernel.Supports(logits)) return CoverageKernel.Counts(logits, lse, EntropyCoverage.Levels);
+        if (UseKernel && CoverageKernel.Supports(logits) && CoverageKernel.TryCounts(logits, lse, EntropyCoverage.Levels) is { } counts) return counts;
         var p = (logits - lse.unsqueeze(-1)).exp().nan_to_num(0.0); // a fully masked row contributes nothing
         var cumulative = p.sort(-1, descending: true).Values.cumsum(-1);
         return torch.stack(EntropyCoverage.Levels.Select(level => (cumulative < level).sum(-1) + 1).ToArray(), -1)

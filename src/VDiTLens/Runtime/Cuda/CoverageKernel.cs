@@ -8,10 +8,27 @@ public static class CoverageKernel
 {
     private const int Threads = 256;
 
+    /// <summary>Why the kernel could not be compiled or launched, once that happened (callers then sort instead).</summary>
+    public static string? Failure { get; private set; }
+
     /// <summary>True when logits are CUDA float32 and run-time kernels work on their device.</summary>
     public static bool Supports(Tensor logits) =>
-        FusedKernels.Enabled && logits.device.type == DeviceType.CUDA && logits.dtype == ScalarType.Float32
+        FusedKernels.Enabled && Failure is null && logits.device.type == DeviceType.CUDA && logits.dtype == ScalarType.Float32
         && KernelCache.Unavailable(Device(logits)) is null;
+
+    /// <summary><see cref="Counts"/>, or null (and <see cref="Failure"/> set) when the kernel fails to compile or launch.</summary>
+    public static Tensor? TryCounts(Tensor logits, Tensor lse, IReadOnlyList<double> levels)
+    {
+        try
+        {
+            return Counts(logits, lse, levels);
+        }
+        catch (VDiTLensException e)
+        {
+            Failure = e.Message;
+            return null;
+        }
+    }
 
     /// <summary>
     /// Coverage counts [..., 4] (float32): for each row of logits [..., Lk] with log-partition lse [...], the number of
