@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using TorchSharp;
@@ -18,9 +19,11 @@ internal static class BenchCommand
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var withProbes = new Option<bool>("--with-probes") { Description = "also time the forward with pooled maps + received mass + entropy/coverage on every site" };
         var strides = new Option<string>("--probe-query-strides") { Description = "query strides to time the probes with", DefaultValueFactory = _ => "1" };
+        var coverageStride = new Option<int>("--probe-coverage-stride") { Description = "with --with-probes: top-k coverage on every n-th query (at least the query stride)", DefaultValueFactory = _ => 64 };
+        var breakdown = new Option<bool>("--probe-breakdown") { Description = "time the probes' pieces on one self and one cross call of Wan-1.3B size, and check the device paths" };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
         var command = new Command("bench", "Time one full-size transformer forward with random weights (optionally with probes)");
-        foreach (var o in new Option[] { preset, repeats, withProbes, strides, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, repeats, withProbes, strides, coverageStride, breakdown, json }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
@@ -28,6 +31,7 @@ internal static class BenchCommand
             int gpu = options.Device.index < 0 ? 0 : options.Device.index;
             double? before = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var p = BenchmarkPreset.ByName(result.GetValue(preset)!);
+            if (result.GetValue(breakdown)) WriteBreakdown(options, result.GetValue(coverageStride));
             using var bench = new TransformerBenchmark(p, options);
             AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
             int n = result.GetValue(repeats);
@@ -40,11 +44,13 @@ internal static class BenchCommand
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
                 {
-                    var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, 64), MemoryBudgetBytes = 2L << 30 };
+                    var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, result.GetValue(coverageStride)), MemoryBudgetBytes = 2L << 30 };
                     using var set = new ProbeSet(bench.Model.Seam, opts);
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }
 
+            if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
+                AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorted instead): {failure}");
             var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
             foreach (var t in timings)
                 table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
@@ -62,6 +68,33 @@ internal static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    private static void WriteBreakdown(ComputeOptions options, int coverageStride)
+    {
+        try
+        {
+            WriteBreakdownTables(options, coverageStride);
+        }
+        catch (Exception e) when (e is VDiTLensException or ExternalException)
+        {
+            AnsiConsole.WriteLine($"probe breakdown failed: {e.Message}");
+        }
+        if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
+            AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorts instead): {failure}");
+    }
+
+    private static void WriteBreakdownTables(ComputeOptions options, int coverageStride)
+    {
+        var checks = new Table().AddColumns("device path vs reference", "relative L2");
+        foreach (var c in ProbeBenchmark.Check(options.Device, options.DType, coverageStride))
+            checks.AddRow(Markup.Escape(c.What), c.RelativeError.ToString("E2"));
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
+        AnsiConsole.Write(checks);
+        var times = new Table().AddColumns("probe piece (one call)", "median ms");
+        foreach (var t in ProbeBenchmark.Time(options.Device, options.DType, coverageStride))
+            times.AddRow(Markup.Escape(t.What), t.MedianMs.ToString("F2"));
+        AnsiConsole.Write(times);
     }
 
     /// <summary>A probe that accepts no call: measures the seam's dispatch cost alone.</summary>

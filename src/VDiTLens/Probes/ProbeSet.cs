@@ -18,8 +18,9 @@ public sealed record ProbeOptions
     public int QueryStride { get; init; } = 1;
     public int CoverageStride { get; init; } = 1;
     /// <summary>
-    /// Compute frame/modality maps, received mass and entropy with <see cref="FusedAttentionSummary"/> (three extra
-    /// attention-kernel passes per call) wherever the mask allows; the blockwise probe does the rest.
+    /// Compute frame/modality maps, received mass and entropy with <see cref="FusedAttentionSummary"/> (two extra
+    /// attention-kernel passes per call) and coverage with <see cref="TopKCoverage"/> wherever the mask allows; the
+    /// blockwise probe does the rest.
     /// </summary>
     public bool Fused { get; init; } = true;
 
@@ -41,7 +42,7 @@ public sealed class ProbeSet : IDisposable
     private readonly List<IDisposable> _attachments = new();
 
     public AttentionMapProbe? Maps { get; }
-    public AttentionMapProbe? Coverage { get; }
+    public TopKCoverage? Coverage { get; }
     public FusedAttentionSummary? Summary { get; }
     public ReceivedMass? Mass { get; private set; }
     private readonly AttentionMapProbe? _fallback;
@@ -60,8 +61,8 @@ public sealed class ProbeSet : IDisposable
             _attachments.Add(seam.Attach(Summary));
             if (p.Contains("entropy"))
             {
-                Coverage = new AttentionMapProbe(new[] { new EntropyCoverage(1, withEntropy: false) }, options.Filter, options.Grouping,
-                    options.MemoryBudgetBytes, options.CoverageStride) { Skip = c => !Summary.Accepts(c) };
+                Coverage = new TopKCoverage(options.Filter, options.Grouping, options.MemoryBudgetBytes, options.CoverageStride)
+                    { Skip = c => !Summary.Accepts(c) };
                 _attachments.Add(seam.Attach(Coverage));
             }
         }
