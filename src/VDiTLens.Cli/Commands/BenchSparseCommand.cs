@@ -43,6 +43,14 @@ internal static class BenchSparseCommand
                 table.AddRow(t.QueryBlock.ToString(), t.TargetDensity.ToString("F2"), t.Density.ToString("F3"), $"{t.KeptBlocks}/{t.KeyBlocks}", t.DenseMs.ToString("F2"), t.SparseMs.ToString("F2"),
                     t.GatherMs.ToString("F2"), t.Speedup.ToString("F2"), t.IdealSpeedup.ToString("F1"), t.Masked ? "yes" : "no", t.SparseError.ToString("E2"), t.DenseError.ToString("E2"));
             AnsiConsole.Write(table);
+            var selectionBench = new BlockSelectionBenchmark(options.Device, options.DType, dims);
+            var selections = tiles.Select(t => selectionBench.Run(t, b, result.GetValue(sparsity), result.GetValue(repeats))).ToArray();
+            var selectionTable = new Table().AddColumns("query tile", "kept/key blocks", "previous ms", "current ms", "pooling ms", "stable sort ms", "topk ms", "speed-up", "same blocks");
+            foreach (var s in selections)
+                selectionTable.AddRow(s.QueryBlock.ToString(), $"{s.Keep}/{BlockSparseLayoutBlocks(dims[2], b)}", s.PreviousMs.ToString("F3"), s.CurrentMs.ToString("F3"), s.PoolMs.ToString("F3"),
+                    s.SortMs.ToString("F3"), s.TopKMs.ToString("F3"), s.Speedup.ToString("F2"), s.SameBlocks.ToString("F4"));
+            AnsiConsole.WriteLine($"block selection per call (sparsity {result.GetValue(sparsity)}):");
+            AnsiConsole.Write(selectionTable);
             SparseGenerationResult? generation = null;
             if (result.GetValue(steps) > 0)
             {
@@ -64,6 +72,11 @@ internal static class BenchSparseCommand
                     query_block = t.QueryBlock, dense_ms = t.DenseMs, sparse_ms = t.SparseMs, gather_ms = t.GatherMs, speedup = t.Speedup, ideal_speedup = t.IdealSpeedup,
                     masked = t.Masked, error_vs_masked_float32 = t.SparseError, dense_error_vs_float32 = t.DenseError,
                 }),
+                selection = selections.Select(s => new
+                {
+                    query_block = s.QueryBlock, key_block = s.KeyBlock, keep = s.Keep, previous_ms = s.PreviousMs, current_ms = s.CurrentMs,
+                    pool_ms = s.PoolMs, stable_sort_ms = s.SortMs, topk_ms = s.TopKMs, speedup = s.Speedup, same_blocks = s.SameBlocks,
+                }),
                 generation = generation is null ? null : new
                 {
                     preset = result.GetValue(preset), steps = generation.Settings.Steps, sparsity = generation.Settings.Sparsity, key_block = b,
@@ -78,6 +91,8 @@ internal static class BenchSparseCommand
         });
         return command;
     }
+
+    private static long BlockSparseLayoutBlocks(long length, int block) => VDiTLens.Attention.BlockSparse.BlockSparseLayout.BlocksOf(length, block);
 
     private static string DeviceInfo(ComputeOptions options) =>
         options.Device.type == TorchSharp.DeviceType.CUDA ? $"cuda:{Math.Max(0, (int)options.Device.index)}" : "cpu";

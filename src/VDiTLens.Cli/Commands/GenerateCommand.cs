@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Spectre.Console;
+using VDiTLens.Attention;
+using VDiTLens.Interventions.Config;
+using VDiTLens.Interventions.Sparsity;
 using VDiTLens.IO;
 using VDiTLens.IO.Video;
 using VDiTLens.Pipelines;
@@ -24,9 +27,10 @@ internal static class GenerateCommand
         var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
         var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
+        var interventions = new Option<string?>("--interventions") { Description = "intervention config: a JSON list [{\"type\":\"block_topk\",\"sparsity\":0.85,\"sites\":[\"self\"]}, ...] or a file holding it (types and fields: docs/sparsity.md)" };
         var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
         var command = new Command("generate", "Text-to-video with a Wan2.1 pipeline");
-        foreach (var o in new Option[] { model, prompt, negative, guidance, steps, height, width, frames, maxLength, latents, fps, split, output })
+        foreach (var o in new Option[] { model, prompt, negative, guidance, steps, height, width, frames, maxLength, latents, fps, split, interventions, output })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -51,6 +55,8 @@ internal static class GenerateCommand
                 Seed = options.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
+            var attached = LoadInterventions(result.GetValue(interventions));
+            using var detach = new Detacher(attached.Select(i => pipeline.Seam.Attach(i)).ToArray());
             Tensor video = null!;
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -74,10 +80,28 @@ internal static class GenerateCommand
                 if (Path.GetExtension(outPath).Equals(".mp4", StringComparison.OrdinalIgnoreCase) && written.All(f => f.EndsWith(".gif", StringComparison.Ordinal)))
                     AnsiConsole.MarkupLine("[yellow]ffmpeg is not on PATH: wrote animated GIF instead of MP4[/]");
                 AnsiConsole.WriteLine($"wrote {string.Join(", ", written)} (video [{string.Join(", ", video.shape)}])");
+                foreach (var (sparse, i) in attached.Select((a, i) => (a as ISparseIntervention, i)).Where(x => x.Item1 is not null))
+                    AnsiConsole.WriteLine($"intervention #{i}: density {sparse!.Density.Overall:F3} over {sparse.Density.BySite.Count} sites");
             }
             return 0;
         });
         return command;
+    }
+
+    private static IReadOnlyList<IAttentionIntervention> LoadInterventions(string? text) => text switch
+    {
+        null => Array.Empty<IAttentionIntervention>(),
+        _ when text.TrimStart().StartsWith('[') => InterventionFactory.FromJson(text),
+        _ when File.Exists(text) => InterventionFactory.FromFile(text),
+        _ => throw new VDiTLensException($"--interventions {text}: neither a JSON list nor an existing file"),
+    };
+
+    private sealed class Detacher(IReadOnlyList<IDisposable> handles) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var h in handles) h.Dispose();
+        }
     }
 
     private static Tensor LoadLatents(string file)

@@ -3,6 +3,7 @@ using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Attention.BlockSparse;
 using VDiTLens.Interventions;
+using VDiTLens.Interventions.Sparsity;
 using VDiTLens.Metrics;
 using VDiTLens.Models.Common;
 using VDiTLens.Runtime;
@@ -54,8 +55,8 @@ public sealed class SparseGenerationBenchmark(BenchmarkPreset preset, ComputeOpt
 
         var dense = Generate(model, noise, text, settings.Steps, settings.Shift);
         log?.Invoke($"dense: {dense.TotalMs:F0} ms ({string.Join(" / ", dense.StepMs.Select(x => x.ToString("F0")))})");
-        var sparsifier = new BlockTopKGatherAttention(settings.KeyBlock, settings.Sparsity,
-            new InterventionScope { Sites = new[] { "self" } }, queryBlockSize: settings.QueryBlock);
+        var sparsifier = new BlockTopKAttention(new BlockTopKSelection(settings.KeyBlock, settings.QueryBlock, settings.Sparsity),
+            new InterventionScope { Sites = new[] { "self" } });
         GenerationRun sparse;
         using (model.Seam.Attach(sparsifier))
             sparse = Generate(model, noise, text, settings.Steps, settings.Shift);

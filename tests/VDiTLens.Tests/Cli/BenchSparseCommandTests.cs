@@ -24,6 +24,10 @@ public sealed class BenchSparseCommandTests : IDisposable
         Assert.Equal(new long[] { 2, 4 }, timings.Select(t => t!["kept_blocks"]!.GetValue<long>()).ToArray());
         Assert.All(timings, t => Assert.True(t!["masked"]!.GetValue<bool>()));
         Assert.All(timings, t => Assert.True(t!["sparse_ms"]!.GetValue<double>() > 0));
+        // block selection timed against the previous implementation: the same blocks on float32 inputs
+        var selection = JsonNode.Parse(File.ReadAllText(json))!["selection"]!.AsArray().Single()!;
+        Assert.Equal(1.0, selection["same_blocks"]!.GetValue<double>());
+        Assert.True(selection["current_ms"]!.GetValue<double>() > 0);
     }
 
     public void Dispose()

@@ -6,6 +6,7 @@ using VDiTLens.Tests.IO.Video;
 using VDiTLens.Tests.Pipelines;
 using VDiTLens.Tests.TestSupport;
 using Xunit.Abstractions;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace VDiTLens.Tests.Cli;
 
@@ -59,6 +60,29 @@ public sealed class GenerateCommandTests(ITestOutputHelper output) : IDisposable
             var bytes = File.ReadAllBytes(Path.Combine(_dir, "clip_0.mp4"));
             Assert.Equal("ftyp", System.Text.Encoding.ASCII.GetString(bytes, 4, 4));
         }
+    }
+
+    [Fact]
+    public void Interventions_apply_to_the_generation_and_block_topk_at_density_one_changes_nothing()
+    {
+        Directory.CreateDirectory(_dir);
+        Tensor Generate(string name, params string[] extra)
+        {
+            string file = Path.Combine(_dir, name + ".safetensors");
+            Assert.Equal(0, Run(new[] { "--steps", "2", "--seed", "5", "--out", file }.Concat(extra).ToArray()));
+            using var f = SafeTensorsFile.Open(file);
+            return f.Load("video");
+        }
+        var dense = Generate("dense");
+        string full = Path.Combine(_dir, "full.json");
+        File.WriteAllText(full, """[{"type":"block_topk","keep_blocks":1000,"block_size":8,"query_block_size":24,"sites":["self"]}]""");
+        var same = Generate("full", "--interventions", full);
+        var sparse = Generate("sparse", "--interventions", """[{"type":"block_topk","sparsity":0.75,"block_size":8,"query_block_size":24,"sites":["self"]}]""");
+        double unchanged = Fixtures.RelativeL2(same, dense), changed = Fixtures.RelativeL2(sparse, dense);
+        output.WriteLine($"block_topk density 1: {unchanged:E2} from dense; sparsity 0.75: {changed:E2}");
+        Assert.True(unchanged <= 1e-6, $"{unchanged:E2}");
+        Assert.True(changed > 1e-3, $"{changed:E2}");
+        Assert.Throws<VDiTLensException>(() => Run("--steps", "1", "--out", Path.Combine(_dir, "x.safetensors"), "--interventions", "no-such-file.json"));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class InterventionConfigTests
         var built = InterventionFactory.FromJson("""
             [{"type":"top_k","k":16,"memory_mb":8},
              {"type":"threshold","threshold":0.01,"branches":["cond"]},
-             {"type":"block_topk","sparsity":0.5,"block_size":32,"steps":[5,null]},
+             {"type":"block_topk","sparsity":0.5,"block_size":32,"query_block_size":96,"steps":[5,null]},
              {"type":"sliding_tile","tile":[2,4,4],"window":[3,3,3],"keep_sinks":[0]},
              {"type":"spatial_temporal","samples":16,"frame_radius":1},
              {"type":"temperature","tau":[0.5,2],"heads":[3,1]},
@@ -40,13 +40,15 @@ public sealed class InterventionConfigTests
              {"type":"head_ablation","heads":[4]},
              {"type":"map_transfer","pairs":[[1,0]],"sites":["self"]}]
             """);
-        Assert.Equal(new[] { typeof(SparseAttention), typeof(SparseAttention), typeof(SparseAttention), typeof(SparseAttention), typeof(SparseAttention),
+        Assert.Equal(new[] { typeof(SparseAttention), typeof(SparseAttention), typeof(BlockTopKAttention), typeof(SparseAttention), typeof(SparseAttention),
             typeof(Temperature), typeof(SinkAblation), typeof(HeadAblation), typeof(MapTransfer) }, built.Select(b => b.GetType()));
         var top = (SparseAttention)built[0];
         Assert.Equal(8L << 20, top.MemoryBudgetBytes);
         Assert.Equal(16, ((TopKSparsifier)top.Sparsifier).Count);
-        Assert.Equal(5, ((SparseAttention)built[2]).Scope.MinStep);
-        Assert.Null(((SparseAttention)built[2]).Scope.MaxStep);
+        var block = (BlockTopKAttention)built[2];
+        Assert.Equal(5, block.Scope.MinStep);
+        Assert.Null(block.Scope.MaxStep);
+        Assert.Equal((32, 96, 0.5), (block.Selection.KeyBlockSize, block.Selection.QueryBlockSize, block.Selection.Sparsity));
         Assert.Equal((2, 4, 4), ((SlidingTileSparsifier)((SparseAttention)built[3]).Sparsifier).Tile);
         var sinks = (SinkAblation)built[6];
         Assert.Equal(SinkAblationMode.ZeroValues, sinks.Mode);

@@ -26,23 +26,24 @@ internal static class ReferenceRules
 
     public static DenseReference.KeepRule Threshold(double tau) => (_, _, _, p, _) => p.Select(x => x >= tau).ToArray();
 
-    public static DenseReference.KeepRule BlockTopK(Tensor q, Tensor k, double scale, int blockSize, double sparsity)
+    public static DenseReference.KeepRule BlockTopK(Tensor q, Tensor k, double scale, int blockSize, double sparsity, int? queryBlockSize = null)
     {
+        int queryBlock = queryBlockSize ?? blockSize;
         var (qa, ka) = (ProbeReference.ToArray4(q), ProbeReference.ToArray4(k));
         int lq = qa.GetLength(2), lk = ka.GetLength(2), d = qa.GetLength(3);
-        int nq = (lq + blockSize - 1) / blockSize, nk = (lk + blockSize - 1) / blockSize;
+        int nk = (lk + blockSize - 1) / blockSize;
         int keepCount = nk - (int)Math.Floor(sparsity * nk);
-        double[] Pool(double[,,,] x, int b, int h, int block, int length)
+        double[] Pool(double[,,,] x, int b, int h, int block, int length, int size)
         {
             var mean = new double[d];
-            int end = Math.Min(length, (block + 1) * blockSize);
-            for (int t = block * blockSize; t < end; t++) for (int c = 0; c < d; c++) mean[c] += x[b, h, t, c] / (end - block * blockSize);
+            int end = Math.Min(length, (block + 1) * size);
+            for (int t = block * size; t < end; t++) for (int c = 0; c < d; c++) mean[c] += x[b, h, t, c] / (end - block * size);
             return mean;
         }
         return (b, h, i, _, valid) =>
         {
-            var pq = Pool(qa, b, h, i / blockSize, lq);
-            var scores = Enumerable.Range(0, nk).Select(kb => Pool(ka, b, h, kb, lk).Select((x, c) => x * pq[c]).Sum() * scale).ToArray();
+            var pq = Pool(qa, b, h, i / queryBlock, lq, queryBlock);
+            var scores = Enumerable.Range(0, nk).Select(kb => Pool(ka, b, h, kb, lk, blockSize).Select((x, c) => x * pq[c]).Sum() * scale).ToArray();
             var kept = Enumerable.Range(0, nk).OrderByDescending(kb => scores[kb]).ThenBy(kb => kb).Take(keepCount).ToHashSet();
             return Enumerable.Range(0, valid.Length).Select(j => kept.Contains(j / blockSize)).ToArray();
         };

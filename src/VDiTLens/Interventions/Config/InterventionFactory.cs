@@ -1,4 +1,5 @@
 using VDiTLens.Attention;
+using VDiTLens.Attention.BlockSparse;
 using VDiTLens.Interventions.Sparsity;
 
 namespace VDiTLens.Interventions.Config;
@@ -10,7 +11,9 @@ namespace VDiTLens.Interventions.Config;
 /// <item><c>bottom_k</c>: <c>sparsity</c> ∈ [0, 1)</item>
 /// <item><c>top_k</c>: <c>k</c> ≥ 1</item>
 /// <item><c>threshold</c>: <c>threshold</c> ∈ [0, 1]</item>
-/// <item><c>block_topk</c>: <c>sparsity</c>, <c>block_size</c> (default 64)</item>
+/// <item><c>block_topk</c>: <c>sparsity</c> or <c>keep_blocks</c>, <c>block_size</c> (key blocks, default 64),
+/// <c>query_block_size</c> (query tiles, default the block size), <c>gather_memory_mb</c> (default 4096); runs through
+/// gathered tiles where it can (<see cref="BlockTopKAttention"/>)</item>
 /// <item><c>sliding_tile</c>: <c>tile</c> and <c>window</c>, each [frames, height, width]</item>
 /// <item><c>spatial_temporal</c>: <c>samples</c> (default 32), <c>frame_radius</c> (default 0)</item>
 /// </list>
@@ -50,23 +53,33 @@ public static class InterventionFactory
         return result;
     }
 
-    private static SparseAttention Sparse(InterventionSpec spec)
+    private static BlockTopKAttention BlockTopK(InterventionSpec spec, long[]? sinks, double memoryMb)
+    {
+        var f = spec.Fields;
+        int block = Int(f, "block_size", 64);
+        var selection = new BlockTopKSelection(block, Int(f, "query_block_size", block), f.Double("sparsity"), f.Long("keep_blocks"));
+        double gather = f.Double("gather_memory_mb") ?? 4096;
+        if (!(gather > 0)) throw f.Error("gather_memory_mb", "must be positive");
+        return new BlockTopKAttention(selection, spec.Scope, sinks, (long)(gather * (1 << 20)), (long)(memoryMb * (1 << 20)));
+    }
+
+    private static ISparseIntervention Sparse(InterventionSpec spec)
     {
         var f = spec.Fields;
         var sinks = f.Longs("keep_sinks");
+        double memory = f.Double("memory_mb") ?? 256;
+        if (!(memory > 0)) throw f.Error("memory_mb", "must be positive");
+        if (spec.Type == "block_topk") return BlockTopK(spec, sinks, memory);
         ISparsifier sparsifier = spec.Type switch
         {
             "bottom_k" => new BottomKSparsifier(f.RequiredDouble("sparsity"), sinks),
             "top_k" => new TopKSparsifier(f.Long("k") ?? throw f.Error("k", "is required"), sinks),
             "threshold" => new ThresholdSparsifier(f.RequiredDouble("threshold"), sinks),
-            "block_topk" => new BlockTopKSparsifier(Int(f, "block_size", 64), f.RequiredDouble("sparsity"), sinks),
             "sliding_tile" => new SlidingTileSparsifier(f.Triple("tile") ?? throw f.Error("tile", "is required"),
                 f.Triple("window") ?? throw f.Error("window", "is required"), sinks),
             "spatial_temporal" => new SpatialTemporalSparsifier(Int(f, "samples", 32), Int(f, "frame_radius", 0), sinks),
             _ => throw f.Error("type", $"is '{spec.Type}', not one of {string.Join(", ", Types)}"),
         };
-        double memory = f.Double("memory_mb") ?? 256;
-        if (!(memory > 0)) throw f.Error("memory_mb", "must be positive");
         return new SparseAttention(sparsifier, spec.Scope, (long)(memory * (1 << 20)));
     }
 

@@ -11,7 +11,7 @@ namespace VDiTLens.Interventions.Sparsity;
 /// float32 otherwise. With a head subset, the other heads come from the rest of the chain unchanged (it runs
 /// densely on all heads, and the scoped heads' output is replaced).
 /// </summary>
-public sealed class SparseAttention : IAttentionIntervention
+public sealed class SparseAttention : ISparseIntervention
 {
     /// <summary>Bytes held per query-key pair of a block: logits, probabilities, masked logits, keep/valid masks, and a sparsifier's sort values, indices and ranks.</summary>
     private static long BytesPerPair(ScalarType dtype) => dtype == ScalarType.Float64 ? 56 : 40;
@@ -19,6 +19,7 @@ public sealed class SparseAttention : IAttentionIntervention
     public ISparsifier Sparsifier { get; }
     public InterventionScope Scope { get; }
     public long MemoryBudgetBytes { get; }
+    public DensityMeter Density => Sparsifier.Density;
 
     public SparseAttention(ISparsifier sparsifier, InterventionScope? scope = null, long memoryBudgetBytes = 256L << 20)
     {

@@ -165,7 +165,7 @@ public sealed class SparsitySweep
         }
         using (sample)
         {
-            var meters = interventions.OfType<SparseAttention>().Select(s => s.Sparsifier.Density).ToArray();
+            var meters = interventions.OfType<ISparseIntervention>().Select(s => s.Density).ToArray();
             double? density = meters.Length == 1 ? meters[0].Overall : null;
             var bySite = meters.Length == 1 ? meters[0].BySite.ToDictionary(kv => kv.Key, kv => kv.Value) : new Dictionary<string, double>();
             return new SweepCellResult(cell, sparsified, density, bySite,

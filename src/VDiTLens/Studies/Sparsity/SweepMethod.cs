@@ -50,7 +50,7 @@ public sealed record SweepMethod(string Name, string Type, string LevelField, st
         if (o.ContainsKey("sites")) throw new VDiTLensException($"{where}: field 'sites' is set by the sweep per cell; remove it (use --sites to restrict layers)");
         o["type"] = type;
         var method = new SweepMethod(name, type, level, o.ToJsonString());
-        method.Build(level == "k" ? 1 : 0.5, new[] { "blocks.0.attn1" }); // fail now, naming the field, not after the dense run
+        method.Build(IsCount(level) ? 1 : 0.5, new[] { "blocks.0.attn1" }); // fail now, naming the field, not after the dense run
         return method;
     }
 
@@ -60,6 +60,9 @@ public sealed record SweepMethod(string Name, string Type, string LevelField, st
         o.Remove(field);
         return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new VDiTLensException($"sweep method field '{field}' must be a string");
     }
+
+    /// <summary>Level fields that take whole numbers (levels are rounded).</summary>
+    private static bool IsCount(string field) => field is "k" or "keep_blocks";
 
     public static string? DefaultLevelField(string type) => type switch
     {
@@ -74,7 +77,7 @@ public sealed record SweepMethod(string Name, string Type, string LevelField, st
     public IReadOnlyList<IAttentionIntervention> Build(double level, IReadOnlyList<string> sites)
     {
         var o = JsonNode.Parse(TemplateJson)!.AsObject();
-        o[LevelField] = LevelField == "k" ? JsonValue.Create((long)Math.Round(level)) : JsonValue.Create(level);
+        o[LevelField] = IsCount(LevelField) ? JsonValue.Create((long)Math.Round(level)) : JsonValue.Create(level);
         o["sites"] = new JsonArray(sites.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
         return InterventionFactory.FromJson(new JsonArray(o).ToJsonString());
     }

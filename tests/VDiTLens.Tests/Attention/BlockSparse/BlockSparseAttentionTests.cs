@@ -108,7 +108,7 @@ public sealed class BlockSparseAttentionTests(ITestOutputHelper output)
         var (q, k, v) = Inputs(lq, lk, seed: 17);
         var site = new AttentionSite("blocks.0.attn1", 0, AttentionKind.Self, "attn.0.self");
         var tokens = TokenLayout.Video(new VideoGrid(5, 3, 3));
-        var gather = new BlockTopKGatherAttention(block, sparsity, queryBlockSize: tile);
+        var gather = new BlockTopKAttention(new BlockTopKSelection(block, tile, sparsity));
         var seam = new AttentionSeam();
         seam.Attach(gather);
         var actual = seam.Attend(site, q, k, v, tokens, tokens);
@@ -136,6 +136,7 @@ public sealed class BlockSparseAttentionTests(ITestOutputHelper output)
         output.WriteLine($"block_topk, tiles {tile} over blocks {block}: relative L2 {error:E2}, density {gather.Density.Of(site.Name):F4}");
         Assert.True(error <= 1e-13, $"relative L2 {error:E2}");
         Assert.Equal(expectedDensity, gather.Density.Of(site.Name), 12);
+        Assert.Equal((1, 0), (gather.GatheredCalls, gather.MaskedCalls));
         // and it differs from dense attention: the selection really drops keys
         Assert.True(Fixtures.RelativeL2(actual, torch.matmul(AttentionKernels.Probabilities(q, k, scale), v)) > 1e-3);
     }
@@ -196,7 +197,7 @@ public sealed class BlockSparseAttentionTests(ITestOutputHelper output)
             return seam.Attend(site, q, k, v, layout, layout);
         }
         var sparsifier = new BlockTopKSparsifier(8, 0.5);
-        var gather = new BlockTopKGatherAttention(8, 0.5);
+        var gather = new BlockTopKAttention(new BlockTopKSelection(8, sparsity: 0.5));
         var expected = Run(new SparseAttention(sparsifier));
         var actual = Run(gather);
         double error = Fixtures.RelativeL2(actual, expected);

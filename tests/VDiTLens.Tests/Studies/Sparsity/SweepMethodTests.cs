@@ -11,9 +11,8 @@ public sealed class SweepMethodTests
     {
         var method = SweepMethod.Parse("{\"type\": \"block_topk\", \"block_size\": 4, \"name\": \"b4\"}").Single();
         Assert.Equal(("b4", "sparsity"), (method.Name, method.LevelField));
-        var built = Assert.IsType<SparseAttention>(method.Build(0.7, new[] { "blocks.1.attn1", "blocks.3.attn1" }).Single());
-        var sparsifier = Assert.IsType<BlockTopKSparsifier>(built.Sparsifier);
-        Assert.Equal((4, 0.7), (sparsifier.BlockSize, sparsifier.Sparsity));
+        var built = Assert.IsType<BlockTopKAttention>(method.Build(0.7, new[] { "blocks.1.attn1", "blocks.3.attn1" }).Single());
+        Assert.Equal((4, 4, 0.7), (built.Selection.KeyBlockSize, built.Selection.QueryBlockSize, built.Selection.Sparsity));
         Assert.Equal(new[] { "blocks.1.attn1", "blocks.3.attn1" }, built.Scope.Sites);
     }
 
@@ -22,6 +21,15 @@ public sealed class SweepMethodTests
     {
         var built = Assert.IsType<SparseAttention>(SweepMethod.FromType("top_k").Build(12, new[] { "s" }).Single());
         Assert.Equal(12, Assert.IsType<TopKSparsifier>(built.Sparsifier).Count);
+    }
+
+    [Fact]
+    public void Keep_blocks_levels_are_whole_block_counts()
+    {
+        var method = SweepMethod.Parse("{\"type\": \"block_topk\", \"level_field\": \"keep_blocks\", \"query_block_size\": 64}").Single();
+        var built = Assert.IsType<BlockTopKAttention>(method.Build(3.4, new[] { "s" }).Single());
+        Assert.Equal((3L, 64, 64), (built.Selection.KeepBlocks!.Value, built.Selection.QueryBlockSize, built.Selection.KeyBlockSize));
+        Assert.Null(built.Selection.Sparsity);
     }
 
     [Theory]
