@@ -54,7 +54,8 @@ public sealed class HunyuanVideoJointAttention : nn.Module
     /// <param name="rotary">tables [Nvid, head_dim] float32</param>
     /// <param name="mask">bool [B, 1, 1, Nvid + Ltext], true where a key may be attended</param>
     /// <returns>attention outputs for the video and text tokens (projected for dual-stream, raw for single-stream).</returns>
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         long nVideo = video.shape[1], nText = text.shape[1];
@@ -76,7 +77,7 @@ public sealed class HunyuanVideoJointAttention : nn.Module
             v = Heads(to_v.forward(joint));
         }
 
-        var output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, layout, mask);
+        var output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, layout, mask, prefixKeys: prefixKeys);
         var merged = output.transpose(1, 2).flatten(2, 3).to(q.dtype);
         var videoOut = merged[.., ..(int)nVideo];
         var textOut = merged[.., (int)nVideo..];

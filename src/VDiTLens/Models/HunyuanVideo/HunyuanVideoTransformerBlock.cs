@@ -26,13 +26,14 @@ public sealed class HunyuanVideoTransformerBlock : nn.Module
         register_module("ff_context", ff_context = new FeedForward(dim, c.MlpDim, "gelu-approximate", device, dtype));
     }
 
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         var (h, gateMsa, shiftMlp, scaleMlp, gateMlp) = norm1.Forward(video, temb);
         var (c, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp) = norm1_context.Forward(text, temb);
 
-        var (attnVideo, attnText) = attn.Forward(h, c, rotary, mask, layout);
+        var (attnVideo, attnText) = attn.Forward(h, c, rotary, mask, layout, prefixKeys);
         video = video + attnVideo * gateMsa.unsqueeze(1);
         text = text + attnText * cGateMsa.unsqueeze(1);
 

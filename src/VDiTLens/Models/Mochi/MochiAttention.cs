@@ -53,7 +53,9 @@ public sealed class MochiAttention : nn.Module
     /// <param name="text">[B, L, pooled_projection_dim]</param>
     /// <param name="valid">bool [B, N + L]: true for video tokens and real text tokens (a prefix of the text)</param>
     /// <returns>video output [B, N, dim]; text output [B, L, pooled_projection_dim], or null for a context_pre_only block.</returns>
-    public (Tensor Video, Tensor? Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout)
+    /// <param name="prefixKeys">when every row has the same number of real text tokens: the key mask [B, 1, 1, N + L] as a shared prefix</param>
+    public (Tensor Video, Tensor? Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         long b = video.shape[0], n = video.shape[1], l = text.shape[1];
@@ -67,7 +69,7 @@ public sealed class MochiAttention : nn.Module
         var jq = torch.cat(new[] { q, textQ }, 1).transpose(1, 2);
         var jk = torch.cat(new[] { k, textK }, 1).transpose(1, 2);
         var jv = torch.cat(new[] { v, textV }, 1).transpose(1, 2);
-        var output = _seam.Attend(Site, jq, jk, jv, layout, layout, valid.view(b, 1, 1, n + l));
+        var output = _seam.Attend(Site, jq, jk, jv, layout, layout, prefixKeys?.Mask ?? valid.view(b, 1, 1, n + l), prefixKeys: prefixKeys);
         // diffusers zero-pads the rows of dropped (padded) text queries before the output projections.
         output = output * valid.view(b, 1, n + l, 1).to(output.dtype);
         var merged = output.transpose(1, 2).flatten(2, 3);

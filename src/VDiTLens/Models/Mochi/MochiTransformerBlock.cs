@@ -34,7 +34,8 @@ public sealed class MochiTransformerBlock : nn.Module
             register_module("ff_context", ff_context = new MochiFeedForward(context, 4 * context * 2 / 3, device, dtype));
     }
 
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         var f = ScalarType.Float32;
@@ -52,7 +53,7 @@ public sealed class MochiTransformerBlock : nn.Module
             normedText = ((MochiLayerNormContinuous)norm1_context).Forward(text, temb);
         }
 
-        var (attnVideo, attnText) = attn1.Forward(normed, normedText, rotary, valid, layout);
+        var (attnVideo, attnText) = attn1.Forward(normed, normedText, rotary, valid, layout, prefixKeys);
 
         video = video + MochiModulatedRmsNorm.Apply(attnVideo, Eps, gateMsa.tanh().unsqueeze(1));
         var h = MochiModulatedRmsNorm.Apply(video, Eps, scaleMlp.unsqueeze(1).to(f) + 1);
