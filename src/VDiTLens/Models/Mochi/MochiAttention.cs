@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.Models.Common;
+using VDiTLens.Runtime.Cuda;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Mochi;
@@ -59,11 +60,11 @@ public sealed class MochiAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         long b = video.shape[0], n = video.shape[1], l = text.shape[1];
-        var q = MochiRotaryEmbedding.Apply(norm_q.forward(Heads(to_q.forward(video))), rotary.Cos, rotary.Sin);
-        var k = MochiRotaryEmbedding.Apply(norm_k.forward(Heads(to_k.forward(video))), rotary.Cos, rotary.Sin);
+        var q = NormRotate(norm_q, to_q.forward(video), rotary);
+        var k = NormRotate(norm_k, to_k.forward(video), rotary);
         var v = Heads(to_v.forward(video));
-        var textQ = norm_added_q.forward(Heads(add_q_proj.forward(text)));
-        var textK = norm_added_k.forward(Heads(add_k_proj.forward(text)));
+        var textQ = NormRotate(norm_added_q, add_q_proj.forward(text), null);
+        var textK = NormRotate(norm_added_k, add_k_proj.forward(text), null);
         var textV = Heads(add_v_proj.forward(text));
 
         var jq = torch.cat(new[] { q, textQ }, 1).transpose(1, 2);
@@ -77,6 +78,22 @@ public sealed class MochiAttention : nn.Module
         var videoOut = OutProjection.forward(merged[.., ..(int)n]);
         Tensor? textOut = to_add_out?.forward(merged[.., (int)n..]);
         return (videoOut.MoveToOuterDisposeScope(), textOut?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>RMS norm per head of a projection [B, L, H·D], then (tables given) rotary; [B, L, H, D], fused on CUDA in 16-bit types.</summary>
+    private Tensor NormRotate(MochiRmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary)
+    {
+        using (projected)
+        {
+            long headDim = projected.shape[2] / _heads;
+            return Heads(FusedOrReference.HeadNormRotary(projected, headDim, HeadNorm.Rms, norm.weight, null, norm.Eps,
+                RotaryTable.PerHeadPair, rotary, 0, projected.shape[1], () =>
+                {
+                    var y = norm.forward(Heads(projected));
+                    if (rotary is { } r) y = MochiRotaryEmbedding.Apply(y, r.Cos, r.Sin);
+                    return y.flatten(2, 3);
+                }));
+        }
     }
 
     private Tensor Heads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, x.shape[2] / _heads);
