@@ -4,6 +4,7 @@ using Spectre.Console;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Benchmarks;
+using VDiTLens.Runtime.Cuda;
 using VDiTLens.Probes;
 using VDiTLens.Runtime;
 
@@ -19,8 +20,10 @@ internal static class BenchCommand
         var withProbes = new Option<bool>("--with-probes") { Description = "also time the forward with pooled maps + received mass + entropy/coverage on every site" };
         var strides = new Option<string>("--probe-query-strides") { Description = "query strides to time the probes with", DefaultValueFactory = _ => "1" };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
+        var checkFused = new Option<bool>("--check-fused") { Description = "first compare a 2-layer model with and without the fused kernels against float32 (CogVideoX, Mochi-1, HunyuanVideo)" };
+        var plainOnly = new Option<bool>("--plain-only") { Description = "time the plain forward only (not the seam with an inactive probe)" };
         var command = new Command("bench", "Time one full-size transformer forward with random weights (optionally with probes)");
-        foreach (var o in new Option[] { preset, repeats, withProbes, strides, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, repeats, withProbes, strides, json, checkFused, plainOnly }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
@@ -28,6 +31,13 @@ internal static class BenchCommand
             int gpu = options.Device.index < 0 ? 0 : options.Device.index;
             double? before = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var p = BenchmarkPreset.ByName(result.GetValue(preset)!);
+            if (result.GetValue(checkFused))
+            {
+                var check = FusedFamilyCheck.Run(p, options);
+                AnsiConsole.WriteLine($"2-layer {p.Name} check: fused vs unfused {check.FusedVsUnfused:E2}, unfused vs float32 {check.UnfusedVsFloat32:E2}, fused vs float32 {check.FusedVsFloat32:E2}");
+                foreach (var (kernel, message) in FamilyKernels.Failures)
+                    AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
+            }
             using var bench = new TransformerBenchmark(p, options);
             AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
             int n = result.GetValue(repeats);
@@ -35,8 +45,11 @@ internal static class BenchCommand
             double? after = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var split = bench.EstimateSplit(timings[0].MedianMs);
 
-            using (bench.Model.Seam.Attach(new InactiveProbe()))
-                timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
+            if (!result.GetValue(plainOnly))
+                using (bench.Model.Seam.Attach(new InactiveProbe()))
+                    timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
+            foreach (var (kernel, message) in FamilyKernels.Failures)
+                AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
                 {
