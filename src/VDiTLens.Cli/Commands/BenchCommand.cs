@@ -5,6 +5,7 @@ using Spectre.Console;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Benchmarks;
+using VDiTLens.Runtime.Cuda;
 using VDiTLens.Probes;
 using VDiTLens.Runtime;
 
@@ -22,8 +23,10 @@ internal static class BenchCommand
         var coverageStride = new Option<int>("--probe-coverage-stride") { Description = "with --with-probes: top-k coverage on every n-th query (at least the query stride)", DefaultValueFactory = _ => 64 };
         var breakdown = new Option<bool>("--probe-breakdown") { Description = "time the probes' pieces on one self and one cross call of Wan-1.3B size, and check the device paths" };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
+        var checkFused = new Option<bool>("--check-fused") { Description = "first compare a 2-layer model with and without the fused kernels against float32 (CogVideoX, Mochi-1, HunyuanVideo)" };
+        var plainOnly = new Option<bool>("--plain-only") { Description = "time the plain forward only (not the seam with an inactive probe)" };
         var command = new Command("bench", "Time one full-size transformer forward with random weights (optionally with probes)");
-        foreach (var o in new Option[] { preset, repeats, withProbes, strides, coverageStride, breakdown, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, repeats, withProbes, strides, coverageStride, breakdown, json, checkFused, plainOnly }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
@@ -32,6 +35,13 @@ internal static class BenchCommand
             double? before = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var p = BenchmarkPreset.ByName(result.GetValue(preset)!);
             if (result.GetValue(breakdown)) WriteBreakdown(options, result.GetValue(coverageStride));
+            if (result.GetValue(checkFused))
+            {
+                var check = FusedFamilyCheck.Run(p, options);
+                AnsiConsole.WriteLine($"2-layer {p.Name} check: fused vs unfused {check.FusedVsUnfused:E2}, unfused vs float32 {check.UnfusedVsFloat32:E2}, fused vs float32 {check.FusedVsFloat32:E2}");
+                foreach (var (kernel, message) in FamilyKernels.Failures)
+                    AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
+            }
             using var bench = new TransformerBenchmark(p, options);
             AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
             int n = result.GetValue(repeats);
@@ -39,8 +49,11 @@ internal static class BenchCommand
             double? after = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var split = bench.EstimateSplit(timings[0].MedianMs);
 
-            using (bench.Model.Seam.Attach(new InactiveProbe()))
-                timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
+            if (!result.GetValue(plainOnly))
+                using (bench.Model.Seam.Attach(new InactiveProbe()))
+                    timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
+            foreach (var (kernel, message) in FamilyKernels.Failures)
+                AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
                 {

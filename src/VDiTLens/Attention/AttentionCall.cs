@@ -15,6 +15,16 @@ public sealed record AttentionCall(
     TokenLayout KeyLayout,
     Tensor? Mask = null)
 {
+    /// <summary>
+    /// Set by models whose key mask is a prefix: the same first <see cref="PrefixKeyMask.Count"/> keys valid in every
+    /// batch row. The dense kernel then attends to those keys without a mask (same result, faster kernels), but only
+    /// while <see cref="Mask"/> is still that mask: an intervention that replaces the mask turns it off.
+    /// </summary>
+    public PrefixKeyMask? PrefixKeys { get; init; }
+
     public int Step => State.Step;
     public string Branch => State.Branch;
 }
+
+/// <summary>A boolean key mask [B, 1, 1, S] that is true for exactly the first <paramref name="Count"/> keys of every row.</summary>
+public sealed record PrefixKeyMask(Tensor Mask, long Count);

@@ -20,8 +20,18 @@ public sealed class AttentionSeam
     /// <summary>The innermost computation; replaceable (e.g. by a block-sparse kernel).</summary>
     public AttentionNext Kernel { get; set; } = DenseKernel;
 
-    public static Tensor DenseKernel(AttentionCall call, Tensor q, Tensor k, Tensor v) =>
-        AttentionKernels.Sdpa(q, k, v, call.Scale, call.Mask);
+    public static Tensor DenseKernel(AttentionCall call, Tensor q, Tensor k, Tensor v)
+    {
+        if (call.PrefixKeys is { } prefix && ReferenceEquals(prefix.Mask, call.Mask) && prefix.Count < k.shape[2])
+        {
+            using var kValid = k.narrow(2, 0, prefix.Count);
+            using var vValid = v.narrow(2, 0, prefix.Count);
+            return AttentionKernels.Sdpa(q, kValid, vValid, call.Scale);
+        }
+        if (call.PrefixKeys is { } all && ReferenceEquals(all.Mask, call.Mask))
+            return AttentionKernels.Sdpa(q, k, v, call.Scale);
+        return AttentionKernels.Sdpa(q, k, v, call.Scale, call.Mask);
+    }
 
     public IDisposable Attach(IAttentionProbe probe)
     {
@@ -43,9 +53,12 @@ public sealed class AttentionSeam
 
     /// <summary>Attention of q [B,H,Lq,D] over k, v [B,H,Lk,D]; returns [B,H,Lq,D].</summary>
     public Tensor Attend(AttentionSite site, Tensor q, Tensor k, Tensor v, TokenLayout queryLayout, TokenLayout keyLayout,
-        Tensor? mask = null, double? scale = null)
+        Tensor? mask = null, double? scale = null, PrefixKeyMask? prefixKeys = null)
     {
-        var call = new AttentionCall(site, State, scale ?? AttentionKernels.DefaultScale(q), queryLayout, keyLayout, mask);
+        var call = new AttentionCall(site, State, scale ?? AttentionKernels.DefaultScale(q), queryLayout, keyLayout, mask)
+        {
+            PrefixKeys = prefixKeys is not null && ReferenceEquals(prefixKeys.Mask, mask) ? prefixKeys : null,
+        };
         if (_probes.Count == 0 && _interventions.Count == 0)
             return Kernel(call, q, k, v);
         return Chain(0)(call, q, k, v);

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.Models.Common;
+using VDiTLens.Runtime.Cuda;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.CogVideoX;
@@ -41,19 +42,41 @@ public sealed class CogVideoXAttention : nn.Module
         long b = video.shape[0], textLength = text.shape[1];
         var x = torch.cat(new[] { text, video }, 1);
         long length = x.shape[1];
-        var q = norm_q.forward(Heads(to_q.forward(x), b, length));
-        var k = norm_k.forward(Heads(to_k.forward(x), b, length));
+        var q = NormRotate(norm_q, to_q.forward(x), textLength, rotary);
+        var k = NormRotate(norm_k, to_k.forward(x), textLength, rotary);
         var v = Heads(to_v.forward(x), b, length);
-        if (rotary is { } r)
-        {
-            q = RotateVideo(q, textLength, r);
-            k = RotateVideo(k, textLength, r);
-        }
+        x.Dispose();
         var output = _seam.Attend(Site, q, k, v, layout, layout);
-        var merged = OutProjection.forward(output.transpose(1, 2).reshape(b, length, -1));
+        q.Dispose();
+        k.Dispose();
+        v.Dispose();
+        Tensor merged;
+        using (output)
+        using (var heads = output.transpose(1, 2).reshape(b, length, -1))
+            merged = OutProjection.forward(heads);
         var textOut = merged[.., ..(int)textLength];
         var videoOut = merged[.., (int)textLength..];
         return (videoOut.MoveToOuterDisposeScope(), textOut.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Per-head LayerNorm of a projection [B, L, H·D], rotary on its video part (after the text); returns [B, H, L, D].
+    /// One fused kernel on CUDA in 16-bit types.
+    /// </summary>
+    private Tensor NormRotate(LayerNorm norm, Tensor projected, long textLength, (Tensor Cos, Tensor Sin)? rotary)
+    {
+        using (projected)
+        {
+            long b = projected.shape[0], length = projected.shape[1], headDim = projected.shape[2] / _heads;
+            var normed = FusedOrReference.HeadNormRotary(projected, headDim, HeadNorm.Layer, norm.weight, norm.bias, 1e-6,
+                RotaryTable.PerElement, rotary, textLength, length - textLength, () =>
+                {
+                    var y = norm.forward(Heads(projected, b, length));
+                    if (rotary is { } r) y = RotateVideo(y, textLength, r);
+                    return y.transpose(1, 2).reshape(b, length, -1);
+                });
+            return Heads(normed, b, length);
+        }
     }
 
     private Tensor Heads(Tensor x, long batch, long length) =>

@@ -28,13 +28,28 @@ public sealed class CogVideoXBlock : nn.Module
         long textLength = text.shape[1];
         var (nv, nt, gate, textGate) = norm1.Forward(video, text, temb);
         var (av, at) = attn1.Forward(nv, nt, rotary, layout);
-        video = video + gate * av;
-        text = text + textGate * at;
+        nv.Dispose();
+        nt.Dispose();
+        var (v0, t0) = (video, text);
+        var (g0, tg0) = (gate, textGate);
+        var v1 = FusedOrReference.GatedResidual(v0, av, g0, () => v0 + g0 * av);
+        var t1 = FusedOrReference.GatedResidual(t0, at, tg0, () => t0 + tg0 * at);
+        av.Dispose();
+        at.Dispose();
 
-        (nv, nt, gate, textGate) = norm2.Forward(video, text, temb);
-        var ffOut = ff.forward(torch.cat(new[] { nt, nv }, 1));
-        video = video + gate * ffOut[.., (int)textLength..];
-        text = text + textGate * ffOut[.., ..(int)textLength];
+        (nv, nt, gate, textGate) = norm2.Forward(v1, t1, temb);
+        var joint = torch.cat(new[] { nt, nv }, 1);
+        nv.Dispose();
+        nt.Dispose();
+        using var ffOut = ff.forward(joint);
+        joint.Dispose();
+        var (g1, tg1) = (gate, textGate);
+        var ffVideo = ffOut[.., (int)textLength..];
+        var ffText = ffOut[.., ..(int)textLength];
+        video = FusedOrReference.GatedResidual(v1, ffVideo, g1, () => v1 + g1 * ffVideo);
+        text = FusedOrReference.GatedResidual(t1, ffText, tg1, () => t1 + tg1 * ffText);
+        v1.Dispose();
+        t1.Dispose();
         return (video.MoveToOuterDisposeScope(), text.MoveToOuterDisposeScope());
     }
 }

@@ -13,6 +13,7 @@ public sealed class DiffusersRmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
     public Parameter weight;
+    public double Eps => _eps;
 
     public DiffusersRmsNorm(long dim, double eps, Device device, ScalarType dtype) : base("RMSNorm")
     {

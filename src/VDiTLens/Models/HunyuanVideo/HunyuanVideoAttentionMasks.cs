@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Models.HunyuanVideo;
 
@@ -35,5 +36,18 @@ public static class HunyuanVideoAttentionMasks
         var effective = encoderMask.to(ScalarType.Int32).sum(1, type: ScalarType.Int64) + videoTokens;
         var indices = torch.arange(length, dtype: ScalarType.Int64, device: encoderMask.device).unsqueeze(0);
         return indices.lt(effective.unsqueeze(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// When every row counts the same number of valid text tokens, the joint key mask is one shared prefix
+    /// (<see cref="JointKeys"/> keeps the first Nvid + sum(mask) keys), which the dense kernel can attend unmasked.
+    /// </summary>
+    public static PrefixKeyMask? SharedPrefix(Tensor encoderMask, long videoTokens, Tensor jointMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var counts = encoderMask.to(ScalarType.Int32).sum(1, type: ScalarType.Int64);
+        long first = counts[0].item<long>();
+        if (!counts.eq(first).all().item<bool>()) return null;
+        return new PrefixKeyMask(jointMask, videoTokens + first);
     }
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.Models.Common;
+using VDiTLens.Runtime.Cuda;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.HunyuanVideo;
@@ -54,41 +55,70 @@ public sealed class HunyuanVideoJointAttention : nn.Module
     /// <param name="rotary">tables [Nvid, head_dim] float32</param>
     /// <param name="mask">bool [B, 1, 1, Nvid + Ltext], true where a key may be attended</param>
     /// <returns>attention outputs for the video and text tokens (projected for dual-stream, raw for single-stream).</returns>
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
+        if (!DualStream)
+        {
+            using var joint = torch.cat(new[] { video, text }, 1);
+            using var merged = ForwardJoint(joint, video.shape[1], rotary, mask, layout, prefixKeys);
+            return (merged[.., ..(int)video.shape[1]].contiguous(), merged[.., (int)video.shape[1]..].contiguous());
+        }
         using var scope = torch.NewDisposeScope();
-        long nVideo = video.shape[1], nText = text.shape[1];
-        Tensor q, k, v;
-        if (DualStream)
-        {
-            q = RotateVideo(norm_q.forward(Heads(to_q.forward(video))), rotary);
-            k = RotateVideo(norm_k.forward(Heads(to_k.forward(video))), rotary);
-            v = Heads(to_v.forward(video));
-            q = torch.cat(new[] { q, norm_added_q!.forward(Heads(add_q_proj!.forward(text))) }, 1);
-            k = torch.cat(new[] { k, norm_added_k!.forward(Heads(add_k_proj!.forward(text))) }, 1);
-            v = torch.cat(new[] { v, Heads(add_v_proj!.forward(text)) }, 1);
-        }
-        else
-        {
-            var joint = torch.cat(new[] { video, text }, 1);
-            q = RotateVideoPrefix(norm_q.forward(Heads(to_q.forward(joint))), nVideo, rotary);
-            k = RotateVideoPrefix(norm_k.forward(Heads(to_k.forward(joint))), nVideo, rotary);
-            v = Heads(to_v.forward(joint));
-        }
-
-        var output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, layout, mask);
-        var merged = output.transpose(1, 2).flatten(2, 3).to(q.dtype);
-        var videoOut = merged[.., ..(int)nVideo];
-        var textOut = merged[.., (int)nVideo..];
-        if (DualStream)
-        {
-            videoOut = ((Linear)to_out![0]).forward(videoOut);
-            textOut = to_add_out!.forward(textOut);
-        }
+        long nVideo = video.shape[1];
+        var q = torch.cat(new[] { NormRotate(norm_q, to_q.forward(video), rotary, nVideo), NormRotate(norm_added_q!, add_q_proj!.forward(text), null, 0) }, 1);
+        var k = torch.cat(new[] { NormRotate(norm_k, to_k.forward(video), rotary, nVideo), NormRotate(norm_added_k!, add_k_proj!.forward(text), null, 0) }, 1);
+        var v = torch.cat(new[] { Heads(to_v.forward(video)), Heads(add_v_proj!.forward(text)) }, 1);
+        using var attended = Attend(q, k, v, mask, layout, prefixKeys);
+        var videoOut = ((Linear)to_out![0]).forward(attended[.., ..(int)nVideo]);
+        var textOut = to_add_out!.forward(attended[.., (int)nVideo..]);
         return (videoOut.MoveToOuterDisposeScope(), textOut.MoveToOuterDisposeScope());
     }
 
+    /// <summary>Single-stream attention of the joint sequence [B, Nvid + Ltext, dim] (video first); returns the raw joint output.</summary>
+    public Tensor ForwardJoint(Tensor joint, long nVideo, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout, PrefixKeyMask? prefixKeys = null)
+    {
+        if (DualStream) throw new InvalidOperationException("ForwardJoint is the single-stream (pre_only) attention");
+        using var scope = torch.NewDisposeScope();
+        var q = NormRotate(norm_q, to_q.forward(joint), rotary, nVideo);
+        var k = NormRotate(norm_k, to_k.forward(joint), rotary, nVideo);
+        var v = Heads(to_v.forward(joint));
+        return Attend(q, k, v, mask, layout, prefixKeys).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The seam call on [B, L, H, D] inputs (disposed here); returns the heads merged, [B, L, H·D].</summary>
+    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor mask, TokenLayout layout, PrefixKeyMask? prefixKeys)
+    {
+        var dtype = q.dtype;
+        Tensor output;
+        using (q)
+        using (k)
+        using (v)
+            output = _seam.Attend(Site, q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, layout, mask, prefixKeys: prefixKeys);
+        using (output) return output.transpose(1, 2).flatten(2, 3).to(dtype);
+    }
+
     private Tensor Heads(Tensor x) => x.unflatten(2, new long[] { _heads, x.shape[2] / _heads });
+
+    /// <summary>
+    /// RMS norm per head of a projection [B, L, H·D], then rotary on its first <paramref name="rotated"/> tokens
+    /// (the video); returns [B, L, H, D]. One fused kernel on CUDA in 16-bit types.
+    /// </summary>
+    private Tensor NormRotate(DiffusersRmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary, long rotated)
+    {
+        using (projected)
+        {
+            long headDim = projected.shape[2] / _heads;
+            return Heads(FusedOrReference.HeadNormRotary(projected, headDim, HeadNorm.Rms, norm.weight, null, norm.Eps,
+                RotaryTable.PerElement, rotary, 0, rotated, () =>
+                {
+                    var normed = norm.forward(Heads(projected));
+                    if (rotary is { } r)
+                        normed = rotated == normed.shape[1] ? RotateVideo(normed, r) : RotateVideoPrefix(normed, rotated, r);
+                    return normed.flatten(2, 3);
+                }));
+        }
+    }
 
     private static Tensor RotateVideo(Tensor x, (Tensor Cos, Tensor Sin) r) => HunyuanVideoRotaryPosEmbed.Apply(x, r.Cos, r.Sin);
 

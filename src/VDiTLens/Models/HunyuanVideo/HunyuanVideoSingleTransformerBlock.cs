@@ -26,16 +26,23 @@ public sealed class HunyuanVideoSingleTransformerBlock : nn.Module
         register_module("proj_out", proj_out = Layers.Linear(dim + c.MlpDim, dim, device, dtype));
     }
 
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         int nVideo = (int)video.shape[1];
         var residual = torch.cat(new[] { video, text }, 1);
         var (h, gate) = norm.Forward(residual, temb);
-        var mlp = Activations.GeluTanh(proj_mlp.forward(h));
-        var (attnVideo, attnText) = attn.Forward(h[.., ..nVideo], h[.., nVideo..], rotary, mask, layout);
-        var attention = torch.cat(new[] { attnVideo, attnText }, 1);
-        var x = gate.unsqueeze(1) * proj_out.forward(torch.cat(new[] { attention, mlp }, 2)) + residual;
+        Tensor mlp;
+        using (var up = proj_mlp.forward(h)) mlp = Activations.GeluTanh(up);
+        var attention = attn.ForwardJoint(h, nVideo, rotary, mask, layout, prefixKeys);
+        h.Dispose();
+        var joined = torch.cat(new[] { attention, mlp }, 2);
+        attention.Dispose();
+        mlp.Dispose();
+        var projected = proj_out.forward(joined);
+        joined.Dispose();
+        var x = FusedOrReference.GatedResidual(residual, projected, gate, () => gate.unsqueeze(1) * projected + residual);
         return (x[.., ..nVideo].MoveToOuterDisposeScope(), x[.., nVideo..].MoveToOuterDisposeScope());
     }
 }

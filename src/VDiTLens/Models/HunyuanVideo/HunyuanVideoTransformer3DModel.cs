@@ -119,15 +119,16 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
         var keys = HunyuanVideoAttentionMasks.JointKeys(textMask, grid.Count);
         var layout = TokenLayout.Concat(keys, TokenLayout.Video(grid), TokenLayout.Text(text.shape[1]));
         var mask = keys.unsqueeze(1).unsqueeze(1);
+        var prefixKeys = HunyuanVideoAttentionMasks.SharedPrefix(textMask, grid.Count, mask);
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
-            (video, context) = transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout);
+            (video, context) = transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout, prefixKeys);
             Report($"double{i}.hidden", video);
             Report($"double{i}.encoder", context);
         }
         for (int i = 0; i < single_transformer_blocks.Count; i++)
         {
-            (video, context) = single_transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout);
+            (video, context) = single_transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout, prefixKeys);
             Report($"single{i}.hidden", video);
             Report($"single{i}.encoder", context);
         }

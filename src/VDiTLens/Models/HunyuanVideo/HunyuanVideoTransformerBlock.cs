@@ -26,20 +26,31 @@ public sealed class HunyuanVideoTransformerBlock : nn.Module
         register_module("ff_context", ff_context = new FeedForward(dim, c.MlpDim, "gelu-approximate", device, dtype));
     }
 
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, Tensor mask, (Tensor Cos, Tensor Sin) rotary, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         var (h, gateMsa, shiftMlp, scaleMlp, gateMlp) = norm1.Forward(video, temb);
         var (c, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp) = norm1_context.Forward(text, temb);
 
-        var (attnVideo, attnText) = attn.Forward(h, c, rotary, mask, layout);
-        video = video + attnVideo * gateMsa.unsqueeze(1);
-        text = text + attnText * cGateMsa.unsqueeze(1);
+        var (attnVideo, attnText) = attn.Forward(h, c, rotary, mask, layout, prefixKeys);
+        h.Dispose();
+        c.Dispose();
+        var (videoIn, textIn) = (video, text);
+        video = FusedOrReference.GatedResidual(videoIn, attnVideo, gateMsa, () => videoIn + attnVideo * gateMsa.unsqueeze(1));
+        text = FusedOrReference.GatedResidual(textIn, attnText, cGateMsa, () => textIn + attnText * cGateMsa.unsqueeze(1));
+        attnVideo.Dispose();
+        attnText.Dispose();
 
-        h = PlainLayerNorm.Apply(video) * (scaleMlp.unsqueeze(1) + 1) + shiftMlp.unsqueeze(1);
-        c = PlainLayerNorm.Apply(text) * (cScaleMlp.unsqueeze(1) + 1) + cShiftMlp.unsqueeze(1);
-        video = video + gateMlp.unsqueeze(1) * ff.forward(h);
-        text = text + cGateMlp.unsqueeze(1) * ff_context.forward(c);
+        var (videoMid, textMid) = (video, text);
+        using (var hm = PlainLayerNorm.Modulated(videoMid, scaleMlp, shiftMlp))
+        using (var ffOut = ff.forward(hm))
+            video = FusedOrReference.GatedResidual(videoMid, ffOut, gateMlp, () => videoMid + gateMlp.unsqueeze(1) * ffOut);
+        using (var cm = PlainLayerNorm.Modulated(textMid, cScaleMlp, cShiftMlp))
+        using (var ffOut = ff_context.forward(cm))
+            text = FusedOrReference.GatedResidual(textMid, ffOut, cGateMlp, () => textMid + cGateMlp.unsqueeze(1) * ffOut);
+        videoMid.Dispose();
+        textMid.Dispose();
         return (video.MoveToOuterDisposeScope(), text.MoveToOuterDisposeScope());
     }
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.Models.Common;
+using VDiTLens.Runtime.Cuda;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Mochi;
@@ -53,21 +54,23 @@ public sealed class MochiAttention : nn.Module
     /// <param name="text">[B, L, pooled_projection_dim]</param>
     /// <param name="valid">bool [B, N + L]: true for video tokens and real text tokens (a prefix of the text)</param>
     /// <returns>video output [B, N, dim]; text output [B, L, pooled_projection_dim], or null for a context_pre_only block.</returns>
-    public (Tensor Video, Tensor? Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout)
+    /// <param name="prefixKeys">when every row has the same number of real text tokens: the key mask [B, 1, 1, N + L] as a shared prefix</param>
+    public (Tensor Video, Tensor? Text) Forward(Tensor video, Tensor text, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
         long b = video.shape[0], n = video.shape[1], l = text.shape[1];
-        var q = MochiRotaryEmbedding.Apply(norm_q.forward(Heads(to_q.forward(video))), rotary.Cos, rotary.Sin);
-        var k = MochiRotaryEmbedding.Apply(norm_k.forward(Heads(to_k.forward(video))), rotary.Cos, rotary.Sin);
+        var q = NormRotate(norm_q, to_q.forward(video), rotary);
+        var k = NormRotate(norm_k, to_k.forward(video), rotary);
         var v = Heads(to_v.forward(video));
-        var textQ = norm_added_q.forward(Heads(add_q_proj.forward(text)));
-        var textK = norm_added_k.forward(Heads(add_k_proj.forward(text)));
+        var textQ = NormRotate(norm_added_q, add_q_proj.forward(text), null);
+        var textK = NormRotate(norm_added_k, add_k_proj.forward(text), null);
         var textV = Heads(add_v_proj.forward(text));
 
         var jq = torch.cat(new[] { q, textQ }, 1).transpose(1, 2);
         var jk = torch.cat(new[] { k, textK }, 1).transpose(1, 2);
         var jv = torch.cat(new[] { v, textV }, 1).transpose(1, 2);
-        var output = _seam.Attend(Site, jq, jk, jv, layout, layout, valid.view(b, 1, 1, n + l));
+        var output = _seam.Attend(Site, jq, jk, jv, layout, layout, prefixKeys?.Mask ?? valid.view(b, 1, 1, n + l), prefixKeys: prefixKeys);
         // diffusers zero-pads the rows of dropped (padded) text queries before the output projections.
         output = output * valid.view(b, 1, n + l, 1).to(output.dtype);
         var merged = output.transpose(1, 2).flatten(2, 3);
@@ -75,6 +78,22 @@ public sealed class MochiAttention : nn.Module
         var videoOut = OutProjection.forward(merged[.., ..(int)n]);
         Tensor? textOut = to_add_out?.forward(merged[.., (int)n..]);
         return (videoOut.MoveToOuterDisposeScope(), textOut?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>RMS norm per head of a projection [B, L, H·D], then (tables given) rotary; [B, L, H, D], fused on CUDA in 16-bit types.</summary>
+    private Tensor NormRotate(MochiRmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary)
+    {
+        using (projected)
+        {
+            long headDim = projected.shape[2] / _heads;
+            return Heads(FusedOrReference.HeadNormRotary(projected, headDim, HeadNorm.Rms, norm.weight, null, norm.Eps,
+                RotaryTable.PerHeadPair, rotary, 0, projected.shape[1], () =>
+                {
+                    var y = norm.forward(Heads(projected));
+                    if (rotary is { } r) y = MochiRotaryEmbedding.Apply(y, r.Cos, r.Sin);
+                    return y.flatten(2, 3);
+                }));
+        }
     }
 
     private Tensor Heads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, x.shape[2] / _heads);

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using VDiTLens.Models.Common;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Mochi;
@@ -12,6 +13,7 @@ public sealed class MochiRmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
     public Parameter weight;
+    public double Eps => _eps;
 
     public MochiRmsNorm(long dim, double eps, Device device, ScalarType dtype) : base("MochiRMSNorm")
     {
@@ -42,4 +44,16 @@ public static class MochiModulatedRmsNorm
         if (scale is not null) y = y * scale;
         return y.to(x.dtype).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Apply(x, eps, scale) with scale [B, D], added to <paramref name="residual"/> when given (in x's dtype, as the
+    /// block's residual sum); one fused kernel on CUDA in 16-bit types.
+    /// </summary>
+    public static Tensor Modulated(Tensor? residual, Tensor x, double eps, Tensor scale) =>
+        FusedOrReference.RmsModulate(residual, x, scale, eps, () =>
+        {
+            var normed = Apply(x, eps, scale.unsqueeze(1));
+            if (residual is null) return normed;
+            using (normed) return residual + normed;
+        });
 }

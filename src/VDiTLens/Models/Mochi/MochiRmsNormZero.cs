@@ -23,8 +23,10 @@ public sealed class MochiRmsNormZero : nn.Module
         using var scope = torch.NewDisposeScope();
         var m = linear.forward(nn.functional.silu(temb)).chunk(4, 1);
         var f = ScalarType.Float32;
-        var normed = MochiModulatedRmsNorm.Apply(x.to(f), _eps) * (m[0].unsqueeze(1).to(f) + 1);
-        return (normed.to(x.dtype).MoveToOuterDisposeScope(), m[1].MoveToOuterDisposeScope(),
+        var scale = m[0].to(f) + 1;
+        var normed = FusedOrReference.RmsModulate(null, x, scale, _eps,
+            () => (MochiModulatedRmsNorm.Apply(x.to(f), _eps) * scale.unsqueeze(1)).to(x.dtype));
+        return (normed.MoveToOuterDisposeScope(), m[1].MoveToOuterDisposeScope(),
             m[2].MoveToOuterDisposeScope(), m[3].MoveToOuterDisposeScope());
     }
 }

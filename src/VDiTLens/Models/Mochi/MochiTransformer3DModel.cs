@@ -92,9 +92,10 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
 
         var valid = torch.cat(new[] { torch.ones(b, grid.Count, dtype: ScalarType.Bool, device: device), mask }, 1);
         var layout = TokenLayout.Concat(valid, TokenLayout.Video(grid), TokenLayout.Text(text.shape[1]));
+        var prefixKeys = SharedPrefix(mask, grid.Count, valid.view(b, 1, 1, valid.shape[1]));
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
-            (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, valid, layout);
+            (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, valid, layout, prefixKeys);
             Intermediates?.Invoke($"block_out.{i}.hidden", x);
             Intermediates?.Invoke($"block_out.{i}.encoder", context);
         }
@@ -104,6 +105,19 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
             .permute(0, 6, 1, 2, 4, 3, 5)
             .reshape(b, -1, grid.Frames, latents.shape[3], latents.shape[4]);
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Real text tokens form a prefix (checked in Validate); when every row has as many, the joint key mask
+    /// [video, text] is one shared prefix that the dense kernel attends without a mask, as diffusers drops them.
+    /// </summary>
+    private static PrefixKeyMask? SharedPrefix(Tensor textValid, long videoTokens, Tensor keyMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var counts = textValid.to(ScalarType.Int32).sum(1, type: ScalarType.Int64);
+        long first = counts[0].item<long>();
+        if (!counts.eq(first).all().item<bool>()) return null;
+        return new PrefixKeyMask(keyMask, videoTokens + first);
     }
 
     private VideoGrid Validate(Tensor latents, Tensor text, Tensor timestep, Tensor textMask)

@@ -34,10 +34,10 @@ public sealed class MochiTransformerBlock : nn.Module
             register_module("ff_context", ff_context = new MochiFeedForward(context, 4 * context * 2 / 3, device, dtype));
     }
 
-    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout)
+    public (Tensor Video, Tensor Text) Forward(Tensor video, Tensor text, Tensor temb, (Tensor Cos, Tensor Sin) rotary, Tensor valid, TokenLayout layout,
+        PrefixKeyMask? prefixKeys = null)
     {
         using var scope = torch.NewDisposeScope();
-        var f = ScalarType.Float32;
         var (normed, gateMsa, scaleMlp, gateMlp) = norm1.Forward(video, temb);
         Tensor normedText;
         (Tensor GateMsa, Tensor ScaleMlp, Tensor GateMlp)? textModulation = null;
@@ -52,18 +52,29 @@ public sealed class MochiTransformerBlock : nn.Module
             normedText = ((MochiLayerNormContinuous)norm1_context).Forward(text, temb);
         }
 
-        var (attnVideo, attnText) = attn1.Forward(normed, normedText, rotary, valid, layout);
+        var (attnVideo, attnText) = attn1.Forward(normed, normedText, rotary, valid, layout, prefixKeys);
 
-        video = video + MochiModulatedRmsNorm.Apply(attnVideo, Eps, gateMsa.tanh().unsqueeze(1));
-        var h = MochiModulatedRmsNorm.Apply(video, Eps, scaleMlp.unsqueeze(1).to(f) + 1);
-        video = video + MochiModulatedRmsNorm.Apply(ff.forward(h), Eps, gateMlp.tanh().unsqueeze(1));
+        normed.Dispose();
+        normedText.Dispose();
+        video = Residual(video, attnVideo, ff, gateMsa, scaleMlp, gateMlp);
+        attnVideo.Dispose();
 
         if (textModulation is not { } m || attnText is null || ff_context is null)
             return (video.MoveToOuterDisposeScope(), text);
 
-        text = text + MochiModulatedRmsNorm.Apply(attnText, Eps, m.GateMsa.tanh().unsqueeze(1));
-        var ht = MochiModulatedRmsNorm.Apply(text, Eps, m.ScaleMlp.unsqueeze(1).to(f) + 1);
-        text = text + MochiModulatedRmsNorm.Apply(ff_context.forward(ht), Eps, m.GateMlp.tanh().unsqueeze(1));
+        text = Residual(text, attnText, ff_context, m.GateMsa, m.ScaleMlp, m.GateMlp);
         return (video.MoveToOuterDisposeScope(), text.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>x + norm(attn)·tanh(gate_msa), then + norm(ff(norm(·)·(1 + scale_mlp)))·tanh(gate_mlp); intermediates freed early.</summary>
+    private static Tensor Residual(Tensor x, Tensor attention, MochiFeedForward feedForward, Tensor gateMsa, Tensor scaleMlp, Tensor gateMlp)
+    {
+        using var scope = torch.NewDisposeScope();
+        var afterAttention = MochiModulatedRmsNorm.Modulated(x, attention, Eps, gateMsa.tanh());
+        Tensor ffOut;
+        using (var h = MochiModulatedRmsNorm.Modulated(null, afterAttention, Eps, scaleMlp.to(ScalarType.Float32) + 1))
+            ffOut = feedForward.forward(h);
+        var output = MochiModulatedRmsNorm.Modulated(afterAttention, ffOut, Eps, gateMlp.tanh());
+        return output.MoveToOuterDisposeScope();
     }
 }
