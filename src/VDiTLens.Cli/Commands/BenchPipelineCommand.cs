@@ -18,9 +18,10 @@ internal static class BenchPipelineCommand
         var tokenizer = new Option<string>("--tokenizer") { Description = "T5 SentencePiece tokenizer folder (ids do not matter for speed)", DefaultValueFactory = _ => Path.Combine("tests", "fixtures", "t5_tokenizer_spm") };
         var steps = new Option<int?>("--steps") { Description = "denoising steps (default: the preset's, 50 for wan-1.3b)" };
         var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale (both branches in one batched call)", DefaultValueFactory = _ => 5.0 };
+        var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls per step (as diffusers) instead of one batched call" };
         var json = new Option<string?>("--json") { Description = "write the timings to this JSON file" };
         var command = new Command("bench-pipeline", "Time a whole text-to-video generation (text encoding, denoising, VAE decode) with random weights built from standard configs");
-        foreach (var o in new Option[] { preset, tokenizer, steps, guidance, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, tokenizer, steps, guidance, split, json }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
@@ -28,8 +29,8 @@ internal static class BenchPipelineCommand
             var p = WanPipelinePreset.ByName(result.GetValue(preset)!);
             int gpu = options.Device.index < 0 ? 0 : options.Device.index;
             Func<double?> memory = options.Device.type == DeviceType.CUDA ? () => GpuMemory.UsedGiB(gpu) : () => null;
-            AnsiConsole.WriteLine($"{p.Name}: {p.Height}×{p.Width}, {p.Frames} frames, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
-            var timing = PipelineBenchmark.Run(p, result.GetValue(tokenizer)!, options, result.GetValue(steps), result.GetValue(guidance), memory,
+            AnsiConsole.WriteLine($"{p.Name}: {p.Height}×{p.Width}, {p.Frames} frames, {ComputeOptions.NameOf(options.DType)} on {options.Device}, guidance {(result.GetValue(split) ? "in two calls" : "batched")}");
+            var timing = PipelineBenchmark.Run(p, result.GetValue(tokenizer)!, options, result.GetValue(steps), result.GetValue(guidance), !result.GetValue(split), memory,
                 line => AnsiConsole.WriteLine(line));
 
             var table = new Table().AddColumns("stage", "ms", "GPU memory after (driver, GiB over baseline)");
@@ -41,13 +42,13 @@ internal static class BenchPipelineCommand
             table.AddRow("VAE decode", timing.DecodeMs.ToString("F1"), Mem("vae decode"));
             table.AddRow("total (text + denoising + decode)", timing.TotalMs.ToString("F1"), "");
             AnsiConsole.Write(table);
-            AnsiConsole.WriteLine($"parameters: {string.Join(", ", timing.Parameters.Select(kv => $"{kv.Key} {kv.Value / 1e9:F3} B"))}; video [{string.Join(", ", timing.VideoShape)}]");
+            AnsiConsole.WriteLine($"parameters: {string.Join(", ", timing.Parameters.Select(kv => $"{kv.Key} {kv.Value:N0}"))}; video [{string.Join(", ", timing.VideoShape)}]");
             if (result.GetValue(json) is { } path)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 File.WriteAllText(path, JsonSerializer.Serialize(new
                 {
-                    timing.Preset, timing.Device, timing.DType, timing.Height, timing.Width, timing.Frames, timing.Steps, timing.GuidanceScale,
+                    timing.Preset, timing.Device, timing.DType, timing.Height, timing.Width, timing.Frames, timing.Steps, timing.GuidanceScale, timing.BatchGuidance,
                     timing.MaxSequenceLength, timing.Parameters, timing.BuildSeconds, timing.WarmupSeconds, timing.TextEncodingMs, timing.StepMs,
                     timing.StepMedianMs, timing.DenoiseMs, timing.DecodeMs, timing.TotalMs, timing.VideoShape, timing.MemoryGiB,
                 }, new JsonSerializerOptions { WriteIndented = true }));

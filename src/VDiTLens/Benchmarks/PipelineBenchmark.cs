@@ -17,6 +17,8 @@ public sealed record PipelineTiming
     public required int Frames { get; init; }
     public required int Steps { get; init; }
     public required double GuidanceScale { get; init; }
+    /// <summary>True: cond and uncond in one transformer call of batch 2 per step; false: two calls of batch 1 (as diffusers).</summary>
+    public required bool BatchGuidance { get; init; }
     public required int MaxSequenceLength { get; init; }
     public required IReadOnlyDictionary<string, long> Parameters { get; init; }
     public required double BuildSeconds { get; init; }
@@ -56,7 +58,7 @@ public static class PipelineBenchmark
 
     /// <param name="memoryGiB">Device memory in use (e.g. <see cref="GpuMemory.UsedGiB"/>), or null when unknown.</param>
     public static PipelineTiming Run(WanPipelinePreset preset, string tokenizerDirectory, ComputeOptions options,
-        int? steps = null, double guidanceScale = 5.0, Func<double?>? memoryGiB = null, Action<string>? log = null)
+        int? steps = null, double guidanceScale = 5.0, bool batchGuidance = true, Func<double?>? memoryGiB = null, Action<string>? log = null)
     {
         memoryGiB ??= () => null;
         log ??= _ => { };
@@ -78,6 +80,7 @@ public static class PipelineBenchmark
         var request = new GenerationRequest
         {
             GuidanceScale = guidanceScale,
+            BatchGuidance = batchGuidance,
             Height = preset.Height,
             Width = preset.Width,
             Frames = preset.Frames,
@@ -140,6 +143,7 @@ public static class PipelineBenchmark
             Frames = preset.Frames,
             Steps = n,
             GuidanceScale = guidanceScale,
+            BatchGuidance = batchGuidance,
             MaxSequenceLength = preset.MaxSequenceLength,
             Parameters = new Dictionary<string, long>
             {

@@ -16,7 +16,7 @@ public sealed class BenchPipelineCommandTests : IDisposable
     {
         string json = Path.Combine(_dir, "bench.json");
         var root = new RootCommand { BenchPipelineCommand.Create() };
-        int code = root.Parse(new[] { "bench-pipeline", "--preset", "tiny", "--steps", "3", "--tokenizer", Fixtures.Path("t5_tokenizer_spm"),
+        int code = root.Parse(new[] { "bench-pipeline", "--preset", "tiny", "--steps", "3", "--split-guidance", "--tokenizer", Fixtures.Path("t5_tokenizer_spm"),
             "--device", "cpu", "--dtype", "float32", "--json", json }).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         Assert.Equal(0, code);
         var result = JsonNode.Parse(File.ReadAllText(json))!;
@@ -29,6 +29,7 @@ public sealed class BenchPipelineCommandTests : IDisposable
         Assert.True(result["DecodeMs"]!.GetValue<double>() > 0);
         Assert.Equal(new long[] { 1, 9, 32, 48, 3 }, result["VideoShape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray());
         Assert.Null(result["MemoryGiB"]!["denoising"]);
+        Assert.False(result["BatchGuidance"]!.GetValue<bool>());
     }
 
     public void Dispose()
