@@ -13,6 +13,7 @@ internal static class CommandCatalog
         yield return ForwardCommand.Create();
         yield return BenchCommand.Create();
         yield return BenchOpsCommand.Create();
+        yield return BenchPipelineCommand.Create();
         yield return ProbeCommand.Create();
         yield return DemoCommand.Create();
         yield return GenerateCommand.Create();

@@ -11,6 +11,18 @@ public sealed record GenerationRequest
     /// <summary>One video per prompt.</summary>
     public IReadOnlyList<string> Prompts { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// Precomputed conditional embeddings [B, L, text_dim] (diffusers' <c>prompt_embeds=</c>, e.g. from
+    /// <see cref="WanPipeline.EncodePrompts"/>); used instead of encoding <see cref="Prompts"/>, which may then be empty.
+    /// </summary>
+    public Tensor? PromptEmbeds { get; init; }
+
+    /// <summary>Precomputed unconditional embeddings [B, L, text_dim] (diffusers' <c>negative_prompt_embeds=</c>); used instead of encoding <see cref="NegativePrompt"/>.</summary>
+    public Tensor? NegativePromptEmbeds { get; init; }
+
+    /// <summary>Videos generated: the rows of <see cref="PromptEmbeds"/> when given, else one per prompt.</summary>
+    public int BatchSize => PromptEmbeds is { } e ? (int)e.shape[0] : Prompts.Count;
+
     /// <summary>The unconditional branch's prompt, used for every video (diffusers' default: empty).</summary>
     public string NegativePrompt { get; init; } = "";
 

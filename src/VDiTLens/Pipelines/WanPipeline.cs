@@ -49,7 +49,16 @@ public sealed class WanPipeline : IDisposable
     }
 
     /// <summary>Loads a diffusers pipeline folder; every component is checked (class, sizes) before weights are read.</summary>
-    public static WanPipeline Load(string path, ComputeOptions options)
+    public static WanPipeline Load(string path, ComputeOptions options) => Build(path, options, randomWeights: false);
+
+    /// <summary>
+    /// Builds every component from the folder's configs with freshly initialised (random) weights on the device, in the
+    /// options' dtype: no weight file is read, the folder may hold configs and the tokenizer only (benchmarks; see
+    /// <see cref="WanPipelinePreset"/>). Seeded with the options' seed.
+    /// </summary>
+    public static WanPipeline CreateRandom(string path, ComputeOptions options) => Build(path, options, randomWeights: true);
+
+    private static WanPipeline Build(string path, ComputeOptions options, bool randomWeights)
     {
         var folder = WanPipelineFolder.Open(path);
         var tokenizer = TokenizerLoader.Load(folder.TokenizerPath);
@@ -60,11 +69,18 @@ public sealed class WanPipeline : IDisposable
         var loaded = new List<IDisposable>();
         try
         {
-            var textEncoder = TextEncoderLoader.Load(folder.TextEncoder.Path, options);
+            if (randomWeights) options.ApplySeed();
+            ITextEncoder textEncoder = randomWeights
+                ? Evaluating(new T5EncoderModel(folder.TextEncoderConfig, options.Device, options.DType))
+                : TextEncoderLoader.Load(folder.TextEncoder.Path, options);
             loaded.Add(textEncoder);
-            var transformer = WanTransformer3DModel.Load(folder.Transformer, options);
+            var transformer = randomWeights
+                ? Evaluating(new WanTransformer3DModel(folder.TransformerConfig, options.Device, options.DType))
+                : WanTransformer3DModel.Load(folder.Transformer, options);
             loaded.Add(transformer);
-            var vae = folder.VaePath is null ? null : WanVae.Load(ModelFolder.Open(folder.VaePath), options);
+            var vae = folder.VaeConfig is not { } vaeConfig ? null
+                : randomWeights ? Evaluating(new WanVae(vaeConfig, options.Device, options.DType))
+                : WanVae.Load(ModelFolder.Open(folder.VaePath!), options);
             return new WanPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
         }
         catch
@@ -72,6 +88,12 @@ public sealed class WanPipeline : IDisposable
             foreach (var d in loaded) d.Dispose();
             throw;
         }
+    }
+
+    private static T Evaluating<T>(T module) where T : nn.Module
+    {
+        module.eval();
+        return module;
     }
 
     /// <summary>
@@ -93,12 +115,12 @@ public sealed class WanPipeline : IDisposable
     /// <summary>The starting latents: the request's own, or Gaussian noise from a CPU generator seeded with <see cref="GenerationRequest.Seed"/>, float32 on the device.</summary>
     public Tensor InitialLatents(GenerationRequest request)
     {
-        var shape = Geometry.LatentShape(request.Prompts.Count, request.Frames, request.Height, request.Width);
+        var shape = Geometry.LatentShape(request.BatchSize, request.Frames, request.Height, request.Width);
         if (request.InitialLatents is { } given)
         {
             if (!given.shape.SequenceEqual(shape))
                 throw new VDiTLensException(
-                    $"initial latents are [{string.Join(", ", given.shape)}] but {request.Prompts.Count} prompt(s) at {request.Frames} frames of {request.Height} × {request.Width} need [{string.Join(", ", shape)}]");
+                    $"initial latents are [{string.Join(", ", given.shape)}] but {request.BatchSize} prompt(s) at {request.Frames} frames of {request.Height} × {request.Width} need [{string.Join(", ", shape)}]");
             var latents = given.to(ScalarType.Float32).to(Options.Device);
             if (ReferenceEquals(latents, given)) latents = given.clone();
             if (!latents.isfinite().all().item<bool>())
@@ -126,13 +148,20 @@ public sealed class WanPipeline : IDisposable
     {
         Validate(request);
         using var _ = torch.no_grad();
-        int batch = request.Prompts.Count;
+        int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
         var latents = InitialLatents(request);
         try
         {
-            using var cond = EncodePrompts(request.Prompts, request.MaxSequenceLength);
-            using var uncond = guided ? EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength) : null;
+            using var cond = request.PromptEmbeds is { } givenCond
+                ? GivenEmbeddings(givenCond, batch, "PromptEmbeds")
+                : EncodePrompts(request.Prompts, request.MaxSequenceLength);
+            using var uncond = !guided ? null
+                : request.NegativePromptEmbeds is { } givenUncond
+                    ? GivenEmbeddings(givenUncond, batch, "NegativePromptEmbeds")
+                    : EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength);
+            if (uncond is not null && uncond.shape[1] != cond.shape[1])
+                throw new VDiTLensException($"PromptEmbeds has {cond.shape[1]} tokens but the unconditional embeddings have {uncond.shape[1]}; batched guidance needs the same length (encode both with the same max_sequence_length)");
             using var both = guided && request.BatchGuidance ? torch.cat(new[] { cond, uncond! }, 0) : null;
             Scheduler.SetTimesteps(request.Steps);
             Scheduler.Reset();
@@ -165,6 +194,19 @@ public sealed class WanPipeline : IDisposable
             latents.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A caller's embeddings, checked, as a new tensor in the transformer dtype on the device.</summary>
+    private Tensor GivenEmbeddings(Tensor embeds, int batch, string what)
+    {
+        long textDim = Folder.TransformerConfig.text_dim;
+        if (embeds.dim() != 3 || embeds.shape[0] != batch || embeds.shape[2] != textDim)
+            throw new VDiTLensException($"{what} is [{string.Join(", ", embeds.shape)}]; it must be [{batch}, L, {textDim}] (batch, tokens, the transformer's text_dim)");
+        using var scope = torch.NewDisposeScope();
+        var moved = embeds.alias().to(Options.DType).to(Options.Device);
+        if (!moved.isfinite().all().item<bool>())
+            throw new VDiTLensException($"{what} contains NaN or Inf values");
+        return moved.MoveToOuterDisposeScope();
     }
 
     private StepTensors Step(int i, Tensor latents, Tensor cond, Tensor? uncond, Tensor? both, GenerationRequest request)
@@ -259,7 +301,7 @@ public sealed class WanPipeline : IDisposable
 
     private static void Validate(GenerationRequest request)
     {
-        if (request.Prompts.Count == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt");
+        if (request.BatchSize == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt (or PromptEmbeds)");
         if (request.Steps < 1) throw new VDiTLensException($"steps = {request.Steps}: at least 1 denoising step is needed");
         if (!double.IsFinite(request.GuidanceScale)) throw new VDiTLensException($"guidance scale {request.GuidanceScale} is not a finite number");
         if (request.MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {request.MaxSequenceLength}: must be at least 1");

@@ -22,8 +22,14 @@ public sealed class WanCausalConv3d : nn.Module<Tensor, Tensor>
         var p = padding ?? (0, 0, 0);
         _stride = new[] { s.T, s.H, s.W };
         (_padT, _padH, _padW) = (2 * p.T, p.H, p.W);
-        register_parameter("weight", weight = new Parameter(torch.empty(new[] { outChannels, inChannels, kernel.T, kernel.H, kernel.W }, dtype, device)));
-        register_parameter("bias", bias = new Parameter(torch.zeros(outChannels, dtype: dtype, device: device)));
+        // PyTorch's Conv3d initialisation (kaiming_uniform with a = √5, and the bias alike): U(±1/√fan_in) for both,
+        // so a model built without a checkpoint (benchmarks) has the random weights diffusers' would have.
+        double bound = 1.0 / Math.Sqrt(inChannels * kernel.T * kernel.H * kernel.W);
+        using (torch.no_grad())
+        {
+            register_parameter("weight", weight = new Parameter(torch.empty(new[] { outChannels, inChannels, kernel.T, kernel.H, kernel.W }, dtype, device).uniform_(-bound, bound)));
+            register_parameter("bias", bias = new Parameter(torch.empty(outChannels, dtype: dtype, device: device).uniform_(-bound, bound)));
+        }
     }
 
     /// <summary>Cubic kernel k with padding p on every side (the common case).</summary>
