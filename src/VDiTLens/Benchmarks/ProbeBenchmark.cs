@@ -2,6 +2,7 @@ using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Probes;
 using VDiTLens.Runtime;
+using VDiTLens.Runtime.Cuda;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Benchmarks;
@@ -28,7 +29,7 @@ public static class ProbeBenchmark
         var q = torch.randn(new[] { 1, h, l, d }, dtype: dtype, device: device);
         var k = torch.randn(new[] { 1, h, l, d }, dtype: dtype, device: device);
         var text = torch.randn(new[] { 1, h, 512L, d }, dtype: dtype, device: device);
-        var q136 = torch.randn(new[] { 1, h, l, d + 8 }, dtype: dtype, device: device);
+        var k8 = torch.randn(new[] { 1, h, l + 8, d }, dtype: dtype, device: device);
         var video = TokenLayout.Video(WanGrid);
         var self = Call("blocks.0.attn1", AttentionKind.Self, 1 / Math.Sqrt(d), video, video);
         var cross = Call("blocks.0.attn2", AttentionKind.Cross, 1 / Math.Sqrt(d), video, TokenLayout.Text(512));
@@ -42,9 +43,10 @@ public static class ProbeBenchmark
         var kernel = new TopKCoverage(memoryBudgetBytes: 2L << 30, queryStride: coverageStride);
         var sorted = new TopKCoverage(memoryBudgetBytes: 2L << 30, queryStride: coverageStride) { UseKernel = false };
         Add("self: SDPA, head dim 128 (the model's attention)", () => AttentionKernels.Sdpa(q, k, k, 1 / Math.Sqrt(d)));
-        Add("self: SDPA, head dim 136 (the reverse pass's shape)", () => AttentionKernels.Sdpa(q136, q136, q136, 1 / Math.Sqrt(d)));
+        Add("self: SDPA, head dim 128, keys + 8 (each fused pass's shape)", () => AttentionKernels.Sdpa(q, k8, k8, 1 / Math.Sqrt(d)));
         Add("self: fused summary (frame, modality, mass, entropy)", () => summary.Observe(self, q, k, k, q));
         Add($"self: coverage every {coverageStride}th query, radix-select kernel", () => kernel.Observe(self, q, k, k, q));
+        Add($"self: coverage every {coverageStride}th query, kernel without warp aggregation", () => WithoutAggregation(() => kernel.Observe(self, q, k, k, q)));
         Add($"self: coverage every {coverageStride}th query, sort", () => sorted.Observe(self, q, k, k, q));
         Add("cross: SDPA (the model's attention)", () => AttentionKernels.Sdpa(q, text, text, 1 / Math.Sqrt(d)));
         Add("cross: fused summary", () => summary.Observe(cross, q, text, text, q));
@@ -89,12 +91,24 @@ public static class ProbeBenchmark
             var qw = (torch.randn(new[] { 1, 12, WanGrid.Count, 128 }, device: device) * sharpness).to(dtype);
             var kw = torch.randn(new[] { 1, 12, WanGrid.Count, 128 }, device: device).to(dtype);
             var logits = torch.matmul(qw.slice(2, 0, WanGrid.Count, coverageStride).to(ScalarType.Float32), kw.to(ScalarType.Float32).transpose(-2, -1)) / Math.Sqrt(128);
-            var byKernel = new TopKCoverage().Counts(logits);
             var bySort = new TopKCoverage { UseKernel = false }.Counts(logits);
-            checks.Add(new ProbeCheck($"coverage kernel vs sort, {logits.shape[2]} rows × {WanGrid.Count} keys, logits ×{sharpness} (max |Δcount| {(byKernel - bySort).abs().max().item<float>():F0})",
-                ElementwiseBenchmark.RelativeError(byKernel, bySort)));
+            foreach (bool aggregate in new[] { true, false })
+            {
+                Tensor byKernel = null!;
+                if (aggregate) byKernel = new TopKCoverage().Counts(logits);
+                else WithoutAggregation(() => byKernel = new TopKCoverage().Counts(logits));
+                checks.Add(new ProbeCheck($"coverage kernel{(aggregate ? "" : " without warp aggregation")} vs sort, {logits.shape[2]} rows × {WanGrid.Count} keys, logits ×{sharpness} (max |Δcount| {(byKernel - bySort).abs().max().item<float>():F0})",
+                    ElementwiseBenchmark.RelativeError(byKernel, bySort)));
+            }
         }
         return checks;
+    }
+
+    private static void WithoutAggregation(Action run)
+    {
+        CoverageKernel.WarpAggregation = false;
+        try { run(); }
+        finally { CoverageKernel.WarpAggregation = true; }
     }
 
     private static AttentionCall Call(string name, AttentionKind kind, double scale, TokenLayout queries, TokenLayout keys, Tensor? mask = null) =>

@@ -6,27 +6,34 @@ namespace VDiTLens.Probes;
 
 /// <summary>
 /// Frame map, modality map, received mass and entropy of every query, computed with two extra calls of the fused
-/// attention kernel instead of materialising probability rows, so the cost is two attention passes and the memory
-/// O(N), at any length:
+/// attention kernel at the model's head dimension D instead of materialising probability rows, so the cost is two
+/// attention passes and the memory O(N), at any length:
 /// <list type="number">
-/// <item>SDPA(q, [k; 8 × k̄], V = [frame one-hot | modality one-hot | dummy indicator]) gives each query's pooled
-/// mass and, through the appended copies of the reference key k̄ (the mean key, whose logit c is known), its
-/// log-partition lse = c + log 8 + log(1/d − 1) where d is the dummy column;</item>
-/// <item>SDPA with keys as queries and the queries as keys, −lse carried in two extra head dimensions, plus dummies of
-/// total weight 1, and V = [q | dummy indicator]: the dummy column is 1/(R + 1), which gives each key's received
-/// mass R = Σ_q p(q→k), and the q columns give Σ_q p(q→k)·q, so Σ_q Σ_k p·logit = scale · Σ_k k·Σ_q p(q→k)·q and
-/// the mean entropy is mean(lse) − that sum / Lq.</item>
+/// <item>SDPA(q, [k; 8 × k̄], V = [frame one-hot | modality one-hot | dummy indicator | k₀, k₁]) gives each query's
+/// pooled mass, its expectation of the first <see cref="KeyDims"/> key dimensions, and, through the appended copies of
+/// the reference key k̄ (the mean key, whose logit c is known), its log-partition lse = c + log 8 + log(1/d − 1) where
+/// d is the dummy column;</item>
+/// <item>SDPA with keys as queries and [q; 8 × q̄] as keys (plain logits scale·k·q), and V = [w·q₂…q_{D−1} | w |
+/// dummy indicator] with w_q = exp(L − lse_q) (L the midpoint of the head's lse range, so w stays in range): the dummy
+/// column gives the column normaliser Σ_q exp(scale·k·q) through the known logit of q̄, the w column then each key's
+/// received mass R_k = Σ_q p(q→k), and the other columns Σ_q p(q→k)·q_j for j ≥ <see cref="KeyDims"/>.</item>
 /// </list>
-/// Exact in float64/float32 arithmetic (tested against a dense reference); in bf16 it inherits bf16 rounding of the
-/// kernel outputs (≈1e-2 relative). Masks must depend on keys only ([B or 1, 1 or H, 1, Lk]); calls with
-/// query-dependent masks are skipped (use <see cref="AttentionMapProbe"/> for those). One-hot pooling matrices are
-/// built once per layout and kept on the device.
+/// Σ_q Σ_k p·logit splits over head dimensions between the passes (j &lt; 2 from pass 1, the rest from pass 2), and the
+/// mean entropy is mean(lse) − that sum / Lq. Both passes stay at head dim D with key counts L + 8, the shapes the
+/// flash kernels are fastest at. Exact in float64/float32 arithmetic (tested against a dense reference); in bf16 it
+/// inherits bf16 rounding of the kernel outputs (≈1e-2 relative). float16 runs the second pass in bfloat16 (w spans
+/// more than float16's range). Masks must depend on keys only ([B or 1, 1 or H, 1, Lk]); calls with query-dependent
+/// masks are skipped (use <see cref="AttentionMapProbe"/> for those). One-hot pooling matrices are built once per
+/// layout and kept on the device.
 /// </summary>
 public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe
 {
     private readonly RunningMean _frame = new(), _modality = new(), _mass = new(), _entropy = new();
     private readonly Dictionary<string, TokenLayout> _layouts = new();
     private readonly Dictionary<string, Tensor> _constants = new();
+
+    /// <summary>Key dimensions whose expectation under each query's attention the first pass carries.</summary>
+    public const int KeyDims = 2;
 
     public ProbeFilter Filter { get; } = filter ?? ProbeFilter.All;
     public IReadOnlyDictionary<string, TokenLayout> Layouts => _layouts;
@@ -48,37 +55,43 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
             if (mask is not null && mask.dim() == 4 && mask.shape[1] > 1) mask = mask.index_select(1, heads);
         }
         long b = q.shape[0], h = q.shape[1], lq = q.shape[2], lk = k.shape[2], d = q.shape[3];
+        if (d < KeyDims + 3)
+            throw new VDiTLensException($"fused probes need a head dimension of at least {KeyDims + 3} (site {call.Site.Name} has {d}); use ProbeOptions.Fused = false for this model");
         var dtype = q.dtype;
         var device = q.device;
         var work = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         double sdpaScale = 1.0 / Math.Sqrt(d);
-        var qs = q * (call.Scale / sdpaScale); // SDPA's own 1/sqrt(d) then gives logits = scale · q·k
+        double factor = call.Scale / sdpaScale; // SDPA's own 1/sqrt(d) then gives logits = scale · q·k
+        var qs = factor == 1.0 ? q : q * factor;
 
         var frameGroups = new FrameGrouping().Assign(call.KeyLayout);
         int frames = frameGroups?.Count ?? 0;
-        int width = frames + 3; // frame one-hot | text, video | dummy
-        if (width > d) frames = 0; // too many frames to pool in one pass: skip the frame map
-        width = frames + 3;
+        if (frames + 3 + KeyDims > d) frames = 0; // too many frames to pool in one pass: skip the frame map
+        int dummyColumn = frames + 2, keyColumns = frames + 3;
 
-        // Pass 1: pooled mass and log-partition. Eight copies of the reference key keep the key count a multiple of 8
-        // (the fast kernels' preference) and need no mask of their own.
+        // Pass 1: pooled mass, expected key dims and log-partition. Eight copies of the reference key keep the key
+        // count a multiple of 8 (the fast kernels' preference) and need no mask of their own.
         var modalities = new ModalityGrouping().Assign(call.KeyLayout)!.Value;
-        var values = Constant($"values|{Signature(call.KeyLayout)}|{frames}|{d}", dtype, device, () =>
+        var pooling = Constant($"values|{Signature(call.KeyLayout)}|{frames}|{d}", dtype, device, () =>
         {
             var m = torch.zeros(new[] { lk + Dummies, d }, dtype: dtype, device: device);
             if (frames > 0) m.narrow(0, 0, lk).narrow(1, 0, frames).copy_(TokenGrouping.OneHot(frameGroups!.Value.Groups, frames, dtype, device));
             m.narrow(0, 0, lk).narrow(1, frames, 2).copy_(TokenGrouping.OneHot(modalities.Groups, 2, dtype, device));
-            m.narrow(0, lk, Dummies).narrow(1, frames + 2, 1).fill_(1.0);
+            m.narrow(0, lk, Dummies).narrow(1, dummyColumn, 1).fill_(1.0);
             return m;
         });
+        var values = pooling.expand(b, h, lk + Dummies, d).clone();
+        values.narrow(2, 0, lk).narrow(3, keyColumns, KeyDims).copy_(k.narrow(3, 0, KeyDims));
         var reference = k.mean(new long[] { 2 }, keepdim: true); // k̄ [B, H, 1, D]
         var keysAug = torch.cat(new[] { k, reference.expand(b, h, Dummies, d) }, 2);
-        var maskAug = Append(mask, Dummies);
-        var pooled = nn.functional.scaled_dot_product_attention(qs, keysAug, values.expand(b, h, lk + Dummies, d), maskAug).to(work);
-        var dummy = pooled[TensorIndex.Ellipsis, frames + 2];                                   // 8e^c / (Z + 8e^c)
-        var c = (q.to(work) * reference.to(work)).sum(-1) * call.Scale;                        // [B, H, Lq]
+        var pooled = nn.functional.scaled_dot_product_attention(qs, keysAug, values, Append(mask, Dummies));
+        var dummy = pooled[TensorIndex.Ellipsis, dummyColumn].to(work);                        // 8e^c / (Z + 8e^c)
+        var c = (qs * reference.to(work)).sum(-1) * sdpaScale;                                  // [B, H, Lq], the kernel's logit of k̄
         var lse = c + Math.Log(Dummies) + (1.0 / dummy - 1.0).log();
-        var mass = pooled.narrow(3, 0, frames + 2) / (1.0 - dummy).unsqueeze(-1);              // Σ_k∈group p
+        var realShare = (1.0 - dummy).unsqueeze(-1);
+        var mass = pooled.narrow(3, 0, frames + 2).to(work) / realShare;                        // Σ_k∈group p
+        var expectedKeys = pooled.narrow(3, keyColumns, KeyDims).to(work) / realShare;          // Σ_k p·k_j, j < KeyDims
+        var logitSum = (q.narrow(3, 0, KeyDims) * expectedKeys).sum(new long[] { 2, 3 }) * call.Scale; // [B, H]
 
         // Frame map: queries' video-key mass renormalised, averaged per query frame.
         var queryFrames = new FrameGrouping().Assign(call.QueryLayout);
@@ -89,35 +102,50 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         _modality.Add(key, PoolQueries(mass.narrow(3, frames, 2), Constant($"modalities|{Signature(call.QueryLayout)}", work, device,
             () => TokenGrouping.OneHot(queryModalities.Groups, 2, work, device))));
 
-        // Pass 2: received mass and entropy. Keys attend to the queries with logit scale·k·q − lse_q; −lse_q rides in
-        // two extra head dimensions (a high and a low part, so 16-bit inputs keep it to ~1e-4), and eight dummy queries
-        // of weight 1/8 each give the normaliser: the dummy column is 1/(R + 1), the q columns Σ_q p(q→k)·q / (R + 1).
-        long dAug = d + 8;
-        double sdpaScaleAug = 1.0 / Math.Sqrt(dAug);
-        var high = lse.to(dtype);
-        var low = (lse - high.to(work)).to(dtype);
-        var keysAsQueries = torch.zeros(new[] { b, h, lk, dAug }, dtype: dtype, device: device);
-        keysAsQueries.narrow(3, 0, d).copy_(k * (call.Scale / sdpaScaleAug));
-        keysAsQueries.narrow(3, d, 2).fill_(1.0 / sdpaScaleAug);
-        var queriesAsKeys = torch.zeros(new[] { b, h, lq + Dummies, dAug }, dtype: dtype, device: device);
-        queriesAsKeys.narrow(2, 0, lq).narrow(3, 0, d).copy_(q);
-        queriesAsKeys.narrow(2, 0, lq).narrow(3, d, 1).copy_(-high.unsqueeze(-1));
-        queriesAsKeys.narrow(2, 0, lq).narrow(3, d + 1, 1).copy_(-low.unsqueeze(-1));
-        queriesAsKeys.narrow(2, lq, Dummies).narrow(3, d, 1).fill_(-Math.Log(Dummies));
-        var queryValues = torch.zeros(new[] { b, h, lq + Dummies, dAug }, dtype: dtype, device: device);
-        queryValues.narrow(2, 0, lq).narrow(3, 0, d).copy_(q);
-        queryValues.narrow(2, lq, Dummies).narrow(3, d, 1).fill_(1.0);
-        var reverse = nn.functional.scaled_dot_product_attention(keysAsQueries, queriesAsKeys, queryValues).to(work);
-        var inverse = reverse[TensorIndex.Ellipsis, d];                                          // 1 / (R + 1)
+        // Pass 2: received mass and the rest of the entropy (see the class comment).
+        var (received, reverseLogitSum) = ReversePass(call, q, k, lse, sdpaScale, factor, work);
         var valid = mask is null ? null : KeyValidity(mask, b, h, lk, work);
-        var received = (1.0 / inverse - 1.0) / lq;                                               // [B, H, Lk]
-        if (valid is not null) received = received * valid;
-        _mass.Add(key, received);
+        if (valid is not null)
+        {
+            received = received * valid;
+            reverseLogitSum = reverseLogitSum * valid;
+        }
+        _mass.Add(key, received / lq);
+        logitSum = logitSum + reverseLogitSum.sum(-1) * call.Scale;
+        _entropy.Add(key, lse.mean(new long[] { 2 }) - logitSum / lq);
+    }
 
-        var weightedQueries = reverse.narrow(3, 0, d) / inverse.unsqueeze(-1);                   // Σ_q p(q→k)·q
-        var expectedLogit = (k.to(work) * weightedQueries).sum(-1) * call.Scale;                 // Σ_q p(q→k)·logit(q, k)
-        if (valid is not null) expectedLogit = expectedLogit * valid;
-        _entropy.Add(key, lse.mean(new long[] { 2 }) - expectedLogit.sum(-1) / lq);
+    /// <summary>
+    /// Keys attend to [q; 8 × q̄] with values [w·q_j (j ≥ KeyDims) | w | dummy indicator]: returns per key the received
+    /// mass R_k = Σ_q p(q→k) and Σ_q p(q→k)·Σ_{j ≥ KeyDims} q_j·k_j (before masking and the softmax scale).
+    /// </summary>
+    private static (Tensor Received, Tensor LogitSum) ReversePass(AttentionCall call, Tensor q, Tensor k, Tensor lse, double sdpaScale, double factor, ScalarType work)
+    {
+        long b = q.shape[0], h = q.shape[1], lq = q.shape[2], d = q.shape[3];
+        int rest = (int)d - KeyDims; // value columns: [0, rest) weighted q dims, rest: w, rest + 1: dummy indicator
+        var pass = q.dtype == ScalarType.Float16 ? ScalarType.BFloat16 : q.dtype;
+        var middle = (lse.amax(new long[] { 2 }, keepdim: true) + lse.amin(new long[] { 2 }, keepdim: true)) / 2; // [B, H, 1]
+        var w = (middle - lse).exp().unsqueeze(-1);                                                               // [B, H, Lq, 1]
+        var keysAsQueries = (factor == 1.0 ? k : k * factor).to(pass);
+        var meanQuery = q.mean(new long[] { 2 }, keepdim: true).to(pass);                                           // q̄ [B, H, 1, D]
+        var queriesAsKeys = torch.cat(new[] { q.to(pass), meanQuery.expand(b, h, Dummies, d) }, 2);
+        var values = torch.empty(new[] { b, h, lq + Dummies, d }, dtype: pass, device: q.device);
+        var weighted = values.narrow(2, 0, lq).narrow(3, 0, rest);
+        weighted.copy_(q.narrow(3, KeyDims, rest));
+        weighted.mul_(w);                                                                                           // one rounding of w·q_j
+        values.narrow(2, 0, lq).narrow(3, rest, 1).copy_(w);
+        values.narrow(2, 0, lq).narrow(3, rest + 1, 1).zero_();
+        values.narrow(2, lq, Dummies).zero_();
+        values.narrow(2, lq, Dummies).narrow(3, rest + 1, 1).fill_(1.0);
+        var reverse = nn.functional.scaled_dot_product_attention(keysAsQueries, queriesAsKeys, values);
+        // reverse = Σ_q e^{l_kq}·V_q / (Σ_q e^{l_kq} + 8e^{c_k}) and its dummy column 8e^{c_k} / (…), c_k the logit of q̄,
+        // so Σ_q p(q→k)·V_q/w_q·… = reverse · 8e^{c_k − L} / dummy.
+        var dummy = reverse[TensorIndex.Ellipsis, rest + 1].to(work);
+        var c = (keysAsQueries * meanQuery.to(work)).sum(-1) * sdpaScale;                                           // [B, H, Lk]
+        var scaleBack = (c + Math.Log(Dummies) - middle - dummy.log()).exp();
+        var received = reverse[TensorIndex.Ellipsis, rest].to(work) * scaleBack;
+        var logitSum = (k.narrow(3, KeyDims, rest) * reverse.narrow(3, 0, rest).to(work)).sum(-1) * scaleBack;
+        return (received, logitSum);
     }
 
     /// <summary>A tensor that depends only on the call's layout, built once per device and dtype.</summary>

@@ -9,7 +9,9 @@ namespace VDiTLens.Probes;
 /// Top-k coverage on a sample of queries (every <see cref="QueryStride"/>-th): the mean number of keys holding each
 /// share p ∈ <see cref="EntropyCoverage.Levels"/> of a query's mass, exact on the sampled queries. Logits of a block of
 /// sampled queries are computed in float32 (float64 for float64 models) under the memory budget; on CUDA the counts come
-/// from a radix-select kernel (<see cref="CoverageKernel"/>, no sort), elsewhere from a sort and cumulative sum.
+/// from a radix-select kernel (<see cref="CoverageKernel"/>, no sort; it scales the logits and computes their
+/// log-partition itself, so a block's logits are written once and read five times), elsewhere from a sort and
+/// cumulative sum.
 /// Results <c>&lt;site&gt;.coverage</c> and <c>&lt;site&gt;.coverage_fraction</c>, as <see cref="EntropyCoverage"/> writes them.
 /// </summary>
 public sealed class TopKCoverage : IAttentionProbe
@@ -52,21 +54,31 @@ public sealed class TopKCoverage : IAttentionProbe
         var sampled = QueryStride == 1 ? q : q.slice(2, 0, lq, QueryStride);
         if (mask is not null && mask.dim() == 4 && mask.shape[2] > 1 && QueryStride > 1) mask = mask.slice(2, 0, lq, QueryStride);
         long rows = sampled.shape[2];
-        long bytesPerRow = b * h * lk * (work == ScalarType.Float64 ? 8 : 4) * 3; // logits, probabilities, sorted copy
-        long rowsPerBlock = Math.Max(1, MemoryBudgetBytes / bytesPerRow);
+        // The kernel needs only the raw logits; the sort path also holds probabilities and a sorted copy.
         var kT = k.to(work).transpose(-2, -1);
+        bool kernel = UseKernel && CoverageKernel.Supports(kT);
+        long bytesPerRow = b * h * lk * (work == ScalarType.Float64 ? 8 : 4) * (kernel ? 1 : 3);
+        long rowsPerBlock = Math.Max(1, MemoryBudgetBytes / bytesPerRow);
+        bool additive = mask is not null && mask.dtype != ScalarType.Bool;
         Tensor? sum = null;
         for (long start = 0; start < rows; start += rowsPerBlock)
         {
             using var block = torch.NewDisposeScope();
             long n = Math.Min(rowsPerBlock, rows - start);
-            var logits = torch.matmul(sampled.narrow(2, start, n).to(work), kT) * call.Scale;
+            // Raw q·k; the softmax scale is applied by the kernel (or below), so 16-bit q and k stay exact in TF32.
+            var logits = RawLogits(sampled.narrow(2, start, n), kT);
+            double scale = call.Scale;
             if (mask is not null)
             {
                 var m = mask.dim() == 4 && mask.shape[2] > 1 ? mask.narrow(2, start, n) : mask;
-                logits = m.dtype == ScalarType.Bool ? logits.masked_fill(m.logical_not(), double.NegativeInfinity) : logits + m.to(work);
+                if (additive)
+                {
+                    logits = logits * scale + m.to(work);
+                    scale = 1.0;
+                }
+                else logits = logits.masked_fill(m.logical_not(), double.NegativeInfinity);
             }
-            var counts = Counts(logits).sum(2);
+            var counts = Counts(logits, scale).sum(2);
             if (sum is null) sum = counts.MoveToOuterDisposeScope();
             else sum.add_(counts);
         }
@@ -75,12 +87,34 @@ public sealed class TopKCoverage : IAttentionProbe
         _fraction.Add(key, mean / call.KeyLayout.Length);
     }
 
-    /// <summary>Coverage counts [..., levels] of logit rows [..., Lk].</summary>
-    public Tensor Counts(Tensor logits)
+    /// <summary>
+    /// q·kᵀ in float32 (float64 for float64 q). For bfloat16/float16 q and k on CUDA the product runs on TF32 tensor
+    /// cores: their values are exact in TF32 (10 mantissa bits), so the products are exact and accumulate in float32,
+    /// as in a float32 matmul.
+    /// </summary>
+    private static Tensor RawLogits(Tensor queries, Tensor kT)
     {
-        var lse = logits.logsumexp(-1);
-        if (UseKernel && CoverageKernel.Supports(logits) && CoverageKernel.TryCounts(logits, lse, EntropyCoverage.Levels) is { } counts) return counts;
-        var p = (logits - lse.unsqueeze(-1)).exp().nan_to_num(0.0); // a fully masked row contributes nothing
+        var q = queries.to(kT.dtype);
+        if (queries.device.type != DeviceType.CUDA || !FusedKernels.IsHalf(queries.dtype)) return torch.matmul(q, kT);
+        bool before = torch.backends.cuda.matmul.allow_tf32;
+        try
+        {
+            torch.backends.cuda.matmul.allow_tf32 = true;
+            return torch.matmul(q, kT);
+        }
+        finally
+        {
+            torch.backends.cuda.matmul.allow_tf32 = before;
+        }
+    }
+
+    /// <summary>Coverage counts [..., levels] of the softmax of scale · logits [..., Lk] (scale &gt; 0).</summary>
+    public Tensor Counts(Tensor logits, double scale = 1.0)
+    {
+        if (UseKernel && CoverageKernel.Supports(logits) && CoverageKernel.TryCounts(logits, scale, EntropyCoverage.Levels) is { } counts) return counts;
+        var scaled = scale == 1.0 ? logits : logits * scale;
+        var lse = scaled.logsumexp(-1);
+        var p = (scaled - lse.unsqueeze(-1)).exp().nan_to_num(0.0); // a fully masked row contributes nothing
         var cumulative = p.sort(-1, descending: true).Values.cumsum(-1);
         return torch.stack(EntropyCoverage.Levels.Select(level => (cumulative < level).sum(-1) + 1).ToArray(), -1)
             .clamp_max(logits.shape[^1]).to(logits.dtype);

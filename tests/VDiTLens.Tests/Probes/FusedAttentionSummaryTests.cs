@@ -11,12 +11,14 @@ public sealed class FusedAttentionSummaryTests
 {
     private static readonly VideoGrid Grid = new(3, 4, 5);
 
-    private static (AttentionCall Call, Tensor Q, Tensor K, double[,,,] Dense) Call(ScalarType dtype, bool joint, double scale)
+    private static (AttentionCall Call, Tensor Q, Tensor K, double[,,,] Dense) Call(ScalarType dtype, bool joint, double scale, double sharpest = 1.2)
     {
         TorchRuntime.Initialise();
         torch.manual_seed(5);
         long b = 2, h = 3, d = 16, lt = joint ? 7 : 0, l = lt + Grid.Count;
-        var q = torch.randn(new[] { b, h, l, d }, dtype: dtype) * 1.2;
+        // Query norms from 1.2 up to `sharpest`: a wide spread of log-partitions over the queries of a head.
+        var sharpness = torch.linspace(1.2, sharpest, l, dtype: ScalarType.Float64).view(1, 1, l, 1);
+        var q = (torch.randn(new[] { b, h, l, d }, dtype: ScalarType.Float64) * sharpness).to(dtype);
         var k = torch.randn(new[] { b, h, l, d }, dtype: dtype) * 1.2;
         Tensor? mask = null;
         TokenLayout layout = TokenLayout.Video(Grid);
@@ -39,6 +41,7 @@ public sealed class FusedAttentionSummaryTests
     [InlineData(true, 1.0, ScalarType.Float64, 1e-7)] // scale other than 1/sqrt(d), as in T5
     [InlineData(true, 0.25, ScalarType.Float32, 1e-4)]
     [InlineData(true, 0.25, ScalarType.BFloat16, 3e-2)] // bf16 kernel outputs: the precision a bf16 model run gets
+    [InlineData(true, 0.25, ScalarType.Float16, 3e-2)] // the second pass runs in bf16
     public void Equals_the_dense_reference(bool joint, double scale, ScalarType dtype, double tolerance)
     {
         var (call, q, k, dense) = Call(dtype, joint, scale);
@@ -53,6 +56,21 @@ public sealed class FusedAttentionSummaryTests
         Fixtures.AssertClose(r["blocks.3.attn1.modality_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, mg, mc, mg, mc, false)), tolerance, "modality map");
         var (entropy, _) = ProbeReference.EntropyCoverage(dense, EntropyCoverage.Levels);
         Fixtures.AssertClose(r["blocks.3.attn1.entropy"], ProbeReference.FromArray(entropy), tolerance, "entropy");
+    }
+
+    [Fact]
+    public void Log_partitions_spread_over_tens_of_nats_stay_exact()
+    {
+        // The second pass carries exp(L − lse_q) in its values: lse spread over 40–60 nats within a head.
+        var (call, q, k, dense) = Call(ScalarType.Float32, true, 0.25, sharpest: 16.0);
+        var probe = new FusedAttentionSummary();
+        probe.Observe(call, q, k, k, q);
+        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var lse = (torch.matmul(q.to(ScalarType.Float64), k.to(ScalarType.Float64).transpose(-2, -1)) * 0.25).logsumexp(-1);
+        Assert.True((lse.amax(-1) - lse.amin(-1)).min().item<double>() > 40, "the spread this test is about");
+        Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), 1e-4, "received mass");
+        var (entropy, _) = ProbeReference.EntropyCoverage(dense, EntropyCoverage.Levels);
+        Fixtures.AssertClose(r["blocks.3.attn1.entropy"], ProbeReference.FromArray(entropy), 1e-4, "entropy");
     }
 
     [Fact]

@@ -57,6 +57,20 @@ public sealed class TopKCoverageTests
     }
 
     [Fact]
+    public void Additive_masks_are_added_after_the_scale()
+    {
+        var (call, q, k, _) = JointCall(ScalarType.Float64);
+        // A bias on every key (not only 0/−inf), as an additive mask may carry.
+        var bias = torch.where(call.Mask!, torch.linspace(-3, 3, call.Mask!.shape[^1], dtype: ScalarType.Float64).view(1, 1, 1, -1), double.NegativeInfinity);
+        var additive = call with { Mask = bias };
+        var dense = ProbeReference.ToArray4(AttentionKernels.Probabilities(q, k, call.Scale, bias));
+        var probe = new TopKCoverage(queryStride: 2);
+        probe.Observe(additive, q, k, k, q);
+        var (_, coverage) = ProbeReference.EntropyCoverage(EveryNth(dense, 2), EntropyCoverage.Levels);
+        Fixtures.AssertClose(probe.Results().First(kv => kv.Key.EndsWith(".coverage")).Value, ProbeReference.FromArray(coverage), 1e-7, "coverage");
+    }
+
+    [Fact]
     public void Counts_resolve_ties_at_the_threshold()
     {
         TorchRuntime.Initialise();
