@@ -15,10 +15,11 @@ internal sealed class ProbeOptionsBinder
     public Option<long> MemoryMb { get; } = new("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };
     public Option<int> QueryStride { get; } = new("--query-stride") { Description = "probe every n-th query (1 = exact over all queries)", DefaultValueFactory = _ => 1 };
     public Option<int> CoverageStride { get; } = new("--coverage-stride") { Description = "compute top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
+    public Option<bool> Blockwise { get; } = new("--blockwise") { Description = "compute every statistic from blocks of exact softmax rows instead of the fused attention passes (slower; no limit on the logit range)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Probes, Sites, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride })
+        foreach (var o in new Option[] { Probes, Sites, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride, Blockwise })
             command.Options.Add(o);
     }
 
@@ -31,5 +32,6 @@ internal sealed class ProbeOptionsBinder
         MemoryBudgetBytes = r.GetValue(MemoryMb) << 20,
         QueryStride = r.GetValue(QueryStride),
         CoverageStride = r.GetValue(CoverageStride),
+        Fused = !r.GetValue(Blockwise),
     };
 }

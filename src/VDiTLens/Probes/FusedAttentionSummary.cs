@@ -164,8 +164,20 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
 
     private const int Dummies = 8;
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
-        _frame.Means("frame_map").Concat(_modality.Means("modality_map")).Concat(_mass.Means("received_mass")).Concat(_entropy.Means("entropy"));
+    /// <summary>The means; a non-finite value (the dummy columns underflowed: logits spread beyond ≈ 80 nats) is an
+    /// error rather than a silent NaN in the results.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> Results()
+    {
+        var results = _frame.Means("frame_map").Concat(_modality.Means("modality_map")).Concat(_mass.Means("received_mass"))
+            .Concat(_entropy.Means("entropy")).ToList();
+        foreach (var (key, value) in results)
+            if (!torch.isfinite(value).all().item<bool>())
+                throw new VDiTLensException(
+                    $"fused attention probe: '{key}' is not finite: this call's attention logits span more than the fused passes can " +
+                    "represent (≈ 80 nats between a query's largest logit and its logit against the mean key). Rerun with the " +
+                    "blockwise probes (CLI --blockwise, ProbeOptions.Fused = false), which have no such limit.");
+        return results;
+    }
 
     private static Tensor Renormalise(Tensor pooled)
     {

@@ -74,6 +74,17 @@ public sealed class FusedAttentionSummaryTests
     }
 
     [Fact]
+    public void Logits_beyond_the_fused_range_raise_an_error_instead_of_returning_nan()
+    {
+        // Query norms up to 40: some queries' largest logits sit hundreds of nats above their mean-key logit.
+        var (call, q, k, _) = Call(ScalarType.Float32, true, 0.25, sharpest: 40.0);
+        var probe = new FusedAttentionSummary();
+        probe.Observe(call, q, k, k, q);
+        var error = Assert.Throws<VDiTLensException>(() => probe.Results());
+        Assert.Contains("--blockwise", error.Message);
+    }
+
+    [Fact]
     public void Query_dependent_masks_are_left_to_the_blockwise_probe()
     {
         var (call, _, _, _) = Call(ScalarType.Float64, false, 0.25);
