@@ -10,7 +10,7 @@ namespace VDiTLens.Cli.Commands;
 internal static class EditCommand
 {
     /// <summary>Default transfer: see docs/structure.md for the per-layer evidence behind it.</summary>
-    public const string DefaultSites = "self";
+    public const string DefaultSites = EditSites.LastSelfAttention;
 
     public static Command Create()
     {
@@ -18,7 +18,7 @@ internal static class EditCommand
         var study = new StudyOptions();
         var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
         var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
-        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', or kinds", DefaultValueFactory = _ => DefaultSites };
+        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site)", DefaultValueFactory = _ => DefaultSites };
         var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
         var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };

@@ -82,6 +82,7 @@ public static class TinyTrainer
         using var lossSum = torch.zeros(1, device: device);
         using var contrastSum = torch.zeros(1, device: device);
         using (var prefetcher = new BatchPrefetcher(factory, start, options.Steps))
+        try
         {
             while (step < options.Steps && !cancel.IsCancellationRequested)
             {
@@ -156,6 +157,11 @@ public static class TinyTrainer
                 }
             }
         }
+        catch (Exception crash) when (crash is not OperationCanceledException)
+        {
+            throw Crashed(crash, step, run, checkpointFolder, log);
+        }
+        if (sizeFromTime && options.Steps == int.MaxValue) options = options with { Steps = step }; // stopped before the rate was measured
 
         double seconds = previousSeconds + clock.Elapsed.TotalSeconds;
         string plot = Path.Combine(run.WorkFolder, "loss.png");
@@ -179,6 +185,29 @@ public static class TinyTrainer
         }
         using var generator = new Generator((ulong)seed);
         return torch.randn(shape, generator: generator);
+    }
+
+    /// <summary>
+    /// A step failed (e.g. a native TorchSharp error): the pipeline of the last checkpoint is exported so the run is not
+    /// lost, and the error says how to continue.
+    /// </summary>
+    private static VDiTLensException Crashed(Exception crash, int step, TinyTrainingRun run, string checkpointFolder, LossLog log)
+    {
+        LossCurvePlot.Write(Path.Combine(run.WorkFolder, "loss.png"), log.Points);
+        if (!TrainingCheckpoint.Exists(checkpointFolder))
+            return new VDiTLensException($"training failed at step {step} before any checkpoint in {checkpointFolder} ({crash.Message}); lower --checkpoint-every", crash);
+        var state = TrainingCheckpoint.ReadState(checkpointFolder);
+        using (var file = IO.SafeTensorsFile.Open(Path.Combine(checkpointFolder, "ema.safetensors")))
+        {
+            var weights = file.LoadAll(torch.CPU);
+            long transformer = weights.Where(w => w.Key.StartsWith(TinyModel.TransformerPrefix)).Sum(w => w.Value.numel());
+            long text = weights.Where(w => w.Key.StartsWith(TinyModel.TextEncoderPrefix)).Sum(w => w.Value.numel());
+            TinyPipelineWriter.Write(run.OutputFolder, state.Model, state.Options,
+                weights, new TrainingSummary(state.Step, state.TrainingSeconds, run.DeviceName, state.LastLoss, transformer, text));
+            foreach (var t in weights.Values) t.Dispose();
+        }
+        return new VDiTLensException($"training failed at step {step} ({crash.Message}); wrote {run.OutputFolder} from the checkpoint of step {state.Step}; " +
+            $"continue with --resume --work {run.WorkFolder}", crash);
     }
 
     private static void Save(string folder, int step, double seconds, double loss, TinyModelConfig config, TinyTrainingOptions options,

@@ -62,6 +62,42 @@ public sealed class TinyTrainerTests(ITestOutputHelper output)
         }
     }
 
+    private sealed class FailAt(int step) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if (p.Note is null && p.Step >= step) throw new InvalidOperationException("simulated native failure");
+        }
+    }
+
+    [Fact]
+    public void A_failing_step_exports_the_last_checkpoint_and_says_how_to_resume()
+    {
+        string work = TinyTestModels.TemporaryFolder();
+        try
+        {
+            var run = new TinyTrainingRun(TinyTestModels.Micro, TinyTestModels.Options(6) with { CheckpointEvery = 2 }, work, Path.Combine(work, "model"), false, "cpu");
+            var error = Assert.Throws<VDiTLensException>(() => TinyTrainer.Run(run, torch.CPU, new FailAt(3)));
+            Assert.Contains("checkpoint of step 2", error.Message);
+            Assert.Contains("--resume", error.Message);
+            Assert.IsType<InvalidOperationException>(error.InnerException);
+            // The exported transformer holds the step-2 checkpoint's EMA weights.
+            using var ema = SafeTensorsFile.Open(Path.Combine(work, "checkpoint", "ema.safetensors"));
+            using var expected = ema.Load("transformer.proj_out.weight");
+            using var exported = SafeTensorsFile.Open(Path.Combine(work, "model", "transformer", "diffusion_pytorch_model.safetensors"));
+            using var actual = exported.Load("proj_out.weight");
+            Fixtures.AssertClose(actual, expected, 0, "exported proj_out = checkpoint EMA");
+            var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "model", "training.json")))!["summary"]!;
+            Assert.Equal(2, (int)summary["Steps"]!);
+            var resumed = TinyTrainer.Run(run with { Resume = true }, torch.CPU);
+            Assert.Equal(6, resumed.StepsDone);
+        }
+        finally
+        {
+            Directory.Delete(work, true);
+        }
+    }
+
     [Fact]
     public void Written_pipeline_loads_through_the_standard_loaders_and_samples()
     {

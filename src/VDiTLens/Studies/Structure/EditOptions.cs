@@ -18,8 +18,8 @@ public sealed record EditOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
-    /// <summary>Sites whose maps are transferred (ProbeFilter patterns).</summary>
-    public IReadOnlyList<string> Sites { get; init; } = new[] { "self" };
+    /// <summary>Sites whose maps are transferred (ProbeFilter patterns, or <see cref="EditSites.LastSelfAttention"/>).</summary>
+    public IReadOnlyList<string> Sites { get; init; } = new[] { EditSites.LastSelfAttention };
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
     public int? MinStep { get; init; }
     public int? MaxStep { get; init; }

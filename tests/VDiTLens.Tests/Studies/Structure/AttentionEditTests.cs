@@ -63,7 +63,7 @@ public sealed class AttentionEditTests(ITestOutputHelper output)
         var probe = new AttentionMapProbe(new[] { PooledMap.Frames() }, new ProbeFilter { Sites = new[] { "self" } },
             ProbeGrouping.Step | ProbeGrouping.Branch);
         using (pipeline.Seam.Attach(probe))
-            AttentionEdit.Run(pipeline, Options("a red circle moving left", "a blue square moving right") with { BatchGuidance = batchGuidance }).Dispose();
+            AttentionEdit.Run(pipeline, Options("a red circle moving left", "a blue square moving right") with { BatchGuidance = batchGuidance, Sites = new[] { "self" } }).Dispose();
         var results = probe.Results().ToList();
         Assert.Equal(2 * 2 * (batchGuidance ? 1 : 2), results.Count); // 2 sites × 2 steps (× 2 branches when split)
         foreach (var (key, map) in results)
