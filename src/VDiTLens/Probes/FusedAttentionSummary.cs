@@ -65,8 +65,9 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         var qs = factor == 1.0 ? q : q * factor;
 
         var frameGroups = new FrameGrouping().Assign(call.KeyLayout);
-        int frames = frameGroups?.Count ?? 0;
-        if (frames + 3 + KeyDims > d) frames = 0; // too many frames to pool in one pass: skip the frame map
+        int allFrames = frameGroups?.Count ?? 0;
+        // Frames pooled inside pass 1 when they fit beside the other columns; otherwise a pass of their own (below).
+        int frames = allFrames + 3 + KeyDims > d ? 0 : allFrames;
         int dummyColumn = frames + 2, keyColumns = frames + 3;
 
         // Pass 1: pooled mass, expected key dims and log-partition. Eight copies of the reference key keep the key
@@ -95,8 +96,8 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
 
         // Frame map: queries' video-key mass renormalised, averaged per query frame.
         var queryFrames = new FrameGrouping().Assign(call.QueryLayout);
-        if (frames > 0 && queryFrames is { } qf)
-            _frame.Add(key, PoolQueries(Renormalise(mass.narrow(3, 0, frames)), Constant($"frames|{Signature(call.QueryLayout)}", work, device,
+        if (allFrames > 0 && queryFrames is { } qf)
+            _frame.Add(key, PoolQueries(Renormalise(frames > 0 ? mass.narrow(3, 0, frames) : FrameMass(qs, k, mask, frameGroups!.Value, work)), Constant($"frames|{Signature(call.QueryLayout)}", work, device,
                 () => TokenGrouping.OneHot(qf.Groups, qf.Count, work, device))));
         var queryModalities = new ModalityGrouping().Assign(call.QueryLayout)!.Value;
         _modality.Add(key, PoolQueries(mass.narrow(3, frames, 2), Constant($"modalities|{Signature(call.QueryLayout)}", work, device,
@@ -177,6 +178,15 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
                     "represent (≈ 80 nats between a query's largest logit and its logit against the mean key). Rerun with the " +
                     "blockwise probes (CLI --blockwise, ProbeOptions.Fused = false), which have no such limit.");
         return results;
+    }
+
+    /// <summary>Σ_k∈frame p per query [B, H, Lq, F] by one attention pass whose values are the keys' frame one-hot
+    /// (for layouts with more frames than pass 1 has spare value columns).</summary>
+    private static Tensor FrameMass(Tensor qs, Tensor k, Tensor? mask, (long[] Groups, int Count) frames, ScalarType work)
+    {
+        long b = k.shape[0], h = k.shape[1], lk = k.shape[2];
+        var oneHot = TokenGrouping.OneHot(frames.Groups, frames.Count, k.dtype, k.device).expand(b, h, lk, frames.Count);
+        return nn.functional.scaled_dot_product_attention(qs, k, oneHot, mask).to(work);
     }
 
     private static Tensor Renormalise(Tensor pooled)

@@ -11,11 +11,11 @@ public sealed class FusedAttentionSummaryTests
 {
     private static readonly VideoGrid Grid = new(3, 4, 5);
 
-    private static (AttentionCall Call, Tensor Q, Tensor K, double[,,,] Dense) Call(ScalarType dtype, bool joint, double scale, double sharpest = 1.2)
+    private static (AttentionCall Call, Tensor Q, Tensor K, double[,,,] Dense) Call(ScalarType dtype, bool joint, double scale, double sharpest = 1.2, long d = 16)
     {
         TorchRuntime.Initialise();
         torch.manual_seed(5);
-        long b = 2, h = 3, d = 16, lt = joint ? 7 : 0, l = lt + Grid.Count;
+        long b = 2, h = 3, lt = joint ? 7 : 0, l = lt + Grid.Count;
         // Query norms from 1.2 up to `sharpest`: a wide spread of log-partitions over the queries of a head.
         var sharpness = torch.linspace(1.2, sharpest, l, dtype: ScalarType.Float64).view(1, 1, l, 1);
         var q = (torch.randn(new[] { b, h, l, d }, dtype: ScalarType.Float64) * sharpness).to(dtype);
@@ -56,6 +56,19 @@ public sealed class FusedAttentionSummaryTests
         Fixtures.AssertClose(r["blocks.3.attn1.modality_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, mg, mc, mg, mc, false)), tolerance, "modality map");
         var (entropy, _) = ProbeReference.EntropyCoverage(dense, EntropyCoverage.Levels);
         Fixtures.AssertClose(r["blocks.3.attn1.entropy"], ProbeReference.FromArray(entropy), tolerance, "entropy");
+    }
+
+    [Fact]
+    public void More_frames_than_spare_value_columns_still_give_the_exact_frame_map()
+    {
+        // Head dim 7: 3 frames + 2 modalities + dummy + 2 key dims do not fit into one pass's values.
+        var (call, q, k, dense) = Call(ScalarType.Float64, true, 0.25, d: 7);
+        var probe = new FusedAttentionSummary();
+        probe.Observe(call, q, k, k, q);
+        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var (fg, fc) = new FrameGrouping().Assign(call.QueryLayout)!.Value;
+        Fixtures.AssertClose(r["blocks.3.attn1.frame_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, fg, fc, fg, fc, true)), 1e-7, "frame map");
+        Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), 1e-7, "received mass");
     }
 
     [Fact]
