@@ -1,5 +1,6 @@
 using TorchSharp;
 using VDiTLens.IO;
+using VDiTLens.Models.Wan.Vae;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
@@ -32,6 +33,18 @@ public sealed class CogVideoXVae : nn.Module
         set => _sampleFramesPerBatch = Positive(value, nameof(SampleFramesPerBatch));
     }
 
+    /// <summary>Spatial tiling for large frames (off when null, as in diffusers by default; <see cref="CogVideoXVaeTiling.For"/> gives diffusers' enable_tiling() defaults).</summary>
+    public CogVideoXVaeTiling? Tiling
+    {
+        get => _tiling;
+        set
+        {
+            value?.Validate(Config.SpatialScale);
+            _tiling = value;
+        }
+    }
+
+    private CogVideoXVaeTiling? _tiling;
     private int _latentFramesPerBatch = 2;
     private int _sampleFramesPerBatch = 8;
 
@@ -65,8 +78,21 @@ public sealed class CogVideoXVae : nn.Module
     {
         CheckInput(z, Config.latent_channels, "latents z", "latent_channels");
         using var _ = torch.no_grad();
-        return RunBatches(z, LatentFramesPerBatch, decoder.Forward);
+        int s = Config.SpatialScale;
+        if (Tiling is { } tiling)
+        {
+            var (h, w) = (tiling.Height(s), tiling.Width(s));
+            if (z.shape[3] > h.LatentTile || z.shape[4] > w.LatentTile)
+            {
+                var plan = new WanVaeTiler.Plan((h.LatentTile, w.LatentTile), (h.LatentStride, w.LatentStride),
+                    (h.SampleRowLimit, w.SampleRowLimit), (h.SampleBlend, w.SampleBlend), (z.shape[3] * s, z.shape[4] * s));
+                return WanVaeTiler.Run(z, plan, DecodeFrames);
+            }
+        }
+        return DecodeFrames(z);
     }
+
+    private Tensor DecodeFrames(Tensor z) => RunBatches(z, LatentFramesPerBatch, decoder.Forward);
 
     /// <summary>Encodes video [B, in_channels, T, H, W] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
     public CogVideoXLatentDistribution Encode(Tensor video) => CogVideoXLatentDistribution.FromMoments(EncodeMoments(video));
@@ -76,7 +102,27 @@ public sealed class CogVideoXVae : nn.Module
     {
         CheckInput(video, Config.in_channels, "video", "in_channels");
         using var _ = torch.no_grad();
-        return RunBatches(video, SampleFramesPerBatch, encoder.Forward);
+        int s = Config.SpatialScale;
+        if (Tiling is { } tiling)
+        {
+            var (h, w) = (tiling.Height(s), tiling.Width(s));
+            if (video.shape[3] > h.SampleTile || video.shape[4] > w.SampleTile)
+            {
+                var plan = new WanVaeTiler.Plan((h.SampleTile, w.SampleTile), (h.SampleStride, w.SampleStride),
+                    (h.LatentRowLimit, w.LatentRowLimit), (h.LatentBlend, w.LatentBlend), (EncodedSize(video.shape[3]), EncodedSize(video.shape[4])));
+                return WanVaeTiler.Run(video, plan, EncodeFrames);
+            }
+        }
+        return EncodeFrames(video);
+    }
+
+    private Tensor EncodeFrames(Tensor video) => RunBatches(video, SampleFramesPerBatch, encoder.Forward);
+
+    /// <summary>Height or width after the downsamplers (pad 1 right/bottom, 3×3 stride 2: ⌊n/2⌋ each).</summary>
+    private long EncodedSize(long pixels)
+    {
+        for (int i = 1; i < Config.block_out_channels.Length; i++) pixels = (pixels - 2) / 2 + 1;
+        return pixels;
     }
 
     /// <summary>The pipelines' latents → VAE input: latents · (1 / scaling_factor).</summary>
