@@ -38,9 +38,11 @@ public sealed class CogVideoXVaeParityTests(ITestOutputHelper output)
     }
 
     // The float64 bound is set by the float32 storage of the float64 references (see the measured errors in docs/vaes.md).
+    // No bfloat16 reference exists: that bound only catches gross errors of the half-precision path.
     [Theory]
     [InlineData(ScalarType.Float32, 1e-5)]
     [InlineData(ScalarType.Float64, 1e-7)]
+    [InlineData(ScalarType.BFloat16, 5e-2)]
     public void Decode_matches_diffusers(ScalarType dtype, double tolerance)
     {
         var (vae, data) = Setup(dtype);
@@ -54,6 +56,7 @@ public sealed class CogVideoXVaeParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData(ScalarType.Float32, 1e-5)]
     [InlineData(ScalarType.Float64, 1e-7)]
+    [InlineData(ScalarType.BFloat16, 5e-2)]
     public void Encode_matches_diffusers(ScalarType dtype, double tolerance)
     {
         var (vae, data) = Setup(dtype);
