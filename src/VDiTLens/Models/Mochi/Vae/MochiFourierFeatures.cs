@@ -5,16 +5,16 @@ namespace VDiTLens.Models.Mochi.Vae;
 
 /// <summary>
 /// diffusers' FourierFeatures(start 6, stop 8): [x, sin(2π·2^f·x), cos(2π·2^f·x)] for f = 6, 7, channel-interleaved
-/// as (c0 f6, c0 f7, c1 f6, …). Computed in float32 whatever the model dtype, as diffusers does, then cast back.
+/// as (c0 f6, c0 f7, c1 f6, …). Computed in float32 whatever the model dtype, as diffusers does, and returned in
+/// <paramref name="dtype"/>.
 /// </summary>
 public static class MochiFourierFeatures
 {
     private static readonly int[] Exponents = { 6, 7 };
 
-    public static Tensor Apply(Tensor x)
+    public static Tensor Apply(Tensor x, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var dtype = x.dtype;
         var f = x.to(ScalarType.Float32);
         long channels = f.shape[1];
         // float32(2π) times an exact power of two, as torch.pow(2.0, freqs) * (2 * torch.pi) in float32

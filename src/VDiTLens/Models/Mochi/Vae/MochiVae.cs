@@ -101,7 +101,7 @@ public sealed class MochiVae : nn.Module
             throw new VDiTLensException($"MochiVae.Encode: height and width ({video.shape[3]}×{video.shape[4]}) must be multiples of {s}");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        return encoder.Forward(video.to(Device).to(DType)).MoveToOuterDisposeScope();
+        return encoder.Forward(video.to(Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>MochiPipeline's de-normalisation before decoding: latents · std / scaling_factor + mean, per channel.</summary>

@@ -34,10 +34,13 @@ public sealed class MochiVaeEncoder : nn.Module
     }
 
     /// <summary>Video [B, C, T, H, W] → moments [B, 2·latent_channels, T', H', W'] (one shot, replicate padding).</summary>
+    /// <param name="video">In any floating dtype: the Fourier features are taken from it in float32 before the cast to
+    /// the model dtype. (diffusers needs the video in the model dtype, so a bfloat16 model sees the video rounded to
+    /// bfloat16 first, and sin(2π·128·x) of a rounded x is off by up to a few radians.)</param>
     public Tensor Forward(Tensor video)
     {
         using var scope = torch.NewDisposeScope();
-        var h = PerVoxel(proj_in, MochiFourierFeatures.Apply(video));
+        var h = PerVoxel(proj_in, MochiFourierFeatures.Apply(video, proj_in.weight!.dtype));
         h = block_in.Forward(h, null);
         foreach (var down in down_blocks) h = down.Forward(h, null);
         h = block_out.Forward(h, null);
