@@ -10,15 +10,12 @@ namespace VDiTLens.Models.HunyuanVideo.Vae;
 
 /// <summary>
 /// HunyuanVideo's causal 3D VAE (diffusers' AutoencoderKLHunyuanVideo), parameter names identical to diffusers
-/// checkpoints. Video [B, 3, 1+4k, 8h, 8w] ↔ latents [B, latent_channels, 1+k, h, w], whole clip at once as
-/// diffusers runs it without tiling. diffusers switches to temporal tiling above 16 video / 4 latent frames
-/// (use_framewise_encoding/decoding); that path is not implemented here, so longer clips are refused.
+/// checkpoints. Video [B, 3, 1+4k, 8h, 8w] ↔ latents [B, latent_channels, 1+k, h, w]. Up to 16 video / 4 latent
+/// frames the whole clip runs at once; longer clips run in diffusers' default temporal tiles
+/// (<see cref="HunyuanVideoVaeTemporalTiling"/>). diffusers' optional spatial tiling (enable_tiling) is not implemented.
 /// </summary>
 public sealed class HunyuanVideoVae : nn.Module
 {
-    /// <summary>diffusers' tile_sample_min_num_frames: beyond it, diffusers encodes and decodes in blended temporal tiles.</summary>
-    public const int MaxUntiledVideoFrames = 16;
-
     public HunyuanVideoVaeConfig Config { get; }
     public AttentionSeam Seam { get; } = new();
     public IReadOnlyList<AttentionSite> Sites { get; }
@@ -58,23 +55,37 @@ public sealed class HunyuanVideoVae : nn.Module
     public Tensor Decode(Tensor z)
     {
         CheckInput(z, Config.latent_channels, "latents z", "latent_channels");
-        if (z.shape[2] > MaxUntiledVideoFrames / TemporalScale)
-            throw new VDiTLensException($"HunyuanVideoVae.Decode: {z.shape[2]} latent frames; diffusers decodes more than {MaxUntiledVideoFrames / TemporalScale} in blended temporal tiles, which is not implemented yet");
+        using var _ = torch.no_grad();
+        if (z.shape[2] > HunyuanVideoVaeTemporalTiling.SampleMinFrames / TemporalScale)
+            return HunyuanVideoVaeTemporalTiling.Decode(z, TemporalScale, DecodeWhole);
+        return DecodeWhole(z);
+    }
+
+    /// <summary>post_quant_conv and the decoder over all of z at once (no temporal tiling).</summary>
+    public Tensor DecodeWhole(Tensor z)
+    {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var x = z.to(Device).to(DType);
         return decoder.forward(post_quant_conv.forward(x)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>diffusers' encode(video).latent_dist for video [B, in, T, H, W] with T ≤ 16.</summary>
+    /// <summary>diffusers' encode(video).latent_dist for video [B, in, T, H, W].</summary>
     public WanLatentDistribution Encode(Tensor video) => WanLatentDistribution.FromMoments(EncodeMoments(video));
 
     /// <summary>The quant_conv output [B, 2·latent_channels, 1+(T−1)÷4, H÷8, W÷8]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)
     {
         CheckInput(video, Config.in_channels, "video", "in_channels");
-        if (video.shape[2] > MaxUntiledVideoFrames)
-            throw new VDiTLensException($"HunyuanVideoVae.Encode: {video.shape[2]} frames; diffusers encodes more than {MaxUntiledVideoFrames} in blended temporal tiles, which is not implemented yet");
+        using var _ = torch.no_grad();
+        if (video.shape[2] > HunyuanVideoVaeTemporalTiling.SampleMinFrames)
+            return HunyuanVideoVaeTemporalTiling.Encode(video, TemporalScale, EncodeWhole);
+        return EncodeWhole(video);
+    }
+
+    /// <summary>The encoder and quant_conv over all of the video at once (no temporal tiling).</summary>
+    public Tensor EncodeWhole(Tensor video)
+    {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var x = video.to(Device).to(DType);
