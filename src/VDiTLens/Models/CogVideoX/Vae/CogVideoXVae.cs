@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.IO;
 using VDiTLens.Models.Wan.Vae;
@@ -95,7 +96,7 @@ public sealed class CogVideoXVae : nn.Module
     private Tensor DecodeFrames(Tensor z) => RunBatches(z, LatentFramesPerBatch, decoder.Forward);
 
     /// <summary>Encodes video [B, in_channels, T, H, W] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
-    public CogVideoXLatentDistribution Encode(Tensor video) => CogVideoXLatentDistribution.FromMoments(EncodeMoments(video));
+    public LatentDistribution Encode(Tensor video) => LatentDistribution.FromMoments(EncodeMoments(video));
 
     /// <summary>The encoder output [B, 2·latent_channels, T', H/8, W/8]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
@@ -71,7 +72,7 @@ public sealed class HunyuanVideoVae : nn.Module
     }
 
     /// <summary>diffusers' encode(video).latent_dist for video [B, in, T, H, W].</summary>
-    public WanLatentDistribution Encode(Tensor video) => WanLatentDistribution.FromMoments(EncodeMoments(video));
+    public LatentDistribution Encode(Tensor video) => LatentDistribution.FromMoments(EncodeMoments(video));
 
     /// <summary>The quant_conv output [B, 2·latent_channels, 1+(T−1)÷4, H÷8, W÷8]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.IO;
 using VDiTLens.Models.Wan.Vae;
@@ -90,7 +91,7 @@ public sealed class MochiVae : nn.Module
     }
 
     /// <summary>Encodes video [B, 3, T, H, W] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
-    public WanLatentDistribution Encode(Tensor video) => WanLatentDistribution.FromMoments(EncodeMoments(video));
+    public LatentDistribution Encode(Tensor video) => LatentDistribution.FromMoments(EncodeMoments(video));
 
     /// <summary>The encoder output [B, 2·latent_channels, T', h, w]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.IO;
@@ -108,7 +109,7 @@ public sealed class WanVae : nn.Module
     }
 
     /// <summary>Encodes video [B, in_channels, 1+4k, 8h, 8w] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
-    public WanLatentDistribution Encode(Tensor video) => WanLatentDistribution.FromMoments(EncodeMoments(video));
+    public LatentDistribution Encode(Tensor video) => LatentDistribution.FromMoments(EncodeMoments(video));
 
     /// <summary>The quant_conv output [B, 2·z_dim, 1+k, h, w]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)

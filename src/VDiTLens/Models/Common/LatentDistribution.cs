@@ -1,21 +1,21 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Models.Wan.Vae;
+namespace VDiTLens.Models.Common;
 
 /// <summary>
 /// The encoder's diagonal Gaussian (diffusers' DiagonalGaussianDistribution): <see cref="Moments"/> is the
-/// quant_conv output [B, 2·z_dim, T, H, W] (mean ‖ log-variance), <see cref="LogVar"/> is clamped to [-30, 20].
+/// encoder (or quant_conv) output [B, 2·latent channels, T, H, W] (mean ‖ log-variance), <see cref="LogVar"/> is clamped to [-30, 20].
 /// </summary>
-public sealed record WanLatentDistribution(Tensor Mean, Tensor LogVar, Tensor Moments)
+public sealed record LatentDistribution(Tensor Mean, Tensor LogVar, Tensor Moments)
 {
-    public static WanLatentDistribution FromMoments(Tensor moments)
+    public static LatentDistribution FromMoments(Tensor moments)
     {
         using var scope = torch.NewDisposeScope();
         var halves = moments.chunk(2, 1);
         var mean = halves[0].MoveToOuterDisposeScope();
         var logVar = halves[1].clamp(-30.0, 20.0).MoveToOuterDisposeScope();
-        return new WanLatentDistribution(mean, logVar, moments);
+        return new LatentDistribution(mean, logVar, moments);
     }
 
     /// <summary>The most likely latent (diffusers' mode()).</summary>
