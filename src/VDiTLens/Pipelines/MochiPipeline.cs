@@ -84,7 +84,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
                 : MochiTransformer3DModel.Load(folder.Transformer, options);
             loaded.Add(transformer);
             var vae = randomWeights
-                ? Evaluating(new MochiVae(folder.VaeConfig, options.Device, options.DType))
+                ? Evaluating(NormDefaults.Reset(new MochiVae(folder.VaeConfig, options.Device, options.DType)))
                 : MochiVae.Load(folder.Vae, options);
             return new MochiPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
         }
