@@ -71,10 +71,10 @@ public sealed class MochiPipeline : ITextToVideoPipeline
             throw new VDiTLensException(
                 $"component sizes do not match: the tokenizer ({tokenizer.Source}) has {tokenizer.VocabularySize} ids but text_encoder/config.json vocab_size = {folder.TextEncoderConfig.vocab_size}");
         var scheduler = (ICustomSigmasScheduler)SchedulerLoader.Load(folder.SchedulerPath);
+        using var seeded = randomWeights ? SeededBuild.Enter(options) : null;
         var loaded = new List<IDisposable>();
         try
         {
-            if (randomWeights) options.ApplySeed();
             ITextEncoder textEncoder = randomWeights
                 ? Evaluating(new T5EncoderModel(folder.TextEncoderConfig, options.Device, options.DType))
                 : TextEncoderLoader.Load(folder.TextEncoder.Path, options);

@@ -46,6 +46,30 @@ public sealed class GenerateMochiCommandTests(ITestOutputHelper output) : IDispo
         Assert.True(error <= 1e-6, $"{error:E3}");
     }
 
+    [Fact]
+    public void Generate_with_the_fixture_latents_reproduces_the_diffusers_mochi_video()
+    {
+        var reference = Fixtures.Load("mochi_pipeline/reference.safetensors");
+        Directory.CreateDirectory(_dir);
+        string latents = Path.Combine(_dir, "latents.safetensors");
+        SafeTensorsWriter.Save(latents, new Dictionary<string, Tensor> { ["latents"] = reference["latents_init"] });
+        string outFile = Path.Combine(_dir, "video.safetensors");
+        var args = new List<string> { "generate", "--model", Fixtures.Path("mochi_pipeline", "pipeline") };
+        foreach (var p in MochiPipelineParityTests.Prompts) args.AddRange(new[] { "--prompt", p });
+        args.AddRange(new[]
+        {
+            "--negative-prompt", MochiPipelineParityTests.NegativePrompt, "--steps", "4", "--height", "32", "--width", "32", "--frames", "13",
+            "--max-sequence-length", "16", "--latents", latents, "--device", "cpu", "--dtype", "float32", "--out", outFile,
+        });
+        var root = new RootCommand { GenerateCommand.Create() };
+        Assert.Equal(0, root.Parse(args.ToArray()).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        using var file = SafeTensorsFile.Open(outFile);
+        using var video = file.Load("video");
+        double error = Fixtures.RelativeL2(video, reference["video"]);
+        output.WriteLine($"video via CLI (default guidance 4.5): relative L2 {error:E3}");
+        Assert.True(error <= 2e-6, $"{error:E3}");
+    }
+
     public void Dispose()
     {
         _folder.Dispose();
