@@ -105,6 +105,20 @@ public sealed class MochiPipelineParityTests(ITestOutputHelper output)
         Assert.True(negative.AttentionMask.eq(reference["negative_attention_mask"]).all().item<bool>());
     }
 
+    [Fact]
+    public void Nan_weight_is_located_at_the_first_attention_site_it_reaches()
+    {
+        var reference = Fixtures.Load("mochi_pipeline/reference.safetensors");
+        using var pipeline = LoadFixture();
+        using (torch.no_grad())
+            pipeline.Transformer.named_parameters().Single(p => p.name == "transformer_blocks.1.attn1.to_q.weight").parameter.fill_(double.NaN);
+        var e = Assert.Throws<VDiTLensException>(() => pipeline.Generate(FixtureRequest(reference["latents_init"])).Dispose());
+        Assert.Contains("step 0 (timestep 0, branch cfg)", e.Message);
+        Assert.Contains("first non-finite attention output at transformer_blocks.1.attn1 (batch rows 0 (cond), 1 (cond), 2 (uncond), 3 (uncond))", e.Message);
+        Assert.Equal(-1, pipeline.Seam.State.Step);
+        Assert.Empty(pipeline.Seam.Probes);
+    }
+
     private void Check(Tensor actual, Tensor expected, double tolerance, string what)
     {
         double error = Fixtures.RelativeL2(actual, expected);
