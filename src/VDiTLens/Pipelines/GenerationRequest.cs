@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Pipelines;
 
 /// <summary>
-/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults. With guidance scale
+/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults (a pipeline's own are in its <see cref="GenerationDefaults"/>). With guidance scale
 /// above 1, classifier-free guidance runs the conditional and unconditional passes (see <see cref="BatchGuidance"/>).
 /// </summary>
 public sealed record GenerationRequest
@@ -19,6 +19,15 @@ public sealed record GenerationRequest
 
     /// <summary>Precomputed unconditional embeddings [B, L, text_dim] (diffusers' <c>negative_prompt_embeds=</c>); used instead of encoding <see cref="NegativePrompt"/>.</summary>
     public Tensor? NegativePromptEmbeds { get; init; }
+
+    /// <summary>
+    /// The token mask [B, L] of <see cref="PromptEmbeds"/> (diffusers' <c>prompt_attention_mask=</c>; 1 = real token),
+    /// for pipelines whose transformer takes one (Mochi: required with <see cref="PromptEmbeds"/>); Wan ignores it.
+    /// </summary>
+    public Tensor? PromptAttentionMask { get; init; }
+
+    /// <summary>The token mask of <see cref="NegativePromptEmbeds"/> (diffusers' <c>negative_prompt_attention_mask=</c>).</summary>
+    public Tensor? NegativePromptAttentionMask { get; init; }
 
     /// <summary>Videos generated: the rows of <see cref="PromptEmbeds"/> when given, else one per prompt.</summary>
     public int BatchSize => PromptEmbeds is { } e ? (int)e.shape[0] : Prompts.Count;
@@ -53,4 +62,13 @@ public sealed record GenerationRequest
     public IProgress<GenerationProgress>? Progress { get; init; }
 
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>The checks every pipeline makes before it starts.</summary>
+    internal void Validate()
+    {
+        if (BatchSize == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt (or PromptEmbeds)");
+        if (Steps < 1) throw new VDiTLensException($"steps = {Steps}: at least 1 denoising step is needed");
+        if (!double.IsFinite(GuidanceScale)) throw new VDiTLensException($"guidance scale {GuidanceScale} is not a finite number");
+        if (MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {MaxSequenceLength}: must be at least 1");
+    }
 }

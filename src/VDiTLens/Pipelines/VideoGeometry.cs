@@ -6,6 +6,12 @@ namespace VDiTLens.Pipelines;
 /// </summary>
 public sealed record VideoGeometry(int Channels, int TemporalScale, int SpatialScale, int[] PatchSize, bool HasVae)
 {
+    /// <summary>
+    /// Any frame count ≥ 1 maps to (frames − 1) / temporal + 1 latent frames, rounding down (MochiPipeline's
+    /// prepare_latents; the decoded video then has 1 + temporal·k frames); false: the count must be exactly 1 + temporal·k (Wan).
+    /// </summary>
+    public bool FramesRoundDown { get; init; }
+
     /// <summary>The latent shape [B, C, F, H, W] for a request, or a VDiTLensException saying which size to change and to what.</summary>
     public long[] LatentShape(int batch, int frames, int height, int width)
     {
@@ -18,8 +24,8 @@ public sealed record VideoGeometry(int Channels, int TemporalScale, int SpatialS
         long latentFrames;
         if (HasVae)
         {
-            if (frames < 1 || (frames - 1) % TemporalScale != 0)
-                throw new VDiTLensException($"frames = {frames}: with the Wan VAE the frame count must be 1 + {TemporalScale}·k (e.g. {Round(frames - 1, TemporalScale) + 1})");
+            if (frames < 1 || (!FramesRoundDown && (frames - 1) % TemporalScale != 0))
+                throw new VDiTLensException($"frames = {frames}: with the VAE the frame count must be 1 + {TemporalScale}·k (e.g. {Round(frames - 1, TemporalScale) + 1})");
             latentFrames = (frames - 1) / TemporalScale + 1;
         }
         else

@@ -1,0 +1,11 @@
+namespace VDiTLens.Pipelines;
+
+/// <summary>The <c>__call__</c> defaults of a diffusers pipeline, for callers (the CLI) that leave a size unset.</summary>
+public sealed record GenerationDefaults(double GuidanceScale, int Steps, int Height, int Width, int Frames, int MaxSequenceLength)
+{
+    /// <summary>WanPipeline: guidance 5, 50 steps, 480 × 832, 81 frames, 512 tokens.</summary>
+    public static readonly GenerationDefaults Wan = new(5.0, 50, 480, 832, 81, 512);
+
+    /// <summary>MochiPipeline: guidance 4.5, 64 steps, 480 × 848, 19 frames, 256 tokens.</summary>
+    public static readonly GenerationDefaults Mochi = new(4.5, 64, 480, 848, 19, 256);
+}

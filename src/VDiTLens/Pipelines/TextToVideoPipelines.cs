@@ -1,0 +1,25 @@
+using VDiTLens.IO;
+using VDiTLens.Runtime;
+
+namespace VDiTLens.Pipelines;
+
+/// <summary>Loads a diffusers pipeline folder as the pipeline its model_index.json <c>_class_name</c> names.</summary>
+public static class TextToVideoPipelines
+{
+    public static readonly string[] SupportedClasses = { WanPipelineFolder.PipelineClass, MochiPipelineFolder.PipelineClass };
+
+    public static ITextToVideoPipeline Load(string path, ComputeOptions options)
+    {
+        if (!Directory.Exists(path)) throw new VDiTLensException($"{path}: pipeline folder not found");
+        if (!PipelineFolder.IsPipeline(path))
+            throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
+        string? className = PipelineFolder.Open(path).ClassName;
+        return className switch
+        {
+            WanPipelineFolder.PipelineClass => WanPipeline.Load(path, options),
+            MochiPipelineFolder.PipelineClass => MochiPipeline.Load(path, options),
+            _ => throw new VDiTLensException(
+                $"{Path.Combine(path, "model_index.json")}: _class_name '{className ?? "missing"}' is not a pipeline vditlens can run (supported: {string.Join(", ", SupportedClasses)})"),
+        };
+    }
+}
