@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Pipelines;
 
 /// <summary>
-/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults. With guidance scale
+/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults (a pipeline's own: <see cref="ITextToVideoPipeline.DefaultRequest"/>). With guidance scale
 /// above 1, classifier-free guidance runs the conditional and unconditional passes (see <see cref="BatchGuidance"/>).
 /// </summary>
 public sealed record GenerationRequest
@@ -27,6 +27,12 @@ public sealed record GenerationRequest
     public string NegativePrompt { get; init; } = "";
 
     public double GuidanceScale { get; init; } = 5.0;
+
+    /// <summary>
+    /// CogVideoXPipeline only (diffusers' <c>use_dynamic_cfg</c>): the scale at timestep t of N steps becomes
+    /// 1 + scale · (1 − cos(π · ((N − t) / N)^5)) / 2, computed as diffusers does it (t is the raw timestep, not the step index).
+    /// </summary>
+    public bool UseDynamicCfg { get; init; }
     public int Steps { get; init; } = 50;
 
     /// <summary>Seed of the CPU generator the initial Gaussian latents are drawn from (ignored with <see cref="InitialLatents"/>).</summary>

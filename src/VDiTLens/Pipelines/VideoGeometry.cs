@@ -19,7 +19,7 @@ public sealed record VideoGeometry(int Channels, int TemporalScale, int SpatialS
         if (HasVae)
         {
             if (frames < 1 || (frames - 1) % TemporalScale != 0)
-                throw new VDiTLensException($"frames = {frames}: with the Wan VAE the frame count must be 1 + {TemporalScale}·k (e.g. {Round(frames - 1, TemporalScale) + 1})");
+                throw new VDiTLensException($"frames = {frames}: with this VAE the frame count must be 1 + {TemporalScale}·k (e.g. {Round(frames - 1, TemporalScale) + 1})");
             latentFrames = (frames - 1) / TemporalScale + 1;
         }
         else

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Models.Wan;
@@ -17,7 +16,7 @@ namespace VDiTLens.Pipelines;
 /// scheduler → latent de-normalisation and Wan VAE decode → video [B, F, H, W, 3] in [0, 1]. Without a VAE the
 /// transformer's latents are the video in [-1, 1] (pixel-space tiny models). Not thread-safe: one generation at a time.
 /// </summary>
-public sealed class WanPipeline : IDisposable
+public sealed class WanPipeline : ITextToVideoPipeline
 {
     public WanPipelineFolder Folder { get; }
     public ComputeOptions Options { get; }
@@ -28,6 +27,10 @@ public sealed class WanPipeline : IDisposable
     /// <summary>Null for a pixel-space pipeline.</summary>
     public WanVae? Vae { get; }
     public VideoGeometry Geometry { get; }
+    public string ClassName => WanPipelineFolder.PipelineClass;
+
+    /// <summary>diffusers' WanPipeline defaults; the prompt length is the tokenizer's model_max_length when it has one.</summary>
+    public GenerationRequest DefaultRequest => new() { MaxSequenceLength = Tokenizer.ModelMaxLength ?? 512 };
 
     /// <summary>The seam the transformer's attention goes through; its <see cref="AttentionSeam.State"/> follows the loop.</summary>
     public AttentionSeam Seam => Transformer.Seam;
@@ -116,24 +119,8 @@ public sealed class WanPipeline : IDisposable
     public Tensor InitialLatents(GenerationRequest request)
     {
         var shape = Geometry.LatentShape(request.BatchSize, request.Frames, request.Height, request.Width);
-        if (request.InitialLatents is { } given)
-        {
-            if (!given.shape.SequenceEqual(shape))
-                throw new VDiTLensException(
-                    $"initial latents are [{string.Join(", ", given.shape)}] but {request.BatchSize} prompt(s) at {request.Frames} frames of {request.Height} × {request.Width} need [{string.Join(", ", shape)}]");
-            var latents = given.to(ScalarType.Float32).to(Options.Device);
-            if (ReferenceEquals(latents, given)) latents = given.clone();
-            if (!latents.isfinite().all().item<bool>())
-            {
-                latents.Dispose();
-                throw new VDiTLensException("the initial latents contain NaN or Inf values");
-            }
-            return latents;
-        }
-        // Drawn on the CPU in float32 then moved, so a seed gives the same noise on every device (as diffusers with a CPU generator).
         using var generator = new Generator((ulong)request.Seed);
-        using var noise = torch.randn(shape, ScalarType.Float32, torch.CPU, generator: generator);
-        return noise.to(Options.Device).clone();
+        return PipelineInputs.InitialLatents(request, shape, ScalarType.Float32, Options.Device, generator);
     }
 
     /// <summary>Runs the whole generation; returns the video [B, F, H, W, 3] float32 in [0, 1] on the CPU.</summary>
@@ -146,7 +133,9 @@ public sealed class WanPipeline : IDisposable
     /// <summary>The denoising loop only: the final latents (float32, on the device), before de-normalisation and decoding.</summary>
     public Tensor Denoise(GenerationRequest request)
     {
-        Validate(request);
+        PipelineInputs.Validate(request);
+        if (request.UseDynamicCfg)
+            throw new VDiTLensException("UseDynamicCfg (use_dynamic_cfg) is a CogVideoXPipeline option; WanPipeline has no dynamic guidance");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
@@ -163,30 +152,7 @@ public sealed class WanPipeline : IDisposable
             if (uncond is not null && uncond.shape[1] != cond.shape[1])
                 throw new VDiTLensException($"PromptEmbeds has {cond.shape[1]} tokens but the unconditional embeddings have {uncond.shape[1]}; batched guidance needs the same length (encode both with the same max_sequence_length)");
             using var both = guided && request.BatchGuidance ? torch.cat(new[] { cond, uncond! }, 0) : null;
-            Scheduler.SetTimesteps(request.Steps);
-            Scheduler.Reset();
-            int steps = (int)Scheduler.Timesteps.shape[0];
-            var clock = Stopwatch.StartNew();
-            request.Progress?.Report(GenerationProgress.After(0, steps, TimeSpan.Zero));
-            var state = Seam.State;
-            try
-            {
-                for (int i = 0; i < steps; i++)
-                {
-                    request.Cancellation.ThrowIfCancellationRequested();
-                    var step = Step(i, latents, cond, uncond, both, request);
-                    latents.Dispose();
-                    latents = step.TakeLatents();
-                    // The callback runs outside the step's dispose scope, so what it clones is the caller's to keep.
-                    using (step)
-                        request.OnStep?.Invoke(new StepInfo(i, steps, state.Timestep, step.Latents, step.Guided, step.Cond, step.Uncond));
-                    request.Progress?.Report(GenerationProgress.After(i + 1, steps, clock.Elapsed));
-                }
-            }
-            finally
-            {
-                state.Reset();
-            }
+            DenoisingLoop.Run(request, Scheduler, Seam.State, ref latents, (i, current) => Step(i, current, cond, uncond, both, request));
             return latents;
         }
         catch
@@ -197,72 +163,21 @@ public sealed class WanPipeline : IDisposable
     }
 
     /// <summary>A caller's embeddings, checked, as a new tensor in the transformer dtype on the device.</summary>
-    private Tensor GivenEmbeddings(Tensor embeds, int batch, string what)
-    {
-        long textDim = Folder.TransformerConfig.text_dim;
-        if (embeds.dim() != 3 || embeds.shape[0] != batch || embeds.shape[2] != textDim)
-            throw new VDiTLensException($"{what} is [{string.Join(", ", embeds.shape)}]; it must be [{batch}, L, {textDim}] (batch, tokens, the transformer's text_dim)");
-        using var scope = torch.NewDisposeScope();
-        var moved = embeds.alias().to(Options.DType).to(Options.Device);
-        if (!moved.isfinite().all().item<bool>())
-            throw new VDiTLensException($"{what} contains NaN or Inf values");
-        return moved.MoveToOuterDisposeScope();
-    }
+    private Tensor GivenEmbeddings(Tensor embeds, int batch, string what) =>
+        PipelineInputs.GivenEmbeddings(embeds, batch, Folder.TransformerConfig.text_dim, what, Options.DType, Options.Device);
 
     private StepTensors Step(int i, Tensor latents, Tensor cond, Tensor? uncond, Tensor? both, GenerationRequest request)
     {
         using var scope = torch.NewDisposeScope();
-        int batch = (int)latents.shape[0];
         var state = Seam.State;
         var t = Scheduler.Timesteps[i];
-        state.Step = i;
-        state.Timestep = t.to(ScalarType.Float64).item<double>();
-        Tensor condPrediction;
-        Tensor? uncondPrediction = null;
-        if (both is not null)
-        {
-            var output = Forward(i, torch.cat(new[] { latents, latents }, 0), t, both, "cfg", BatchLayout.Guided(batch));
-            condPrediction = output.narrow(0, 0, batch);
-            uncondPrediction = output.narrow(0, batch, batch);
-        }
-        else
-        {
-            condPrediction = Forward(i, latents, t, cond, "cond", BatchLayout.Uniform("cond", batch));
-            if (uncond is not null)
-                uncondPrediction = Forward(i, latents, t, uncond, "uncond", BatchLayout.Uniform("uncond", batch));
-        }
-        var guided = uncondPrediction is null
-            ? condPrediction
-            : uncondPrediction + request.GuidanceScale * (condPrediction - uncondPrediction);
+        var (guided, condPrediction, uncondPrediction) = GuidedPrediction.Run(state, latents, cond, uncond, both, request.GuidanceScale,
+            (x, text) => Forward(i, x, t, text));
         var next = Scheduler.Step(guided, i, latents);
         if (!next.isfinite().all().item<bool>())
             throw new VDiTLensException($"step {i} (timestep {state.Timestep}): the scheduler ({Scheduler.ClassName}) produced non-finite latents from finite model outputs");
         return new StepTensors(next.DetachFromDisposeScope(), guided.DetachFromDisposeScope(),
             condPrediction.DetachFromDisposeScope(), uncondPrediction?.DetachFromDisposeScope());
-    }
-
-    /// <summary>One step's outputs, detached from any dispose scope; disposing frees all but a taken latent.</summary>
-    private sealed class StepTensors(Tensor latents, Tensor guided, Tensor cond, Tensor? uncond) : IDisposable
-    {
-        private bool _taken;
-        public Tensor Latents { get; } = latents;
-        public Tensor Guided { get; } = guided;
-        public Tensor Cond { get; } = cond;
-        public Tensor? Uncond { get; } = uncond;
-
-        public Tensor TakeLatents()
-        {
-            _taken = true;
-            return Latents;
-        }
-
-        public void Dispose()
-        {
-            if (!ReferenceEquals(Guided, Cond)) Guided.Dispose();
-            Cond.Dispose();
-            Uncond?.Dispose();
-            if (!_taken) Latents.Dispose();
-        }
     }
 
     /// <summary>Latents [B, C, F, H, W] → video [B, F', H', W', 3] float32 in [0, 1] on the CPU (VAE decode, or the latents themselves without a VAE).</summary>
@@ -277,34 +192,13 @@ public sealed class WanPipeline : IDisposable
             pixels = latents.clamp(-1.0, 1.0);
         if (!pixels.isfinite().all().item<bool>())
             throw new VDiTLensException(Vae is null ? "the final latents are not finite" : "the VAE decode produced non-finite values; check the vae weights, or run in float32");
-        // diffusers' postprocess_video: x / 2 + 0.5 clamped to [0, 1], channels last
-        var video = (pixels / 2 + 0.5).clamp(0.0, 1.0).permute(0, 2, 3, 4, 1).to(ScalarType.Float32).cpu().contiguous();
-        return video.MoveToOuterDisposeScope();
+        return PipelineInputs.ToVideo(pixels).MoveToOuterDisposeScope();
     }
 
-    private Tensor Forward(int step, Tensor latents, Tensor t, Tensor text, string branch, BatchLayout layout)
+    private Tensor Forward(int step, Tensor latents, Tensor t, Tensor text)
     {
-        Seam.State.Branch = branch;
-        Seam.State.Batch = layout;
         var timestep = t.expand(latents.shape[0]).to(Options.Device);
-        var output = Transformer.Forward(latents, timestep, text);
-        if (output.isfinite().all().item<bool>()) return output;
-
-        // Re-run the same call with a probe to name where the first non-finite value appeared.
-        var locator = new NonFiniteLocator();
-        using (Seam.Attach(locator))
-            Transformer.Forward(latents, timestep, text).Dispose();
-        throw new VDiTLensException(
-            $"step {step} (timestep {Seam.State.Timestep}, branch {branch}): the transformer output is not finite; {locator.Describe()}. " +
-            $"Check the transformer weights ({Folder.Transformer.Path}), or run in float32/bfloat16 if this is float16 overflow");
-    }
-
-    private static void Validate(GenerationRequest request)
-    {
-        if (request.BatchSize == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt (or PromptEmbeds)");
-        if (request.Steps < 1) throw new VDiTLensException($"steps = {request.Steps}: at least 1 denoising step is needed");
-        if (!double.IsFinite(request.GuidanceScale)) throw new VDiTLensException($"guidance scale {request.GuidanceScale} is not a finite number");
-        if (request.MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {request.MaxSequenceLength}: must be at least 1");
+        return PipelineInputs.CheckedForward(Seam, () => Transformer.Forward(latents, timestep, text), step, Folder.Transformer.Path);
     }
 
     public void Dispose()
