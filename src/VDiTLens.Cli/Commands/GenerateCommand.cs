@@ -6,6 +6,7 @@ using VDiTLens.Interventions.Sparsity;
 using VDiTLens.IO;
 using VDiTLens.IO.Video;
 using VDiTLens.Pipelines;
+using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Cli.Commands;
@@ -15,22 +16,23 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "diffusers WanPipeline folder (model_index.json + components)", Required = true };
+        var model = new Option<string>("--model") { Description = $"diffusers pipeline folder (model_index.json + components): {string.Join(", ", Pipelines.Keys)}", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "prompt; repeat for a batch (one video each)", Required = true, AllowMultipleArgumentsPerToken = false };
         var negative = new Option<string>("--negative-prompt") { Description = "prompt of the unconditional branch", DefaultValueFactory = _ => "" };
-        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale (≤ 1: no guidance)", DefaultValueFactory = _ => 5.0 };
-        var steps = new Option<int>("--steps") { Description = "denoising steps", DefaultValueFactory = _ => 50 };
-        var height = new Option<int>("--height") { Description = "video height in pixels", DefaultValueFactory = _ => 480 };
-        var width = new Option<int>("--width") { Description = "video width in pixels", DefaultValueFactory = _ => 832 };
-        var frames = new Option<int>("--frames") { Description = "frame count (1 + 4k with the Wan VAE)", DefaultValueFactory = _ => 81 };
-        var maxLength = new Option<int?>("--max-sequence-length") { Description = "prompt tokens (padded/truncated); default: the tokenizer's model_max_length, else 512" };
+        var guidance = new Option<double?>("--guidance") { Description = "classifier-free guidance scale (≤ 1: no guidance); default: the pipeline's (Wan 5, CogVideoX 6)" };
+        var dynamicCfg = new Option<bool>("--dynamic-cfg") { Description = "CogVideoX only: diffusers' use_dynamic_cfg (guidance scale rising over the steps)" };
+        var steps = new Option<int?>("--steps") { Description = "denoising steps (default 50)" };
+        var height = new Option<int?>("--height") { Description = "video height in pixels; default: the pipeline's (Wan 480, CogVideoX sample_height · 8)" };
+        var width = new Option<int?>("--width") { Description = "video width in pixels; default: the pipeline's (Wan 832, CogVideoX sample_width · 8)" };
+        var frames = new Option<int?>("--frames") { Description = "frame count, 1 + 4k; default: the pipeline's (Wan 81, CogVideoX sample_frames)" };
+        var maxLength = new Option<int?>("--max-sequence-length") { Description = "prompt tokens (padded/truncated); default: Wan the tokenizer's model_max_length, else 512; CogVideoX 226" };
         var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
         var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
         var interventions = new Option<string?>("--interventions") { Description = "intervention config: a JSON list [{\"type\":\"block_topk\",\"sparsity\":0.85,\"sites\":[\"self\"]}, ...] or a file holding it (types and fields: docs/sparsity.md)" };
         var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
-        var command = new Command("generate", "Text-to-video with a Wan2.1 pipeline");
-        foreach (var o in new Option[] { model, prompt, negative, guidance, steps, height, width, frames, maxLength, latents, fps, split, interventions, output })
+        var command = new Command("generate", "Text-to-video with a diffusers pipeline folder (Wan2.1, CogVideoX)");
+        foreach (var o in new Option[] { model, prompt, negative, guidance, dynamicCfg, steps, height, width, frames, maxLength, latents, fps, split, interventions, output })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -39,18 +41,20 @@ internal static class GenerateCommand
             if (!VideoWriter.Extensions.Contains(Path.GetExtension(outPath).ToLowerInvariant()))
                 throw new VDiTLensException($"--out {outPath}: unknown output format (use {string.Join(", ", VideoWriter.Extensions)})");
             var options = common.Resolve(result);
-            using var pipeline = WanPipeline.Load(result.GetValue(model)!, options);
+            using var pipeline = LoadPipeline(result.GetValue(model)!, options);
             using var initial = result.GetValue(latents) is { } file ? LoadLatents(file) : null;
-            var request = new GenerationRequest
+            var defaults = pipeline.DefaultRequest;
+            var request = defaults with
             {
                 Prompts = result.GetValue(prompt)!,
                 NegativePrompt = result.GetValue(negative)!,
-                GuidanceScale = result.GetValue(guidance),
-                Steps = result.GetValue(steps),
-                Height = result.GetValue(height),
-                Width = result.GetValue(width),
-                Frames = result.GetValue(frames),
-                MaxSequenceLength = result.GetValue(maxLength) ?? pipeline.Tokenizer.ModelMaxLength ?? 512,
+                GuidanceScale = result.GetValue(guidance) ?? defaults.GuidanceScale,
+                UseDynamicCfg = result.GetValue(dynamicCfg),
+                Steps = result.GetValue(steps) ?? defaults.Steps,
+                Height = result.GetValue(height) ?? defaults.Height,
+                Width = result.GetValue(width) ?? defaults.Width,
+                Frames = result.GetValue(frames) ?? defaults.Frames,
+                MaxSequenceLength = result.GetValue(maxLength) ?? defaults.MaxSequenceLength,
                 InitialLatents = initial,
                 Seed = options.Seed,
                 BatchGuidance = !result.GetValue(split),
@@ -86,6 +90,24 @@ internal static class GenerateCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The pipelines <c>generate</c> runs, by model_index.json's <c>_class_name</c>.</summary>
+    private static readonly Dictionary<string, Func<string, ComputeOptions, ITextToVideoPipeline>> Pipelines = new()
+    {
+        [WanPipelineFolder.PipelineClass] = WanPipeline.Load,
+        [CogVideoXPipelineFolder.PipelineClass] = CogVideoXPipeline.Load,
+    };
+
+    private static ITextToVideoPipeline LoadPipeline(string path, ComputeOptions options)
+    {
+        if (!Directory.Exists(path)) throw new VDiTLensException($"--model {path}: pipeline folder not found");
+        if (!PipelineFolder.IsPipeline(path))
+            throw new VDiTLensException($"--model {path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
+        string? className = PipelineFolder.Open(path).ClassName;
+        if (className is null || !Pipelines.TryGetValue(className, out var load))
+            throw new VDiTLensException($"{Path.Combine(path, "model_index.json")}: _class_name '{className ?? "missing"}' is not supported (supported: {string.Join(", ", Pipelines.Keys)})");
+        return load(path, options);
     }
 
     private static IReadOnlyList<IAttentionIntervention> LoadInterventions(string? text) => text switch
