@@ -21,7 +21,7 @@ public delegate Tensor TransformerCall(Tensor latents, Tensor timestep, TextCond
 /// </summary>
 public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam, TransformerCall transformer, string transformerPath)
 {
-    /// <summary>Cast the branch predictions to float32 before guidance (MochiPipeline's <c>noise_pred.to(torch.float32)</c>).</summary>
+    /// <summary>Cast the branch predictions to float32 before guidance (MochiPipeline's <c>noise_pred.to(torch.float32)</c>, CogVideoXPipeline's <c>noise_pred.float()</c>).</summary>
     public bool Float32Predictions { get; init; }
 
     /// <summary>
