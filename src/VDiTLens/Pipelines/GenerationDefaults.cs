@@ -8,4 +8,10 @@ public sealed record GenerationDefaults(double GuidanceScale, int Steps, int Hei
 
     /// <summary>MochiPipeline: guidance 4.5, 64 steps, 480 × 848, 19 frames, 256 tokens.</summary>
     public static readonly GenerationDefaults Mochi = new(4.5, 64, 480, 848, 19, 256);
+
+    /// <summary>
+    /// CogVideoXPipeline: guidance 6, 50 steps, 226 tokens; height, width and frames from the transformer config
+    /// (sample_height · spatial scale, sample_width · spatial scale, sample_frames: 480 × 720, 49 frames for CogVideoX-2b/5b).
+    /// </summary>
+    public static GenerationDefaults CogVideoX(int height, int width, int frames) => new(6.0, 50, height, width, frames, 226);
 }

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Pipelines;
 
 /// <summary>
-/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults (a pipeline's own are in its <see cref="GenerationDefaults"/>). With guidance scale
+/// One text-to-video generation. Defaults are diffusers' <c>WanPipeline.__call__</c> defaults (a pipeline's own: <see cref="ITextToVideoPipeline.Defaults"/>). With guidance scale
 /// above 1, classifier-free guidance runs the conditional and unconditional passes (see <see cref="BatchGuidance"/>).
 /// </summary>
 public sealed record GenerationRequest
@@ -36,6 +36,13 @@ public sealed record GenerationRequest
     public string NegativePrompt { get; init; } = "";
 
     public double GuidanceScale { get; init; } = 5.0;
+
+    /// <summary>
+    /// CogVideoXPipeline only (diffusers' <c>use_dynamic_cfg</c>): the scale at timestep t of N steps becomes
+    /// 1 + scale · (1 − cos(π · ((N − t) / N)^5)) / 2, computed as diffusers does it (t is the raw timestep, not the step index).
+    /// </summary>
+    public bool UseDynamicCfg { get; init; }
+
     public int Steps { get; init; } = 50;
 
     /// <summary>Seed of the CPU generator the initial Gaussian latents are drawn from (ignored with <see cref="InitialLatents"/>).</summary>
@@ -46,7 +53,10 @@ public sealed record GenerationRequest
     public int Frames { get; init; } = 81;
     public int MaxSequenceLength { get; init; } = 512;
 
-    /// <summary>Explicit starting latents [B, C, F_latent, H_latent, W_latent] (diffusers' <c>latents=</c>); used as float32.</summary>
+    /// <summary>
+    /// Explicit starting latents (diffusers' <c>latents=</c>) in the pipeline's layout and dtype: [B, C, F_latent,
+    /// H_latent, W_latent] used as float32 for Wan and Mochi; [B, F_latent, C, H_latent, W_latent] in the model dtype for CogVideoX.
+    /// </summary>
     public Tensor? InitialLatents { get; init; }
 
     /// <summary>
@@ -70,5 +80,12 @@ public sealed record GenerationRequest
         if (Steps < 1) throw new VDiTLensException($"steps = {Steps}: at least 1 denoising step is needed");
         if (!double.IsFinite(GuidanceScale)) throw new VDiTLensException($"guidance scale {GuidanceScale} is not a finite number");
         if (MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {MaxSequenceLength}: must be at least 1");
+    }
+
+    /// <summary>For pipelines without diffusers' <c>use_dynamic_cfg</c>: refuses a request that asks for it.</summary>
+    internal void RejectDynamicCfg(string pipelineClass)
+    {
+        if (UseDynamicCfg)
+            throw new VDiTLensException($"UseDynamicCfg (use_dynamic_cfg, --dynamic-cfg) is a CogVideoXPipeline option; {pipelineClass} has no dynamic guidance");
     }
 }

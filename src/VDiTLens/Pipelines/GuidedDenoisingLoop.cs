@@ -6,7 +6,11 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Pipelines;
 
-/// <summary>One transformer call: latents [B, C, F, H, W], timesteps [B] (float32, on the device), text → prediction.</summary>
+/// <summary>
+/// One transformer call: latents in the pipeline's layout ([B, C, F, H, W] for Wan and Mochi, [B, F, C, H, W] for
+/// CogVideoX), timesteps [B] (the scheduler's dtype, on the device), text → prediction. Inputs that do not change over
+/// the steps (CogVideoX's rotary tables) are captured by the delegate.
+/// </summary>
 public delegate Tensor TransformerCall(Tensor latents, Tensor timestep, TextConditioning text);
 
 /// <summary>
@@ -17,8 +21,20 @@ public delegate Tensor TransformerCall(Tensor latents, Tensor timestep, TextCond
 /// </summary>
 public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam, TransformerCall transformer, string transformerPath)
 {
-    /// <summary>Cast the branch predictions to float32 before guidance (MochiPipeline's <c>noise_pred.to(torch.float32)</c>).</summary>
+    /// <summary>Cast the branch predictions to float32 before guidance (MochiPipeline's <c>noise_pred.to(torch.float32)</c>, CogVideoXPipeline's <c>noise_pred.float()</c>).</summary>
     public bool Float32Predictions { get; init; }
+
+    /// <summary>
+    /// The guidance scale of each step from (step index, raw timestep): CogVideoX's <c>use_dynamic_cfg</c>.
+    /// Null: the request's <see cref="GenerationRequest.GuidanceScale"/> at every step.
+    /// </summary>
+    public Func<int, double, double>? GuidanceScaleAt { get; init; }
+
+    /// <summary>
+    /// The dtype the scheduler's output is cast to before the next step (CogVideoX keeps the latents in the model dtype:
+    /// diffusers' <c>latents.to(prompt_embeds.dtype)</c>). Null: as the scheduler returns them.
+    /// </summary>
+    public ScalarType? LatentsDType { get; init; }
 
     /// <summary>
     /// Denoises <paramref name="latents"/> (taken over: disposed, or returned as the result) over the scheduler's
@@ -42,7 +58,7 @@ public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam
                 for (int i = 0; i < steps; i++)
                 {
                     request.Cancellation.ThrowIfCancellationRequested();
-                    var step = Step(i, latents, cond, uncond, both, request.GuidanceScale);
+                    var step = Step(i, latents, cond, uncond, both, request);
                     latents.Dispose();
                     latents = step.TakeLatents();
                     // The callback runs outside the step's dispose scope, so what it clones is the caller's to keep.
@@ -64,7 +80,7 @@ public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam
         }
     }
 
-    private StepTensors Step(int i, Tensor latents, TextConditioning cond, TextConditioning? uncond, TextConditioning? both, double guidanceScale)
+    private StepTensors Step(int i, Tensor latents, TextConditioning cond, TextConditioning? uncond, TextConditioning? both, GenerationRequest request)
     {
         using var scope = torch.NewDisposeScope();
         int batch = (int)latents.shape[0];
@@ -91,10 +107,12 @@ public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam
             condPrediction = condPrediction.to(ScalarType.Float32);
             uncondPrediction = uncondPrediction?.to(ScalarType.Float32);
         }
+        double guidanceScale = GuidanceScaleAt?.Invoke(i, state.Timestep) ?? request.GuidanceScale;
         var guided = uncondPrediction is null
             ? condPrediction
             : uncondPrediction + guidanceScale * (condPrediction - uncondPrediction);
         var next = scheduler.Step(guided, i, latents);
+        if (LatentsDType is { } dtype) next = next.to(dtype);
         if (!next.isfinite().all().item<bool>())
             throw new VDiTLensException($"step {i} (timestep {state.Timestep}): the scheduler ({scheduler.ClassName}) produced non-finite latents from finite model outputs");
         return new StepTensors(next.DetachFromDisposeScope(), guided.DetachFromDisposeScope(),

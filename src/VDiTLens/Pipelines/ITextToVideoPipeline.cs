@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Pipelines;
 
-/// <summary>A loaded text-to-video pipeline (Wan, Mochi): what a caller that does not care which one needs.</summary>
+/// <summary>A loaded text-to-video pipeline (Wan, CogVideoX, Mochi): what a caller that does not care which one needs.</summary>
 public interface ITextToVideoPipeline : IDisposable
 {
     /// <summary>diffusers' pipeline class (model_index.json's <c>_class_name</c>).</summary>

@@ -84,7 +84,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
                 : MochiTransformer3DModel.Load(folder.Transformer, options);
             loaded.Add(transformer);
             var vae = randomWeights
-                ? Evaluating(NormDefaults.Reset(new MochiVae(folder.VaeConfig, options.Device, options.DType)))
+                ? Evaluating(new MochiVae(folder.VaeConfig, options.Device, options.DType))
                 : MochiVae.Load(folder.Vae, options);
             return new MochiPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
         }
@@ -147,6 +147,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
     public Tensor Denoise(GenerationRequest request)
     {
         request.Validate();
+        request.RejectDynamicCfg(ClassName);
         var sigmas = Sigmas(request.Steps);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;

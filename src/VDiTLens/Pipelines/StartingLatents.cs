@@ -7,17 +7,20 @@ namespace VDiTLens.Pipelines;
 public static class StartingLatents
 {
     /// <summary>
-    /// The request's own latents (checked against <paramref name="shape"/>, copied), or Gaussian noise from a CPU
-    /// generator seeded with <see cref="GenerationRequest.Seed"/>; float32 on <paramref name="device"/>.
+    /// The request's own latents (checked against <paramref name="shape"/>, copied), or Gaussian noise drawn on the CPU
+    /// from <paramref name="generator"/> (default: a fresh one seeded with <see cref="GenerationRequest.Seed"/>); in
+    /// <paramref name="dtype"/> (Wan and Mochi: float32; CogVideoX: the model dtype) on <paramref name="device"/>.
+    /// A caller that passes its generator may keep drawing from it (CogVideoX's DPM scheduler, as diffusers' <c>generator=</c>).
     /// </summary>
-    public static Tensor Create(long[] shape, GenerationRequest request, Device device)
+    public static Tensor Create(long[] shape, GenerationRequest request, Device device,
+        ScalarType dtype = ScalarType.Float32, Generator? generator = null)
     {
         if (request.InitialLatents is { } given)
         {
             if (!given.shape.SequenceEqual(shape))
                 throw new VDiTLensException(
                     $"initial latents are [{string.Join(", ", given.shape)}] but {request.BatchSize} prompt(s) at {request.Frames} frames of {request.Height} × {request.Width} need [{string.Join(", ", shape)}]");
-            var latents = given.to(ScalarType.Float32).to(device);
+            var latents = given.to(dtype).to(device);
             if (ReferenceEquals(latents, given)) latents = given.clone();
             if (!latents.isfinite().all().item<bool>())
             {
@@ -26,9 +29,9 @@ public static class StartingLatents
             }
             return latents;
         }
-        // Drawn on the CPU in float32 then moved, so a seed gives the same noise on every device (as diffusers with a CPU generator).
-        using var generator = new Generator((ulong)request.Seed);
-        using var noise = torch.randn(shape, ScalarType.Float32, torch.CPU, generator: generator);
+        // Drawn on the CPU then moved, so a seed gives the same noise on every device (as diffusers with a CPU generator).
+        using var own = generator is null ? new Generator((ulong)request.Seed) : null;
+        using var noise = torch.randn(shape, dtype, torch.CPU, generator: generator ?? own);
         return noise.to(device).clone();
     }
 }

@@ -6,7 +6,15 @@ namespace VDiTLens.Pipelines;
 /// <summary>Loads a diffusers pipeline folder as the pipeline its model_index.json <c>_class_name</c> names.</summary>
 public static class TextToVideoPipelines
 {
-    public static readonly string[] SupportedClasses = { WanPipelineFolder.PipelineClass, MochiPipelineFolder.PipelineClass };
+    /// <summary>The pipelines vditlens runs, by diffusers class name.</summary>
+    private static readonly Dictionary<string, Func<string, ComputeOptions, ITextToVideoPipeline>> Loaders = new()
+    {
+        [WanPipelineFolder.PipelineClass] = WanPipeline.Load,
+        [CogVideoXPipelineFolder.PipelineClass] = CogVideoXPipeline.Load,
+        [MochiPipelineFolder.PipelineClass] = MochiPipeline.Load,
+    };
+
+    public static IReadOnlyCollection<string> SupportedClasses => Loaders.Keys;
 
     public static ITextToVideoPipeline Load(string path, ComputeOptions options)
     {
@@ -14,12 +22,9 @@ public static class TextToVideoPipelines
         if (!PipelineFolder.IsPipeline(path))
             throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
         string? className = PipelineFolder.Open(path).ClassName;
-        return className switch
-        {
-            WanPipelineFolder.PipelineClass => WanPipeline.Load(path, options),
-            MochiPipelineFolder.PipelineClass => MochiPipeline.Load(path, options),
-            _ => throw new VDiTLensException(
-                $"{Path.Combine(path, "model_index.json")}: _class_name '{className ?? "missing"}' is not a pipeline vditlens can run (supported: {string.Join(", ", SupportedClasses)})"),
-        };
+        if (className is null || !Loaders.TryGetValue(className, out var load))
+            throw new VDiTLensException(
+                $"{Path.Combine(path, "model_index.json")}: _class_name '{className ?? "missing"}' is not a pipeline vditlens can run (supported: {string.Join(", ", SupportedClasses)})");
+        return load(path, options);
     }
 }

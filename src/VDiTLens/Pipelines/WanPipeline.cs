@@ -28,7 +28,9 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public WanVae? Vae { get; }
     public VideoGeometry Geometry { get; }
     public string ClassName => WanPipelineFolder.PipelineClass;
-    public GenerationDefaults Defaults => GenerationDefaults.Wan;
+
+    /// <summary>diffusers' WanPipeline defaults; the prompt length is the tokenizer's model_max_length when it has one.</summary>
+    public GenerationDefaults Defaults => GenerationDefaults.Wan with { MaxSequenceLength = Tokenizer.ModelMaxLength ?? GenerationDefaults.Wan.MaxSequenceLength };
 
     /// <summary>The seam the transformer's attention goes through; its <see cref="AttentionSeam.State"/> follows the loop.</summary>
     public AttentionSeam Seam => Transformer.Seam;
@@ -128,6 +130,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public Tensor Denoise(GenerationRequest request)
     {
         request.Validate();
+        request.RejectDynamicCfg(ClassName);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;

@@ -206,9 +206,9 @@ public sealed class MochiPipelineTests(ITestOutputHelper output)
         using (var wan = TextToVideoPipelines.Load(Fixtures.Path("wan_pipeline", "pipeline"), options))
             Assert.IsType<WanPipeline>(wan);
         using var folder = new TinyMochiPipelineFolder();
-        folder.Edit("model_index.json", j => j["_class_name"] = "CogVideoXPipeline");
+        folder.Edit("model_index.json", j => j["_class_name"] = "LattePipeline");
         var message = Assert.Throws<VDiTLensException>(() => TextToVideoPipelines.Load(folder.Path, options)).Message;
-        Assert.Contains("_class_name 'CogVideoXPipeline' is not a pipeline vditlens can run (supported: WanPipeline, MochiPipeline)", message);
+        Assert.Contains("_class_name 'LattePipeline' is not a pipeline vditlens can run (supported: WanPipeline, CogVideoXPipeline, MochiPipeline)", message);
     }
 
     [Fact]

@@ -59,6 +59,7 @@ public sealed class CogVideoXVae : nn.Module
         Device = device;
         register_module("encoder", encoder = new CogVideoXEncoder3D(config, device, dtype));
         register_module("decoder", decoder = new CogVideoXDecoder3D(config, device, dtype));
+        GroupNormInit.Reset(this);
     }
 
     public static CogVideoXVae Load(ModelFolder folder, ComputeOptions options)

@@ -37,6 +37,7 @@ public sealed class HunyuanVideoVae : nn.Module
         register_module("decoder", decoder = new HunyuanVideoVaeDecoder(config, Seam, device, dtype));
         register_module("quant_conv", quant_conv = nn.Conv3d(2 * z, 2 * z, 1, device: device, dtype: dtype));
         register_module("post_quant_conv", post_quant_conv = nn.Conv3d(z, z, 1, device: device, dtype: dtype));
+        GroupNormInit.Reset(this);
         Sites = encoder.mid_block.Sites.Concat(decoder.mid_block.Sites).ToList();
     }
 

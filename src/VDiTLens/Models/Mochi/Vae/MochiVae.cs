@@ -42,6 +42,7 @@ public sealed class MochiVae : nn.Module
         Device = device;
         register_module("encoder", encoder = new MochiVaeEncoder(config, device, dtype));
         register_module("decoder", decoder = new MochiVaeDecoder(config, device, dtype));
+        GroupNormInit.Reset(this);
     }
 
     public static MochiVae Load(ModelFolder folder, ComputeOptions options)
