@@ -4,7 +4,6 @@ using VDiTLens.Runtime;
 namespace VDiTLens.Tests.Pipelines;
 
 /// <summary>Broken CogVideoXPipeline folders fail with a message naming the file or component and field.</summary>
-[Collection(VDiTLens.Tests.TestSupport.GlobalRngCollection.Name)]
 public sealed class CogVideoXPipelineLoadErrorTests
 {
     private static VDiTLensException Fails(TinyCogVideoXFolder folder)

@@ -14,7 +14,6 @@ namespace VDiTLens.Tests.Pipelines;
 /// CogVideoXPipeline with random weights against the pipeline's steps written out naively in the test (diffusers'
 /// order: uncond rows first, guidance and DDIM step from their formulas in float64, permute and 1/scaling_factor by hand).
 /// </summary>
-[Collection(VDiTLens.Tests.TestSupport.GlobalRngCollection.Name)]
 public sealed class CogVideoXPipelineTests(ITestOutputHelper output)
 {
     private static readonly string[] Prompts = { "a red fox runs through snow", "waves" };

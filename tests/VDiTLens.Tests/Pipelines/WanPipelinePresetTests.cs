@@ -6,7 +6,6 @@ using static TorchSharp.torch;
 namespace VDiTLens.Tests.Pipelines;
 
 /// <summary>Pipelines built from a preset's configs with random weights (no weight file).</summary>
-[Collection(VDiTLens.Tests.TestSupport.GlobalRngCollection.Name)]
 public sealed class WanPipelinePresetTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-preset-test-" + Guid.NewGuid().ToString("N"));
