@@ -34,10 +34,10 @@ internal static class SinksCommand
         var topK = new Option<int>("--top-k") { Description = "size of the top-receiver sets compared by Jaccard", DefaultValueFactory = _ => 5 };
         var ablation = new Option<string>("--ablation") { Description = "ablation modes: mask, zero (comma list), or none", DefaultValueFactory = _ => "mask,zero" };
         var taus = new Option<string>("--tau") { Description = "temperature sweep (comma list; 1 is the baseline), or none", DefaultValueFactory = _ => "0.5,0.75,1.5,2" };
-        var tauSites = new Option<string>("--tau-sites") { Description = "sites the temperature applies to", DefaultValueFactory = _ => "self" };
+        var tauSites = new Option<string>("--tau-sites") { Description = "sites the temperature applies to (self: Wan; joint: CogVideoX, Mochi)", DefaultValueFactory = _ => "self,joint" };
         var tauHeads = new Option<string?>("--tau-heads") { Description = "heads the temperature applies to (default all)" };
         var sparsify = new Option<string?>("--sparsify") { Description = "also run each τ with this sparsifier, e.g. bottom_k:0.5" };
-        var sparsifySites = new Option<string>("--sparsify-sites") { Description = "sites the sparsifier applies to", DefaultValueFactory = _ => "self" };
+        var sparsifySites = new Option<string>("--sparsify-sites") { Description = "sites the sparsifier applies to", DefaultValueFactory = _ => "self,joint" };
         var characteriseStep = new Option<int?>("--characterise-step") { Description = "step at which k/v norms and the residual stream are captured (default: middle)" };
         var llm = new Option<string?>("--llm") { Description = "Hugging Face Llama folder: measure the same metrics on a causal language model" };
         var llmLength = new Option<int>("--llm-length") { Description = "tokens per LLM sequence (random ids after BOS)", DefaultValueFactory = _ => 64 };
@@ -97,7 +97,7 @@ internal static class SinksCommand
                     try
                     {
                         var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, criteria);
-                        var verdict = SinkVerdict.Of(detection.Aggregate.Where(s => s.Kind == "self").ToList(), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!)));
+                        var verdict = SinkVerdict.Of(detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!)));
                         html.Append(SinkReportWriter.WriteDetection(report, detection, baselines, verdict));
                         html.Append(SinkReportWriter.WriteCharacterisation(report, study.Characterise(baselines[0], detection)));
                         if (options.AblationModes.Count > 0)

@@ -15,7 +15,7 @@ internal static class StructureCommand
         var study = new StudyOptions();
         var prompts = new Option<string[]>("--prompt") { Description = "prompt; repeat for several (default: 4 procedural prompts)" };
         var seeds = new Option<string?>("--seeds") { Description = "comma list of seeds (default: --seed and --seed + 1)" };
-        var sites = new Option<string?>("--sites") { Description = "sites to probe: names, prefixes ending in '*', or kinds (default: self)" };
+        var sites = new Option<string?>("--sites") { Description = "sites to probe: names, prefixes ending in '*', or kinds (default: self,joint)" };
         var branch = new Option<string>("--branch") { Description = "guidance branch whose maps are compared: cond or uncond", DefaultValueFactory = _ => "cond" };
         var tiles = new Option<bool>("--tiles") { Description = "also probe (frame, tile) × (frame, tile) maps" };
         var tileSize = new Option<int>("--tile-size") { Description = "tile side in patches", DefaultValueFactory = _ => 4 };
@@ -49,7 +49,7 @@ internal static class StructureCommand
                     Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
                     MaxSequenceLength = sizes.MaxSequenceLength, Branch = result.GetValue(branch)!,
                     Tiles = result.GetValue(tiles), TileSize = result.GetValue(tileSize),
-                    Sites = StudyOptions.Split(result.GetValue(sites)) is { Length: > 0 } list ? list : new[] { "self" },
+                    Sites = StudyOptions.Split(result.GetValue(sites)) is { Length: > 0 } list ? list : new[] { "self", "joint" },
                     MemoryBudgetBytes = result.GetValue(memory) << 20,
                 };
                 options.Validate();
