@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using VDiTLens.Cli.Commands;
-using VDiTLens.Tests.Pipelines;
+using VDiTLens.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace VDiTLens.Tests.Cli;
