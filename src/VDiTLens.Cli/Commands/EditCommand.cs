@@ -15,7 +15,7 @@ internal static class EditCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions();
+        var study = new StudyOptions("WanPipeline folder (edit needs lockstep denoising: other pipeline classes are refused)");
         var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
         var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
         var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site)", DefaultValueFactory = _ => DefaultSites };
@@ -31,13 +31,14 @@ internal static class EditCommand
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
+            var sizes = study.Resolve(result, StudyDefaults.EmbeddedWan);
             var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
             var options = new EditOptions
             {
                 SourcePrompt = result.GetValue(source)!, TargetPrompt = result.GetValue(target)!, Seed = compute.Seed,
-                Steps = result.GetValue(study.Steps), Guidance = result.GetValue(study.Guidance),
-                Frames = result.GetValue(study.Frames), Height = result.GetValue(study.Height), Width = result.GetValue(study.Width),
-                MaxSequenceLength = result.GetValue(study.MaxLength),
+                Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
+                Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
+                MaxSequenceLength = sizes.MaxSequenceLength,
                 Sites = StudyOptions.Split(result.GetValue(sites)), Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
                 BatchGuidance = !result.GetValue(split),
@@ -45,7 +46,7 @@ internal static class EditCommand
             string videoFormat = result.GetValue(format)!;
             if (videoFormat is not (".mp4" or ".gif")) throw new VDiTLensException($"--video-format {videoFormat}: use .mp4 or .gif");
             string model = result.GetValue(study.Model)!;
-            using var pipeline = WanPipeline.Load(model, compute);
+            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit");
             using var videos = StudyOptions.WithProgress("edit", progress =>
                 AttentionEdit.Run(pipeline, options, new Steps(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));
             var metrics = EditMetrics.Measure(videos, options.SourcePrompt, options.TargetPrompt);

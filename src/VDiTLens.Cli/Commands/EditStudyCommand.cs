@@ -12,7 +12,7 @@ internal static class EditStudyCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions();
+        var study = new StudyOptions("WanPipeline folder (edit-study needs lockstep denoising: other pipeline classes are refused)");
         var band = new Option<int>("--band") { Description = "consecutive layers transferred together", DefaultValueFactory = _ => 1 };
         var pair = new Option<string[]>("--pair") { Description = "'SOURCE => TARGET' prompt pair; repeat (default: 2 colour + 2 shape pairs)" };
         var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
@@ -26,20 +26,21 @@ internal static class EditStudyCommand
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
+            var sizes = study.Resolve(result, StudyDefaults.EmbeddedWan);
             var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
             var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
             var options = new EditStudyOptions
             {
                 Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
-                Steps = result.GetValue(study.Steps), Guidance = result.GetValue(study.Guidance),
-                Frames = result.GetValue(study.Frames), Height = result.GetValue(study.Height), Width = result.GetValue(study.Width),
-                MaxSequenceLength = result.GetValue(study.MaxLength), Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
+                Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
+                Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
+                MaxSequenceLength = sizes.MaxSequenceLength, Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
             };
             options.Validate();
             string model = result.GetValue(study.Model)!;
             var report = new HtmlReport(result.GetValue(study.Out)!);
-            using var pipeline = WanPipeline.Load(model, compute);
+            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit-study");
             string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
             var cells = StudyOptions.WithProgress("edit-study", progress =>
                 EditStudy.Run(pipeline, options, Path.Combine(report.Folder, EditStudyReport.Folder), id,

@@ -15,7 +15,7 @@ internal static class RetrainCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "Wan pipeline folder (the teacher)", DefaultValueFactory = _ => "models/vditlens-tiny" };
+        var model = new Option<string>("--model") { Description = "WanPipeline folder, the teacher (retrain needs Wan's block hooks: other pipeline classes are refused)", DefaultValueFactory = _ => "models/vditlens-tiny" };
         var blocks = new Option<string>("--blocks") { Description = "blocks to re-initialise and train (comma list)", Required = true };
         var scope = new Option<string>("--scope") { Description = "block (whole blocks) or attention (self-attention only)", DefaultValueFactory = _ => "block" };
         var target = new Option<string>("--target") { Description = "block (each block's output) or final (the model output)", DefaultValueFactory = _ => "block" };
@@ -56,7 +56,7 @@ internal static class RetrainCommand
                 Width = r.GetValue(width), MaxSequenceLength = r.GetValue(maxLength),
             };
             string work = r.GetValue(outDir)!, saved = Path.Combine(work, "pipeline");
-            using var teacher = WanPipeline.Load(r.GetValue(model)!, compute);
+            using var teacher = StudyDefaults.LoadWan(r.GetValue(model)!, compute, "retrain");
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>

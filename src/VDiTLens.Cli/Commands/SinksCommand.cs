@@ -17,16 +17,16 @@ internal static class SinksCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "Wan pipeline folder", DefaultValueFactory = _ => "models/vditlens-tiny" };
+        var model = new Option<string>("--model") { Description = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)", DefaultValueFactory = _ => "models/vditlens-tiny" };
         var prompt = new Option<string[]>("--prompt") { Description = "prompt (repeat); default: captions of the procedural evaluation set", AllowMultipleArgumentsPerToken = false };
         var promptCount = new Option<int>("--prompt-count") { Description = "how many evaluation-set captions when no --prompt is given", DefaultValueFactory = _ => 4 };
         var seeds = new Option<string>("--seeds") { Description = "comma list of generation seeds", DefaultValueFactory = _ => "0,1" };
-        var steps = new Option<int>("--steps") { Description = "denoising steps", DefaultValueFactory = _ => 20 };
-        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => 5.0 };
-        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 9 };
-        var height = new Option<int>("--height") { DefaultValueFactory = _ => 32 };
-        var width = new Option<int>("--width") { DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int>("--max-sequence-length") { DefaultValueFactory = _ => 16 };
+        var steps = new Option<int?>("--steps") { Description = $"denoising steps ({StudyDefaults.Help}: 20)" };
+        var guidance = new Option<double?>("--guidance") { Description = $"classifier-free guidance scale ({StudyDefaults.Help}: 5)" };
+        var frames = new Option<int?>("--frames") { Description = $"frames ({StudyDefaults.Help}: 9)" };
+        var height = new Option<int?>("--height") { Description = $"height in pixels ({StudyDefaults.Help}: 32)" };
+        var width = new Option<int?>("--width") { Description = $"width in pixels ({StudyDefaults.Help}: 32)" };
+        var maxLength = new Option<int?>("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help}: 16)" };
         var sites = new Option<string?>("--sites") { Description = "sites to measure (names, prefixes*, self, cross); default all" };
         var probeSteps = new Option<string?>("--probe-steps") { Description = "denoising steps to measure (comma list); default all" };
         var ratio = new Option<double>("--ratio") { Description = "a key is a sink in a head when it receives ≥ this × the mean key", DefaultValueFactory = _ => 10 };
@@ -34,10 +34,10 @@ internal static class SinksCommand
         var topK = new Option<int>("--top-k") { Description = "size of the top-receiver sets compared by Jaccard", DefaultValueFactory = _ => 5 };
         var ablation = new Option<string>("--ablation") { Description = "ablation modes: mask, zero (comma list), or none", DefaultValueFactory = _ => "mask,zero" };
         var taus = new Option<string>("--tau") { Description = "temperature sweep (comma list; 1 is the baseline), or none", DefaultValueFactory = _ => "0.5,0.75,1.5,2" };
-        var tauSites = new Option<string>("--tau-sites") { Description = "sites the temperature applies to", DefaultValueFactory = _ => "self" };
+        var tauSites = new Option<string>("--tau-sites") { Description = "sites the temperature applies to (self: Wan; joint: CogVideoX, Mochi)", DefaultValueFactory = _ => "self,joint" };
         var tauHeads = new Option<string?>("--tau-heads") { Description = "heads the temperature applies to (default all)" };
         var sparsify = new Option<string?>("--sparsify") { Description = "also run each τ with this sparsifier, e.g. bottom_k:0.5" };
-        var sparsifySites = new Option<string>("--sparsify-sites") { Description = "sites the sparsifier applies to", DefaultValueFactory = _ => "self" };
+        var sparsifySites = new Option<string>("--sparsify-sites") { Description = "sites the sparsifier applies to", DefaultValueFactory = _ => "self,joint" };
         var characteriseStep = new Option<int?>("--characterise-step") { Description = "step at which k/v norms and the residual stream are captured (default: middle)" };
         var llm = new Option<string?>("--llm") { Description = "Hugging Face Llama folder: measure the same metrics on a causal language model" };
         var llmLength = new Option<int>("--llm-length") { Description = "tokens per LLM sequence (random ids after BOS)", DefaultValueFactory = _ => 64 };
@@ -54,15 +54,19 @@ internal static class SinksCommand
             var (prompts, specs) = Prompts(r.GetValue(prompt), r.GetValue(promptCount));
             var criteria = new SinkCriteria(r.GetValue(ratio), r.GetValue(epsilon), r.GetValue(topK));
             criteria.Validate();
+            var report = new HtmlReport(r.GetValue(outDir)!);
+            using var pipeline = TextToVideoPipelines.Load(r.GetValue(model)!, compute);
+            var defaults = StudyDefaults.For(pipeline);
             var options = new SinkStudyOptions
             {
                 Template = new GenerationRequest
                 {
-                    Steps = r.GetValue(steps), GuidanceScale = r.GetValue(guidance), Frames = r.GetValue(frames), Height = r.GetValue(height),
-                    Width = r.GetValue(width), MaxSequenceLength = r.GetValue(maxLength),
+                    Steps = r.GetValue(steps) ?? defaults.Steps, GuidanceScale = r.GetValue(guidance) ?? defaults.GuidanceScale,
+                    Frames = r.GetValue(frames) ?? defaults.Frames, Height = r.GetValue(height) ?? defaults.Height,
+                    Width = r.GetValue(width) ?? defaults.Width, MaxSequenceLength = r.GetValue(maxLength) ?? defaults.MaxSequenceLength,
                 },
                 Prompts = prompts,
-                Specs = specs,
+                Specs = StudyDefaults.Evaluates(pipeline) ? specs : Array.Empty<ClipSpec?>(),
                 Seeds = Longs(r.GetValue(seeds)!, "--seeds"),
                 Sites = ProbeFilter.Parse(r.GetValue(sites), r.GetValue(probeSteps), null, null),
                 Criteria = criteria,
@@ -75,8 +79,6 @@ internal static class SinksCommand
                 MemoryBudgetBytes = r.GetValue(memory) << 20,
                 ControlSeed = compute.Seed,
             };
-            var report = new HtmlReport(r.GetValue(outDir)!);
-            using var pipeline = WanPipeline.Load(r.GetValue(model)!, compute);
             var html = new System.Text.StringBuilder();
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -94,8 +96,8 @@ internal static class SinksCommand
                     var baselines = study.MeasureBaselines();
                     try
                     {
-                        var detection = SinkAnalysis.Analyse(baselines, pipeline.Transformer.Sites, criteria);
-                        var verdict = SinkVerdict.Of(detection.Aggregate.Where(s => s.Kind == "self").ToList(), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!)));
+                        var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, criteria);
+                        var verdict = SinkVerdict.Of(detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!)));
                         html.Append(SinkReportWriter.WriteDetection(report, detection, baselines, verdict));
                         html.Append(SinkReportWriter.WriteCharacterisation(report, study.Characterise(baselines[0], detection)));
                         if (options.AblationModes.Count > 0)

@@ -17,16 +17,16 @@ internal static class SparsityCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "Wan pipeline folder", DefaultValueFactory = _ => "models/vditlens-tiny" };
-        var prompt = new Option<string[]>("--prompt") { Description = "prompt (repeat for several); default: procedural prompts scored by the clip evaluator" };
+        var model = new Option<string>("--model") { Description = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)", DefaultValueFactory = _ => "models/vditlens-tiny" };
+        var prompt = new Option<string[]>("--prompt") { Description = "prompt (repeat for several); default: procedural prompts (scored by the clip evaluator on Wan folders)" };
         var promptCount = new Option<int>("--prompts") { Description = "number of procedural prompts when no --prompt is given", DefaultValueFactory = _ => 8 };
         var negative = new Option<string>("--negative-prompt") { DefaultValueFactory = _ => "" };
-        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => 5.0 };
-        var steps = new Option<int>("--steps") { Description = "denoising steps", DefaultValueFactory = _ => 20 };
-        var height = new Option<int>("--height") { DefaultValueFactory = _ => ClipSpec.DefaultHeight };
-        var width = new Option<int>("--width") { DefaultValueFactory = _ => ClipSpec.DefaultWidth };
-        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => ClipSpec.DefaultFrames };
-        var maxLength = new Option<int>("--max-sequence-length") { DefaultValueFactory = _ => 16 };
+        var guidance = new Option<double?>("--guidance") { Description = $"classifier-free guidance scale ({StudyDefaults.Help}: 5)" };
+        var steps = new Option<int?>("--steps") { Description = $"denoising steps ({StudyDefaults.Help}: 20)" };
+        var height = new Option<int?>("--height") { Description = $"height in pixels ({StudyDefaults.Help}: 32)" };
+        var width = new Option<int?>("--width") { Description = $"width in pixels ({StudyDefaults.Help}: 32)" };
+        var frames = new Option<int?>("--frames") { Description = $"frames ({StudyDefaults.Help}: 9)" };
+        var maxLength = new Option<int?>("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help}: 16)" };
         var split = new Option<bool>("--split-guidance") { Description = "cond and uncond as two transformer calls" };
         var method = new Option<string>("--method") { Description = "intervention type swept (bottom_k, block_topk, threshold, top_k, temperature…)", DefaultValueFactory = _ => "bottom_k" };
         var config = new Option<string?>("--config") { Description = "JSON object or list of sweep methods (or a file holding it): {\"type\":..., \"name\":..., \"level_field\":..., other fields}" };
@@ -51,26 +51,28 @@ internal static class SparsityCommand
             var compute = common.Resolve(result);
             string modelPath = result.GetValue(model)!;
             if (!Directory.Exists(modelPath))
-                throw new VDiTLensException($"--model {modelPath}: folder not found (the embedded model lives in models/vditlens-tiny; pass a Wan pipeline folder)");
+                throw new VDiTLensException($"--model {modelPath}: folder not found (the embedded model lives in models/vditlens-tiny; pass a pipeline folder)");
             var given = result.GetValue(prompt) ?? Array.Empty<string>();
             var examples = given.Length > 0 ? null
                 : new ProceduralDataset().TrainingExamples(result.GetValue(promptCount), PromptIndexBase).ToList();
+            string outPath = result.GetValue(outDir)!;
+            using var pipeline = TextToVideoPipelines.Load(modelPath, compute);
+            var defaults = StudyDefaults.For(pipeline);
             var request = new GenerationRequest
             {
                 Prompts = examples?.Select(e => e.Caption).ToArray() ?? given,
                 NegativePrompt = result.GetValue(negative)!,
-                GuidanceScale = result.GetValue(guidance),
-                Steps = result.GetValue(steps),
-                Height = result.GetValue(height),
-                Width = result.GetValue(width),
-                Frames = result.GetValue(frames),
-                MaxSequenceLength = result.GetValue(maxLength),
+                GuidanceScale = result.GetValue(guidance) ?? defaults.GuidanceScale,
+                Steps = result.GetValue(steps) ?? defaults.Steps,
+                Height = result.GetValue(height) ?? defaults.Height,
+                Width = result.GetValue(width) ?? defaults.Width,
+                Frames = result.GetValue(frames) ?? defaults.Frames,
+                MaxSequenceLength = result.GetValue(maxLength) ?? defaults.MaxSequenceLength,
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
-            string outPath = result.GetValue(outDir)!;
-            using var pipeline = WanPipeline.Load(modelPath, compute);
-            var generator = new PipelineSweepGenerator(pipeline, request, modelPath, examples?.Select(e => e.Spec).ToArray());
+            var specs = examples is not null && StudyDefaults.Evaluates(pipeline) ? examples.Select(e => e.Spec).ToArray() : null;
+            var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
             var outcome = Run(new SparsitySweep(Path.Combine(outPath, SparsityReport.Folder, "run"), generator, options), generator);
             var files = SparsityReport.Write(new HtmlReport(outPath), outcome);
             Summarise(outcome);

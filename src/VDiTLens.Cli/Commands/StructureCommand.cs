@@ -15,7 +15,7 @@ internal static class StructureCommand
         var study = new StudyOptions();
         var prompts = new Option<string[]>("--prompt") { Description = "prompt; repeat for several (default: 4 procedural prompts)" };
         var seeds = new Option<string?>("--seeds") { Description = "comma list of seeds (default: --seed and --seed + 1)" };
-        var sites = new Option<string?>("--sites") { Description = "sites to probe: names, prefixes ending in '*', or kinds (default: self)" };
+        var sites = new Option<string?>("--sites") { Description = "sites to probe: names, prefixes ending in '*', or kinds (default: self,joint)" };
         var branch = new Option<string>("--branch") { Description = "guidance branch whose maps are compared: cond or uncond", DefaultValueFactory = _ => "cond" };
         var tiles = new Option<bool>("--tiles") { Description = "also probe (frame, tile) × (frame, tile) maps" };
         var tileSize = new Option<int>("--tile-size") { Description = "tile side in patches", DefaultValueFactory = _ => 4 };
@@ -30,26 +30,32 @@ internal static class StructureCommand
             var compute = common.Resolve(result);
             long seed = compute.Seed;
             var given = result.GetValue(prompts);
-            var options = new StructureOptions
-            {
-                Prompts = given is { Length: > 0 } ? given : StructureOptions.DefaultPrompts,
-                Seeds = result.GetValue(seeds) is { } s ? StudyOptions.Longs(s, "--seeds") : new[] { seed, seed + 1 },
-                Steps = result.GetValue(study.Steps), Guidance = result.GetValue(study.Guidance),
-                Frames = result.GetValue(study.Frames), Height = result.GetValue(study.Height), Width = result.GetValue(study.Width),
-                MaxSequenceLength = result.GetValue(study.MaxLength), Branch = result.GetValue(branch)!,
-                Tiles = result.GetValue(tiles), TileSize = result.GetValue(tileSize),
-                Sites = StudyOptions.Split(result.GetValue(sites)) is { Length: > 0 } list ? list : new[] { "self" },
-                MemoryBudgetBytes = result.GetValue(memory) << 20,
-            };
-            options.Validate();
             string model = result.GetValue(study.Model)!;
             string? other = result.GetValue(compare);
             var report = new HtmlReport(result.GetValue(study.Out)!);
             string cache = report.Asset(Path.Combine(StructureReport.Folder, "maps", "x"));
             cache = Path.GetDirectoryName(cache)!;
 
-            var maps = Collect(model, compute, options, cache, "maps");
-            var otherMaps = other is null ? null : Collect(other, compute, options, cache, "compare");
+            // Sizes left unset follow the first model's pipeline; the compared model generates the same clips.
+            StructureOptions options = null!;
+            var maps = Collect(model, compute, pipeline =>
+            {
+                var sizes = study.Resolve(result, StudyDefaults.For(pipeline));
+                options = new StructureOptions
+                {
+                    Prompts = given is { Length: > 0 } ? given : StructureOptions.DefaultPrompts,
+                    Seeds = result.GetValue(seeds) is { } s ? StudyOptions.Longs(s, "--seeds") : new[] { seed, seed + 1 },
+                    Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
+                    Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
+                    MaxSequenceLength = sizes.MaxSequenceLength, Branch = result.GetValue(branch)!,
+                    Tiles = result.GetValue(tiles), TileSize = result.GetValue(tileSize),
+                    Sites = StudyOptions.Split(result.GetValue(sites)) is { Length: > 0 } list ? list : new[] { "self", "joint" },
+                    MemoryBudgetBytes = result.GetValue(memory) << 20,
+                };
+                options.Validate();
+                return options;
+            }, cache, "maps");
+            var otherMaps = other is null ? null : Collect(other, compute, _ => options, cache, "compare");
             var results = options.Kinds.ToDictionary(k => k, k => StructureAnalysis.Analyse(maps[k], otherMaps?[k]));
             StructureReport.Write(report, options, maps, results, model, other);
 
@@ -70,9 +76,11 @@ internal static class StructureCommand
         return command;
     }
 
-    private static IReadOnlyDictionary<string, StructureMaps> Collect(string model, Runtime.ComputeOptions compute, StructureOptions options, string cache, string label)
+    private static IReadOnlyDictionary<string, StructureMaps> Collect(string model, Runtime.ComputeOptions compute,
+        Func<ITextToVideoPipeline, StructureOptions> optionsFor, string cache, string label)
     {
-        using var pipeline = WanPipeline.Load(model, compute);
+        using var pipeline = TextToVideoPipelines.Load(model, compute);
+        var options = optionsFor(pipeline);
         string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
         return StudyOptions.WithProgress($"{label} ({Path.GetFileName(Path.TrimEndingDirectorySeparator(model))})",
             progress => StructureCollector.Collect(pipeline, options, id, cache, label, progress));

@@ -1,22 +1,29 @@
 using System.CommandLine;
 using Spectre.Console;
+using VDiTLens.Pipelines;
 using VDiTLens.Studies.Structure;
 
 namespace VDiTLens.Cli.Commands;
 
-/// <summary>Generation options shared by the study verbs (defaults: the embedded tiny model's 9 × 32 × 32 clips).</summary>
-internal sealed class StudyOptions
+/// <summary>Generation options shared by the study verbs; sizes left unset come from <see cref="StudyDefaults"/>.</summary>
+internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)")
 {
     public const string DefaultModel = "models/vditlens-tiny";
 
-    public Option<string> Model { get; } = new("--model") { Description = "Wan pipeline folder", DefaultValueFactory = _ => DefaultModel };
+    public Option<string> Model { get; } = new("--model") { Description = modelHelp, DefaultValueFactory = _ => DefaultModel };
     public Option<string> Out { get; } = new("--out") { Description = "report folder (index.html + data)", DefaultValueFactory = _ => "out/report" };
-    public Option<int> Steps { get; } = new("--denoising-steps") { Description = "denoising steps", DefaultValueFactory = _ => 20 };
-    public Option<double> Guidance { get; } = new("--guidance") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => 5.0 };
-    public Option<int> Frames { get; } = new("--frames") { Description = "frames", DefaultValueFactory = _ => 9 };
-    public Option<int> Height { get; } = new("--height") { Description = "height in pixels", DefaultValueFactory = _ => 32 };
-    public Option<int> Width { get; } = new("--width") { Description = "width in pixels", DefaultValueFactory = _ => 32 };
-    public Option<int> MaxLength { get; } = new("--max-sequence-length") { Description = "prompt tokens", DefaultValueFactory = _ => 16 };
+    public Option<int?> Steps { get; } = new("--denoising-steps") { Description = $"denoising steps ({StudyDefaults.Help}: 20 / diffusers')" };
+    public Option<double?> Guidance { get; } = new("--guidance") { Description = $"classifier-free guidance scale ({StudyDefaults.Help})" };
+    public Option<int?> Frames { get; } = new("--frames") { Description = $"frames ({StudyDefaults.Help}: 9)" };
+    public Option<int?> Height { get; } = new("--height") { Description = $"height in pixels ({StudyDefaults.Help}: 32)" };
+    public Option<int?> Width { get; } = new("--width") { Description = $"width in pixels ({StudyDefaults.Help}: 32)" };
+    public Option<int?> MaxLength { get; } = new("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help}: 16)" };
+
+    /// <summary>The given values, the rest from <paramref name="defaults"/>.</summary>
+    public GenerationDefaults Resolve(ParseResult result, GenerationDefaults defaults) => new(
+        result.GetValue(Guidance) ?? defaults.GuidanceScale, result.GetValue(Steps) ?? defaults.Steps,
+        result.GetValue(Height) ?? defaults.Height, result.GetValue(Width) ?? defaults.Width,
+        result.GetValue(Frames) ?? defaults.Frames, result.GetValue(MaxLength) ?? defaults.MaxSequenceLength);
 
     public void AddTo(Command command)
     {

@@ -32,6 +32,8 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
     public string ClassName => CogVideoXPipelineFolder.PipelineClass;
     public AttentionSeam Seam => Transformer.Seam;
 
+    public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
+
     /// <summary>diffusers' CogVideoXPipeline defaults: the transformer's sample size and frames, guidance 6, 50 steps, 226 tokens.</summary>
     public GenerationDefaults Defaults => GenerationDefaults.CogVideoX(
         Transformer.Config.sample_height * Geometry.SpatialScale, Transformer.Config.sample_width * Geometry.SpatialScale, Transformer.Config.sample_frames);

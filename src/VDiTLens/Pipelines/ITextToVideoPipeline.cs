@@ -1,4 +1,5 @@
 using VDiTLens.Attention;
+using VDiTLens.Runtime;
 using VDiTLens.Text;
 using static TorchSharp.torch;
 
@@ -10,8 +11,14 @@ public interface ITextToVideoPipeline : IDisposable
     /// <summary>diffusers' pipeline class (model_index.json's <c>_class_name</c>).</summary>
     string ClassName { get; }
 
+    /// <summary>Device, dtype and seed the pipeline was loaded with.</summary>
+    ComputeOptions Options { get; }
+
     /// <summary>The seam the transformer's attention goes through.</summary>
     AttentionSeam Seam { get; }
+
+    /// <summary>The transformer's attention sites, in forward order.</summary>
+    IReadOnlyList<AttentionSite> Sites { get; }
 
     IPromptTokenizer Tokenizer { get; }
 
@@ -20,4 +27,13 @@ public interface ITextToVideoPipeline : IDisposable
 
     /// <summary>Runs the whole generation; returns the video [B, F, H, W, 3] float32 in [0, 1] on the CPU.</summary>
     Tensor Generate(GenerationRequest request);
+
+    /// <summary>
+    /// The denoising loop only: the final latents on the device, before de-normalisation and decoding (float32 for
+    /// Wan and Mochi, the model dtype for CogVideoX, in each pipeline's own latent layout).
+    /// </summary>
+    Tensor Denoise(GenerationRequest request);
+
+    /// <summary>Final latents from <see cref="Denoise"/> → video [B, F, H, W, 3] float32 in [0, 1] on the CPU.</summary>
+    Tensor DecodeLatents(Tensor latents);
 }

@@ -40,6 +40,8 @@ public sealed class MochiPipeline : ITextToVideoPipeline
     /// <summary>The seam the transformer's attention goes through; its <see cref="AttentionSeam.State"/> follows the loop.</summary>
     public AttentionSeam Seam => Transformer.Seam;
 
+    public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
+
     private MochiPipeline(MochiPipelineFolder folder, ComputeOptions options, IPromptTokenizer tokenizer, ITextEncoder textEncoder,
         MochiTransformer3DModel transformer, ICustomSigmasScheduler scheduler, MochiVae vae)
     {

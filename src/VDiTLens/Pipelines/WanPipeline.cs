@@ -35,6 +35,8 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// <summary>The seam the transformer's attention goes through; its <see cref="AttentionSeam.State"/> follows the loop.</summary>
     public AttentionSeam Seam => Transformer.Seam;
 
+    public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
+
     private WanPipeline(WanPipelineFolder folder, ComputeOptions options, IPromptTokenizer tokenizer, ITextEncoder textEncoder,
         WanTransformer3DModel transformer, IScheduler scheduler, WanVae? vae)
     {

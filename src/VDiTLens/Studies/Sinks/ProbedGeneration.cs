@@ -13,7 +13,7 @@ namespace VDiTLens.Studies.Sinks;
 /// </summary>
 public static partial class ProbedGeneration
 {
-    public static ProbedRun Run(WanPipeline pipeline, GenerationRequest request, int run, ProbeFilter sites,
+    public static ProbedRun Run(ITextToVideoPipeline pipeline, GenerationRequest request, int run, ProbeFilter sites,
         IEnumerable<IAttentionIntervention>? interventions = null, bool measure = true, long memoryBudgetBytes = 256L << 20)
     {
         if (request.Prompts.Count != 1) throw new VDiTLensException("a probed run takes exactly one prompt");

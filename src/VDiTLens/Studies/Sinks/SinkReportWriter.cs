@@ -48,7 +48,7 @@ public static class SinkReportWriter
             detection.PerStep.Select(s => new[] { s.Run.ToString(), s.Step.ToString(), s.Site, s.Layer.ToString(), s.Kind, Format(s.PeakRatio), Format(s.SinkMass),
                 Format(s.MaxEpsilonShare), string.Join(" ", s.Tokens.Where(t => t.OutlierHeads.Count > 0).Select(t => t.Location.Replace(", ", ";"))) }));
         var html = new StringBuilder($"<p>{HtmlReport.Escape(verdict.Statement)}</p>");
-        foreach (var kind in new[] { "self", "cross" })
+        foreach (var kind in new[] { "self", "joint", "cross" })
         {
             var sites = detection.Aggregate.Where(s => s.Kind == kind).OrderBy(s => s.Layer).ToList();
             if (sites.Count == 0) continue;
@@ -56,7 +56,7 @@ public static class SinkReportWriter
             html.Append(HtmlReport.Figure($"sinks/sink_mass_{kind}.png", $"{kind}-attention sink mass per layer (layers {sites[0].Layer}…{sites[^1].Layer}, max {Format(sites.Max(s => s.SinkMass))})"));
         }
         Directory.CreateDirectory(Path.Combine(dir, "maps"));
-        foreach (var site in detection.Aggregate.Where(s => s.Kind == "self"))
+        foreach (var site in detection.Aggregate.Where(s => s.Kind is "self" or "joint"))
         {
             var mean = torch.stack(baselines.Where(b => b.Layouts.ContainsKey(site.Site)).Select(b => b.StepMean(site.Site)).ToArray()).mean(new long[] { 0, 1 });
             if (SinkGridMap.Write(Path.Combine(dir, "maps", $"{site.Site}.png"), mean, baselines[0].Layouts[site.Site]))

@@ -12,9 +12,9 @@ public readonly record struct SinkStudyProgress(string Stage, int Done, int Tota
 
 /// <summary>
 /// Detection (prompts × seeds, per site/head/step), characterisation (key/value norms, residual magnitudes),
-/// ablation of sinks vs random keys, and the temperature sweep, on one Wan pipeline.
+/// ablation of sinks vs random keys, and the temperature sweep, on one text-to-video pipeline (residual magnitudes need block hooks: Wan only).
 /// </summary>
-public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
+public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions options)
 {
     public IProgress<SinkStudyProgress>? Progress { get; init; }
 
@@ -44,7 +44,7 @@ public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
         var baselines = MeasureBaselines();
         try
         {
-            var detection = SinkAnalysis.Analyse(baselines, pipeline.Transformer.Sites, options.Criteria);
+            var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, options.Criteria);
             var characterisation = Characterise(baselines[0], detection);
             var ablations = Ablate(baselines, detection);
             var temperatures = SweepTemperature(baselines, detection);
@@ -56,28 +56,30 @@ public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
         }
     }
 
-    /// <summary>Key/value norms at sink vs other positions and residual magnitudes, at one step of a run (cond branch).</summary>
+    /// <summary>Key/value norms at sink vs other positions and (Wan only: none for other pipelines) residual magnitudes, at one step of a run (cond branch).</summary>
     public SinkCharacterisation Characterise(ProbedRun run, SinkDetection detection)
     {
         int step = options.CharacteriseStep ?? run.Steps.ElementAt(run.Steps.Count() / 2);
         var filter = options.Sites with { Steps = new[] { step }, Branches = new[] { "cond" } };
         var qkv = new QkvCapture(filter);
         var residuals = new List<ResidualStats>();
-        var model = pipeline.Transformer;
+        // Only Wan's transformer reports its block outputs (video tokens only, so the video layout describes them).
+        var model = (pipeline as WanPipeline)?.Transformer;
         var state = pipeline.Seam.State;
         var videoLayout = run.Layouts.Values.FirstOrDefault(l => l.Grid is not null) ?? TokenLayout.Text(0);
-        model.BlockOutputs = (key, h) =>
-        {
-            using (h)
-                if (state.Step == step && state.Branch == "cond") residuals.Add(ResidualMagnitudes.Measure(key, h, videoLayout));
-        };
+        if (model is not null)
+            model.BlockOutputs = (key, h) =>
+            {
+                using (h)
+                    if (state.Step == step && state.Branch == "cond") residuals.Add(ResidualMagnitudes.Measure(key, h, videoLayout));
+            };
         Report("characterise", 0, 1);
         try
         {
             using (pipeline.Seam.Attach(qkv))
             using (pipeline.Denoise(RequestFor(PromptIndex(run), run.Seed) with { BatchGuidance = false })) { }
         }
-        finally { model.BlockOutputs = null; }
+        finally { if (model is not null) model.BlockOutputs = null; }
         Report("characterise", 1, 1);
         var captured = qkv.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
         var norms = new List<NormComparison>();
@@ -150,7 +152,7 @@ public sealed class SinkStudy(WanPipeline pipeline, SinkStudyOptions options)
 
     private TemperaturePoint Point(double tau, bool sparse, IReadOnlyList<ProbedRun> runs, IReadOnlyList<ProbedRun> baselines, SinkDetection detection)
     {
-        var scoped = new HashSet<string>(pipeline.Transformer.Sites.Where(s => options.TauScope.Accepts(CallAt(s))).Select(s => s.Name));
+        var scoped = new HashSet<string>(pipeline.Sites.Where(s => options.TauScope.Accepts(CallAt(s))).Select(s => s.Name));
         var entropies = new List<double>();
         var sinkMasses = new List<double>();
         var changes = new List<OutputChange>();

@@ -20,10 +20,10 @@ public sealed record SinkStudyOptions
     public IReadOnlyList<SinkAblationMode> AblationModes { get; init; } = new[] { SinkAblationMode.Mask, SinkAblationMode.ZeroValues };
     /// <summary>Temperatures of the sweep (1 is the baseline and always included).</summary>
     public IReadOnlyList<double> Taus { get; init; } = Array.Empty<double>();
-    public InterventionScope TauScope { get; init; } = new() { Sites = new[] { "self" } };
+    public InterventionScope TauScope { get; init; } = new() { Sites = new[] { "self", "joint" } };
     /// <summary>Optional "bottom_k:0.5"-style sparsification added to every temperature point (and alone at τ = 1).</summary>
     public string? Sparsify { get; init; }
-    public InterventionScope SparsifyScope { get; init; } = new() { Sites = new[] { "self" } };
+    public InterventionScope SparsifyScope { get; init; } = new() { Sites = new[] { "self", "joint" } };
     /// <summary>Step at which keys/values and the residual stream are captured (null: the middle step).</summary>
     public int? CharacteriseStep { get; init; }
     public long MemoryBudgetBytes { get; init; } = 256L << 20;

@@ -33,8 +33,8 @@ public interface ISweepGenerator
     GeneratedSample Generate(CancellationToken cancellation);
 }
 
-/// <summary>Generations with a <see cref="WanPipeline"/> and a fixed request.</summary>
-public sealed class PipelineSweepGenerator(WanPipeline pipeline, GenerationRequest request, string model, IReadOnlyList<ClipSpec>? specs = null) : ISweepGenerator
+/// <summary>Generations with any <see cref="ITextToVideoPipeline"/> and a fixed request.</summary>
+public sealed class PipelineSweepGenerator(ITextToVideoPipeline pipeline, GenerationRequest request, string model, IReadOnlyList<ClipSpec>? specs = null) : ISweepGenerator
 {
     public AttentionSeam Seam => pipeline.Seam;
     public IReadOnlyList<ClipSpec>? Specs { get; } = specs;

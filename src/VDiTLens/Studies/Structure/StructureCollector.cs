@@ -16,7 +16,7 @@ public static class StructureCollector
 {
     private const string FingerprintKey = "vditlens_structure";
 
-    public static IReadOnlyDictionary<string, StructureMaps> Collect(WanPipeline pipeline, StructureOptions options, string modelId,
+    public static IReadOnlyDictionary<string, StructureMaps> Collect(ITextToVideoPipeline pipeline, StructureOptions options, string modelId,
         string? cacheFolder = null, string label = "maps", IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
     {
         options.Validate();
@@ -31,7 +31,7 @@ public static class StructureCollector
             {
                 if (file is not null && !File.Exists(file))
                     SafeTensorsWriter.Save(file, results, new Dictionary<string, string> { [FingerprintKey] = fingerprint });
-                foreach (var m in maps.Values) m.AddResults(si, results, pipeline.Transformer.Sites);
+                foreach (var m in maps.Values) m.AddResults(si, results, pipeline.Sites);
             }
             finally
             {
@@ -54,7 +54,7 @@ public static class StructureCollector
         return saved.LoadAll();
     }
 
-    private static Dictionary<string, Tensor> Generate(WanPipeline pipeline, StructureOptions o, int seedIndex, long seed,
+    private static Dictionary<string, Tensor> Generate(ITextToVideoPipeline pipeline, StructureOptions o, int seedIndex, long seed,
         IProgress<StudyProgress>? progress, CancellationToken cancellation)
     {
         using var probes = new ProbeSet(pipeline.Seam, o.ProbeOptions);

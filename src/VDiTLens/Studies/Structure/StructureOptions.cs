@@ -28,8 +28,8 @@ public sealed record StructureOptions
     /// <summary>Also probe (frame, tile) × (frame, tile) maps.</summary>
     public bool Tiles { get; init; }
     public int TileSize { get; init; } = 4;
-    /// <summary>Sites probed (ProbeFilter patterns); default every self-attention site.</summary>
-    public IReadOnlyList<string> Sites { get; init; } = new[] { "self" };
+    /// <summary>Sites probed (ProbeFilter patterns); default every self-attention (Wan) or joint text-video attention (CogVideoX, Mochi) site.</summary>
+    public IReadOnlyList<string> Sites { get; init; } = new[] { "self", "joint" };
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
 
     /// <summary>Map kinds probed: frame_map, and tile_map with <see cref="Tiles"/>.</summary>

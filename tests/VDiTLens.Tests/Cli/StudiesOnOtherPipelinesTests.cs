@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using VDiTLens.Cli.Commands;
+using VDiTLens.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace VDiTLens.Tests.Cli;
+
+/// <summary>
+/// <c>structure</c>, <c>sinks</c> and <c>sparsity</c> end to end on the CogVideoX and Mochi fixture pipelines (tiny
+/// sizes, 2 steps); <c>edit</c> refusing them by class.
+/// </summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
+public sealed class StudiesOnOtherPipelinesTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "vditlens-studies-other-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The fixture folder and sizes that fit it (Mochi: 6× temporal compression, at most 16 prompt tokens).</summary>
+    private static string[] Fixture(string family) => family switch
+    {
+        "cogvideox" => new[] { "--model", Fixtures.Path("cogvideox_pipeline", "pipeline"), "--frames", "9", "--max-sequence-length", "16" },
+        "mochi" => new[] { "--model", Fixtures.Path("mochi_pipeline", "pipeline"), "--frames", "7", "--max-sequence-length", "8" },
+        _ => throw new ArgumentException(family),
+    };
+
+    private static readonly string[] Common = { "--height", "32", "--width", "32", "--guidance", "3", "--device", "cpu", "--dtype", "float32" };
+
+    private static readonly Dictionary<string, string[]> JointSites = new()
+    {
+        ["cogvideox"] = new[] { "transformer_blocks.0.attn1", "transformer_blocks.1.attn1" },
+        ["mochi"] = new[] { "transformer_blocks.0.attn1", "transformer_blocks.1.attn1" },
+    };
+
+    private static int Run(Command command, params string[] args) =>
+        new RootCommand { command }.Parse(new[] { command.Name }.Concat(args).ToArray())
+            .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+    [Theory]
+    [InlineData("cogvideox")]
+    [InlineData("mochi")]
+    public void Structure_maps_of_a_model_compared_with_itself_correlate_perfectly(string family)
+    {
+        string model = Fixture(family)[1];
+        Assert.Equal(0, Run(StructureCommand.Create(), Fixture(family).Concat(Common).Concat(new[]
+        {
+            "--prompt", "a red ball rolls", "--prompt", "a blue cube falls", "--seeds", "1", "--denoising-steps", "2",
+            "--compare-model", model, "--out", _dir,
+        }).ToArray()));
+        var frame = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "structure", "summary.json")))!["kinds"]!["frame_map"]!.AsArray();
+        Assert.Equal(JointSites[family], frame.Select(s => s!["site"]!.GetValue<string>()));
+        foreach (var site in frame)
+        {
+            var self = site!["head_average"]!["cross_model"]!;
+            output.WriteLine($"{site["site"]}: cross-model r {self["pearson"]}, JS {self["js"]}, cross-prompt r {site["head_average"]!["cross_prompt"]!["pearson"]}");
+            Assert.Equal(1.0, self["pearson"]!.GetValue<double>(), 6);
+            Assert.Equal(0.0, self["js"]!.GetValue<double>(), 6);
+            // two prompts: a real comparison, not the self-comparison
+            double crossPrompt = site["head_average"]!["cross_prompt"]!["pearson"]!.GetValue<double>();
+            Assert.InRange(crossPrompt, -1, 1);
+            Assert.Equal(1.0, site["pearson_to_final_step"]![1]!.GetValue<double>(), 9);
+        }
+    }
+
+    [Theory]
+    [InlineData("cogvideox")]
+    [InlineData("mochi")]
+    public void Sinks_writes_detection_characterisation_ablation_and_temperature(string family)
+    {
+        Assert.Equal(0, Run(SinksCommand.Create(), Fixture(family).Concat(Common).Concat(new[]
+        {
+            "--prompt", "a red ball rolls", "--seeds", "0", "--steps", "2", "--ablation", "mask", "--tau", "2", "--out", _dir,
+        }).ToArray()));
+        string sinks = Path.Combine(_dir, "sinks");
+        foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_joint.png", "characterisation.json", "ablation.csv", "temperature.csv",
+                     $"maps/{JointSites[family][1]}.png" })
+            Assert.True(File.Exists(Path.Combine(sinks, file)), file);
+        var detection = JsonNode.Parse(File.ReadAllText(Path.Combine(sinks, "detection.json")))!;
+        var aggregate = detection["Aggregate"]!.AsArray();
+        Assert.Contains(aggregate, s => s!["Site"]!.GetValue<string>() == JointSites[family][1] && s["Kind"]!.GetValue<string>() == "joint");
+        // τ = 1 is the baseline compared with itself; τ = 2 on every joint site changes the output
+        var temperature = File.ReadAllLines(Path.Combine(sinks, "temperature.csv"));
+        foreach (var line in temperature) output.WriteLine(line);
+        Assert.Equal(3, temperature.Length);
+        double Latent(string row) => double.Parse(row.Split(',')[4], CultureInfo.InvariantCulture);
+        Assert.Equal(0.0, Latent(temperature[1]));
+        Assert.True(Latent(temperature[2]) > 1e-4, temperature[2]);
+        var characterisation = JsonNode.Parse(File.ReadAllText(Path.Combine(sinks, "characterisation.json")))!;
+        Assert.Empty(characterisation["Residuals"]!.AsArray()); // block outputs are hooked in Wan only
+    }
+
+    [Theory]
+    [InlineData("cogvideox")]
+    [InlineData("mochi")]
+    public void Sparsity_cell_at_temperature_one_equals_the_dense_run_exactly(string family)
+    {
+        Assert.Equal(0, Run(SparsityCommand.Create(), Fixture(family).Concat(Common).Concat(new[]
+        {
+            "--prompt", "a red ball rolls", "--steps", "2", "--method", "temperature", "--levels", "1,4", "--modes", "single", "--out", _dir,
+        }).ToArray()));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "sparsity", "sweep.json")))!;
+        Assert.True(json["complete"]!.GetValue<bool>());
+        Assert.Null(json["dense_accuracy"]?.GetValue<double?>());
+        var cells = json["cells"]!.AsArray();
+        Assert.Equal(2 * 2, cells.Count);
+        foreach (var cell in cells)
+        {
+            double level = cell!["Cell"]!["Level"]!.GetValue<double>();
+            double latent = cell["LatentRelativeL2"]!.GetValue<double>();
+            output.WriteLine($"layer {cell["Cell"]!["Layer"]} τ={level}: latent rel L2 {latent:E3}, SSIM {cell["Ssim"]}");
+            Assert.Null(cell["Accuracy"]?.GetValue<double?>());
+            if (level == 1)
+            {
+                Assert.Equal(0.0, latent);
+                Assert.Equal(1.0, cell["Ssim"]!.GetValue<double>(), 9);
+            }
+            else Assert.True(latent > 1e-4, $"τ = 4 at layer {cell["Cell"]!["Layer"]}: latent rel L2 {latent}");
+        }
+        Assert.True(File.Exists(Path.Combine(_dir, "sparsity", "profile.csv")));
+    }
+
+    [Fact]
+    public void Edit_refuses_a_cogvideox_folder_naming_its_class_and_the_supported_verbs()
+    {
+        var e = Assert.Throws<VDiTLensException>(() => Run(EditCommand.Create(), Fixture("cogvideox").Concat(Common).Concat(new[]
+        {
+            "--source-prompt", "a red ball", "--target-prompt", "a blue ball", "--out", _dir,
+        }).ToArray()));
+        output.WriteLine(e.Message);
+        Assert.Contains("CogVideoXPipeline", e.Message);
+        Assert.Contains("WanPipeline folders only", e.Message);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+}
