@@ -64,39 +64,15 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
     private static CogVideoXPipeline Build(string path, ComputeOptions options, bool randomWeights)
     {
         var folder = CogVideoXPipelineFolder.Open(path);
-        var tokenizer = TokenizerLoader.Load(folder.TokenizerPath);
-        if (tokenizer.VocabularySize > folder.TextEncoderConfig.vocab_size)
-            throw new VDiTLensException(
-                $"component sizes do not match: the tokenizer ({tokenizer.Source}) has {tokenizer.VocabularySize} ids but text_encoder/config.json vocab_size = {folder.TextEncoderConfig.vocab_size}");
+        var tokenizer = PipelineComponents.Tokenizer(folder.TokenizerPath, folder.TextEncoderConfig);
         var scheduler = SchedulerLoader.Load(folder.SchedulerPath);
-        using var seeded = randomWeights ? SeededBuild.Enter(options) : null;
-        var loaded = new List<IDisposable>();
-        try
-        {
-            ITextEncoder textEncoder = randomWeights
-                ? Evaluating(new T5EncoderModel(folder.TextEncoderConfig, options.Device, options.DType))
-                : TextEncoderLoader.Load(folder.TextEncoder.Path, options);
-            loaded.Add(textEncoder);
-            var transformer = randomWeights
-                ? Evaluating(new CogVideoXTransformer3DModel(folder.TransformerConfig, options.Device, options.DType))
-                : CogVideoXTransformer3DModel.Load(folder.Transformer, options);
-            loaded.Add(transformer);
-            var vae = randomWeights
-                ? Evaluating(new CogVideoXVae(folder.VaeConfig, options.Device, options.DType))
-                : CogVideoXVae.Load(folder.Vae, options);
-            return new CogVideoXPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
-        }
-        catch
-        {
-            foreach (var d in loaded) d.Dispose();
-            throw;
-        }
-    }
-
-    private static T Evaluating<T>(T module) where T : nn.Module
-    {
-        module.eval();
-        return module;
+        using var parts = new PipelineComponents(options, randomWeights);
+        var textEncoder = parts.T5TextEncoder(folder.TextEncoderConfig, folder.TextEncoder.Path);
+        var transformer = parts.Add(o => new CogVideoXTransformer3DModel(folder.TransformerConfig, o.Device, o.DType), o => CogVideoXTransformer3DModel.Load(folder.Transformer, o));
+        var vae = parts.Add(o => new CogVideoXVae(folder.VaeConfig, o.Device, o.DType), o => CogVideoXVae.Load(folder.Vae, o));
+        var pipeline = new CogVideoXPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
+        parts.Keep();
+        return pipeline;
     }
 
     /// <summary>

@@ -66,39 +66,16 @@ public sealed class WanPipeline : ITextToVideoPipeline
     private static WanPipeline Build(string path, ComputeOptions options, bool randomWeights)
     {
         var folder = WanPipelineFolder.Open(path);
-        var tokenizer = TokenizerLoader.Load(folder.TokenizerPath);
-        if (tokenizer.VocabularySize > folder.TextEncoderConfig.vocab_size)
-            throw new VDiTLensException(
-                $"component sizes do not match: the tokenizer ({tokenizer.Source}) has {tokenizer.VocabularySize} ids but text_encoder/config.json vocab_size = {folder.TextEncoderConfig.vocab_size}");
+        var tokenizer = PipelineComponents.Tokenizer(folder.TokenizerPath, folder.TextEncoderConfig);
         var scheduler = SchedulerLoader.Load(folder.SchedulerPath);
-        using var seeded = randomWeights ? SeededBuild.Enter(options) : null;
-        var loaded = new List<IDisposable>();
-        try
-        {
-            ITextEncoder textEncoder = randomWeights
-                ? Evaluating(new T5EncoderModel(folder.TextEncoderConfig, options.Device, options.DType))
-                : TextEncoderLoader.Load(folder.TextEncoder.Path, options);
-            loaded.Add(textEncoder);
-            var transformer = randomWeights
-                ? Evaluating(new WanTransformer3DModel(folder.TransformerConfig, options.Device, options.DType))
-                : WanTransformer3DModel.Load(folder.Transformer, options);
-            loaded.Add(transformer);
-            var vae = folder.VaeConfig is not { } vaeConfig ? null
-                : randomWeights ? Evaluating(new WanVae(vaeConfig, options.Device, options.DType))
-                : WanVae.Load(ModelFolder.Open(folder.VaePath!), options);
-            return new WanPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
-        }
-        catch
-        {
-            foreach (var d in loaded) d.Dispose();
-            throw;
-        }
-    }
-
-    private static T Evaluating<T>(T module) where T : nn.Module
-    {
-        module.eval();
-        return module;
+        using var parts = new PipelineComponents(options, randomWeights);
+        var textEncoder = parts.T5TextEncoder(folder.TextEncoderConfig, folder.TextEncoder.Path);
+        var transformer = parts.Add(o => new WanTransformer3DModel(folder.TransformerConfig, o.Device, o.DType), o => WanTransformer3DModel.Load(folder.Transformer, o));
+        var vae = folder.VaeConfig is not { } vaeConfig ? null
+            : parts.Add(o => new WanVae(vaeConfig, o.Device, o.DType), o => WanVae.Load(ModelFolder.Open(folder.VaePath!), o));
+        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
+        parts.Keep();
+        return pipeline;
     }
 
     /// <summary>
