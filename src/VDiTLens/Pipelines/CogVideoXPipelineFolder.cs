@@ -31,43 +31,23 @@ public sealed class CogVideoXPipelineFolder
 
     private CogVideoXPipelineFolder(string path)
     {
-        if (!Directory.Exists(path)) throw new VDiTLensException($"{path}: pipeline folder not found");
-        if (!PipelineFolder.IsPipeline(path))
-            throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
-        Folder = PipelineFolder.Open(path);
+        Folder = PipelineFolder.OpenPipeline(path);
         if (Folder.ClassName != PipelineClass)
             throw new VDiTLensException($"{IndexFile}: _class_name '{Folder.ClassName ?? "missing"}' is not {PipelineClass}");
-        var components = Folder.Components;
-        foreach (var name in RequiredComponents)
-            if (!components.ContainsKey(name))
-                throw new VDiTLensException($"{IndexFile}: component '{name}' is missing; a {PipelineClass} needs {string.Join(", ", RequiredComponents)}");
-
-        Transformer = ModelFolder.Open(Folder.ComponentPath("transformer"));
-        CheckClass("transformer", Transformer.ClassName, TransformerClass);
+        Folder.RequireComponents(PipelineClass, RequiredComponents);
+        Transformer = Folder.OpenComponent("transformer", TransformerClass);
         TransformerConfig = CogVideoXConfig.Read(Transformer);
-
         TextEncoder = ModelFolder.Open(Folder.ComponentPath("text_encoder"));
         TextEncoderConfig = T5EncoderConfig.Read(TextEncoder);
-
         TokenizerPath = Folder.ComponentPath("tokenizer");
-        SchedulerPath = Folder.ComponentPath("scheduler");
-        string? schedulerClass = SchedulerConfigFile.Read(SchedulerPath).Get<string?>("_class_name", null);
-        if (schedulerClass is null || !SupportedSchedulers.Contains(schedulerClass))
-            throw new VDiTLensException($"{SchedulerPath}/scheduler_config.json: _class_name '{schedulerClass ?? "missing"}' is not a scheduler a {PipelineClass} can use (supported: {string.Join(", ", SupportedSchedulers)})");
-
-        Vae = ModelFolder.Open(Folder.ComponentPath("vae"));
-        CheckClass("vae", Vae.ClassName, VaeClass);
+        SchedulerPath = Folder.SchedulerPath(PipelineClass, SupportedSchedulers);
+        Vae = Folder.OpenComponent("vae", VaeClass);
         VaeConfig = CogVideoXVaeConfig.Read(Vae);
         CheckSizes();
     }
 
     public static CogVideoXPipelineFolder Open(string path) => new(path);
 
-    private void CheckClass(string component, string? found, string expected)
-    {
-        if (found != expected)
-            throw new VDiTLensException($"{Path.Combine(Folder.Path, component)}/config.json: _class_name '{found ?? "missing"}' is not supported for component '{component}' (supported: {expected})");
-    }
 
     private void CheckSizes()
     {

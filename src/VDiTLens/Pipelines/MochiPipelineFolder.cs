@@ -35,44 +35,24 @@ public sealed class MochiPipelineFolder
 
     private MochiPipelineFolder(string path)
     {
-        if (!Directory.Exists(path)) throw new VDiTLensException($"{path}: pipeline folder not found");
-        if (!PipelineFolder.IsPipeline(path))
-            throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
-        Folder = PipelineFolder.Open(path);
+        Folder = PipelineFolder.OpenPipeline(path);
         if (Folder.ClassName != PipelineClass)
             throw new VDiTLensException($"{IndexFile}: _class_name '{Folder.ClassName ?? "missing"}' is not {PipelineClass}");
-        var components = Folder.Components;
-        foreach (var name in RequiredComponents)
-            if (!components.ContainsKey(name))
-                throw new VDiTLensException($"{IndexFile}: component '{name}' is missing; a {PipelineClass} needs {string.Join(", ", RequiredComponents)}");
+        Folder.RequireComponents(PipelineClass, RequiredComponents);
         ForceZerosForEmptyPrompt = Folder.Index["force_zeros_for_empty_prompt"] is JsonValue f && f.GetValue<bool>();
-
-        Transformer = ModelFolder.Open(Folder.ComponentPath("transformer"));
-        CheckClass("transformer", Transformer.ClassName, TransformerClass);
+        Transformer = Folder.OpenComponent("transformer", TransformerClass);
         TransformerConfig = MochiConfig.Read(Transformer);
-
         TextEncoder = ModelFolder.Open(Folder.ComponentPath("text_encoder"));
         TextEncoderConfig = T5EncoderConfig.Read(TextEncoder);
-
         TokenizerPath = Folder.ComponentPath("tokenizer");
-        SchedulerPath = Folder.ComponentPath("scheduler");
-        string? schedulerClass = SchedulerConfigFile.Read(SchedulerPath).Get<string?>("_class_name", null);
-        if (schedulerClass != SchedulerClass)
-            throw new VDiTLensException($"{SchedulerPath}/scheduler_config.json: _class_name '{schedulerClass ?? "missing"}' is not a scheduler a {PipelineClass} can use (supported: {SchedulerClass}, which takes its sigma schedule)");
-
-        Vae = ModelFolder.Open(Folder.ComponentPath("vae"));
-        CheckClass("vae", Vae.ClassName, VaeClass);
+        SchedulerPath = Folder.SchedulerPath(PipelineClass, new[] { SchedulerClass }, ", which takes its sigma schedule");
+        Vae = Folder.OpenComponent("vae", VaeClass);
         VaeConfig = MochiVaeConfig.Read(Vae);
         CheckSizes();
     }
 
     public static MochiPipelineFolder Open(string path) => new(path);
 
-    private void CheckClass(string component, string? found, string expected)
-    {
-        if (found != expected)
-            throw new VDiTLensException($"{Path.Combine(Folder.Path, component)}/config.json: _class_name '{found ?? "missing"}' is not supported for component '{component}' (supported: {expected})");
-    }
 
     private void CheckSizes()
     {

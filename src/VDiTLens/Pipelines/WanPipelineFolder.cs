@@ -33,35 +33,19 @@ public sealed class WanPipelineFolder
 
     private WanPipelineFolder(string path)
     {
-        if (!Directory.Exists(path)) throw new VDiTLensException($"{path}: pipeline folder not found");
-        if (!PipelineFolder.IsPipeline(path))
-            throw new VDiTLensException($"{path}: no model_index.json; --model must be a diffusers pipeline folder (pipe.save_pretrained)");
-        Folder = PipelineFolder.Open(path);
+        Folder = PipelineFolder.OpenPipeline(path);
         CheckIndex();
-        var components = Folder.Components;
-        foreach (var name in RequiredComponents)
-            if (!components.ContainsKey(name))
-                throw new VDiTLensException($"{IndexFile}: component '{name}' is missing; a {PipelineClass} needs {string.Join(", ", RequiredComponents)} (vae optional)");
-
-        Transformer = ModelFolder.Open(Folder.ComponentPath("transformer"));
-        CheckClass("transformer", Transformer.ClassName, TransformerClass);
+        Folder.RequireComponents(PipelineClass, RequiredComponents, " (vae optional)");
+        Transformer = Folder.OpenComponent("transformer", TransformerClass);
         TransformerConfig = WanConfig.Read(Transformer);
-
         TextEncoder = ModelFolder.Open(Folder.ComponentPath("text_encoder"));
         TextEncoderConfig = T5EncoderConfig.Read(TextEncoder);
-
         TokenizerPath = Folder.ComponentPath("tokenizer");
-        SchedulerPath = Folder.ComponentPath("scheduler");
-        string? schedulerClass = SchedulerConfigFile.Read(SchedulerPath).Get<string?>("_class_name", null);
-        if (schedulerClass is null || !SupportedSchedulers.Contains(schedulerClass))
-            throw new VDiTLensException($"{SchedulerPath}/scheduler_config.json: _class_name '{schedulerClass ?? "missing"}' is not a scheduler a {PipelineClass} can use (supported: {string.Join(", ", SupportedSchedulers)})");
-
-        if (components.ContainsKey("vae"))
+        SchedulerPath = Folder.SchedulerPath(PipelineClass, SupportedSchedulers);
+        if (Folder.Components.ContainsKey("vae"))
         {
             VaePath = Folder.ComponentPath("vae");
-            var vae = ModelFolder.Open(VaePath);
-            CheckClass("vae", vae.ClassName, VaeClass);
-            VaeConfig = WanVaeConfig.Read(vae);
+            VaeConfig = WanVaeConfig.Read(Folder.OpenComponent("vae", VaeClass));
         }
         CheckSizes();
     }
@@ -92,11 +76,6 @@ public sealed class WanPipelineFolder
         }
     }
 
-    private void CheckClass(string component, string? found, string expected)
-    {
-        if (found != expected)
-            throw new VDiTLensException($"{Path.Combine(Folder.Path, component)}/config.json: _class_name '{found ?? "missing"}' is not supported for component '{component}' (supported: {expected})");
-    }
 
     private void CheckSizes()
     {
