@@ -9,6 +9,15 @@ namespace VDiTLens.IO;
 /// </summary>
 public static class WeightLoader
 {
+    /// <summary>Loads the folder's weights into <paramref name="model"/> (see <see cref="Load"/>) and returns it in evaluation mode.</summary>
+    public static T LoadFolder<T>(T model, ModelFolder folder, Func<string, bool>? ignoreUnexpected = null) where T : nn.Module
+    {
+        using var weights = folder.OpenWeights();
+        Load(model, weights, ignoreUnexpected);
+        model.eval();
+        return model;
+    }
+
     /// <param name="ignoreUnexpected">Names in the checkpoint the module intentionally lacks (e.g. non-persistent buffers saved by old tools).</param>
     public static void Load(nn.Module module, ITensorSource source, Func<string, bool>? ignoreUnexpected = null,
         Func<string, bool>? optional = null)

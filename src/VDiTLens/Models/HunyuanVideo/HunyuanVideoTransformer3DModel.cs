@@ -68,15 +68,8 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
         RequiredInputs = required;
     }
 
-    public static HunyuanVideoTransformer3DModel Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = HunyuanVideoConfig.Read(folder);
-        var model = new HunyuanVideoTransformer3DModel(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static HunyuanVideoTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new HunyuanVideoTransformer3DModel(HunyuanVideoConfig.Read(folder), options.Device, options.DType), folder);
 
     /// <summary>The rotary tables for a latent of the given shape [B, C, F, H, W]: cos, sin each [F'·H'·W', head_dim] float32.</summary>
     public (Tensor Cos, Tensor Sin) RotaryTables(long[] latentShape, Device device) => _rope.Tables(GridOf(latentShape), device);

@@ -51,15 +51,8 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
         Sites = new[] { time_embed.pooler.Site }.Concat(transformer_blocks.Select(b => b.attn1.Site)).ToList();
     }
 
-    public static MochiTransformer3DModel Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = MochiConfig.Read(folder);
-        var model = new MochiTransformer3DModel(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static MochiTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new MochiTransformer3DModel(MochiConfig.Read(folder), options.Device, options.DType), folder);
 
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> inputs)
     {

@@ -61,15 +61,8 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.Site }).ToList();
     }
 
-    public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = WanConfig.Read(folder);
-        var model = new WanTransformer3DModel(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights, ignoreUnexpected: name => name.Contains("norm_added_q"));
-        model.eval();
-        return model;
-    }
+    public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new WanTransformer3DModel(WanConfig.Read(folder), options.Device, options.DType), folder, ignoreUnexpected: name => name.Contains("norm_added_q"));
 
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> inputs)
     {

@@ -62,15 +62,8 @@ public sealed class CogVideoXVae : nn.Module
         GroupNormInit.Reset(this);
     }
 
-    public static CogVideoXVae Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = CogVideoXVaeConfig.Read(folder);
-        var model = new CogVideoXVae(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static CogVideoXVae Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new CogVideoXVae(CogVideoXVaeConfig.Read(folder), options.Device, options.DType), folder);
 
     /// <summary>
     /// Decodes latents z [B, latent_channels, T, H, W] (already divided by the scaling factor, see

@@ -44,14 +44,8 @@ public sealed class HunyuanVideoVae : nn.Module
     public int TemporalScale => Config.temporal_compression_ratio;
     public int SpatialScale => Config.spatial_compression_ratio;
 
-    public static HunyuanVideoVae Load(ModelFolder folder, ComputeOptions options)
-    {
-        var model = new HunyuanVideoVae(HunyuanVideoVaeConfig.Read(folder), options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static HunyuanVideoVae Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new HunyuanVideoVae(HunyuanVideoVaeConfig.Read(folder), options.Device, options.DType), folder);
 
     /// <summary>diffusers' decode(z).sample: latents (already divided by scaling_factor) [B, C, T, H, W] → video [B, out, 1+4(T−1), 8H, 8W], not clamped.</summary>
     public Tensor Decode(Tensor z)

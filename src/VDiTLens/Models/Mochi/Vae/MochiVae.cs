@@ -45,15 +45,8 @@ public sealed class MochiVae : nn.Module
         GroupNormInit.Reset(this);
     }
 
-    public static MochiVae Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = MochiVaeConfig.Read(folder);
-        var model = new MochiVae(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static MochiVae Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new MochiVae(MochiVaeConfig.Read(folder), options.Device, options.DType), folder);
 
     /// <summary>Decodes de-normalised latents z [B, latent_channels, T, h, w] (diffusers' decode(z).sample; not clamped).</summary>
     public Tensor Decode(Tensor z)

@@ -51,15 +51,8 @@ public sealed class WanVae : nn.Module
         Sites = encoder.Sites.Concat(decoder.Sites).ToList();
     }
 
-    public static WanVae Load(ModelFolder folder, ComputeOptions options)
-    {
-        var config = WanVaeConfig.Read(folder);
-        var model = new WanVae(config, options.Device, options.DType);
-        using var weights = folder.OpenWeights();
-        WeightLoader.Load(model, weights);
-        model.eval();
-        return model;
-    }
+    public static WanVae Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new WanVae(WanVaeConfig.Read(folder), options.Device, options.DType), folder);
 
     /// <summary>Decodes de-normalised latents z [B, z_dim, T, H, W] to video [B, out_channels, 1+4(T-1), 8H, 8W] clamped to [-1, 1].</summary>
     public Tensor Decode(Tensor z)
