@@ -103,9 +103,16 @@ public sealed class MochiPipeline : ITextToVideoPipeline
         return new TextConditioning(embeds.MoveToOuterDisposeScope(), mask.to(Options.Device).ne(0).MoveToOuterDisposeScope());
     }
 
-    /// <summary>The starting latents [B, in_channels, (F − 1) / 6 + 1, H / 8, W / 8]: the request's own, or seeded Gaussian noise; float32 on the device.</summary>
-    public Tensor InitialLatents(GenerationRequest request) =>
-        StartingLatents.Create(Geometry.LatentShape(request.BatchSize, request.Frames, request.Height, request.Width), request, Options.Device);
+    /// <summary>
+    /// The starting latents [B, in_channels, (F − 1) / 6 + 1, H / 8, W / 8]: the request's own, or seeded Gaussian noise
+    /// drawn in float32, then in the model dtype on the device (diffusers' prepare_latents).
+    /// </summary>
+    public Tensor InitialLatents(GenerationRequest request)
+    {
+        var latents = StartingLatents.Create(Geometry.LatentShape(request.BatchSize, request.Frames, request.Height, request.Width), request, Options.Device);
+        if (latents.dtype == Options.DType) return latents;
+        using (latents) return latents.to(Options.DType);
+    }
 
     /// <summary>The sigmas MochiPipeline passes to the scheduler for <paramref name="steps"/> steps (before its invert_sigmas).</summary>
     public static double[] Sigmas(int steps)
@@ -144,6 +151,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
             var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Transformer.Forward(x, text.Embeds, t, text.Mask!), Folder.Transformer.Path)
             {
                 Float32Predictions = true,
+                LatentsDType = Options.DType, // the step runs in float32 (type promotion), its result goes back to the model dtype
             };
             return loop.Run(latents, cond, uncond, request);
         }
