@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.IO;
@@ -31,6 +32,7 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
     public VideoGeometry Geometry { get; }
     public string ClassName => CogVideoXPipelineFolder.PipelineClass;
     public AttentionSeam Seam => Transformer.Seam;
+    IVideoTransformer ITextToVideoPipeline.Transformer => Transformer;
 
     public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
 

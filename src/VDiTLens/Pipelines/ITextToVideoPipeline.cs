@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using VDiTLens.Attention;
 using VDiTLens.Runtime;
 using VDiTLens.Text;
@@ -17,6 +18,9 @@ public interface ITextToVideoPipeline : IDisposable
     /// <summary>The seam the transformer's attention goes through.</summary>
     AttentionSeam Seam { get; }
 
+    /// <summary>The denoising transformer (its <see cref="IVideoTransformer.BlockOutputs"/> hook reads the residual stream).</summary>
+    IVideoTransformer Transformer { get; }
+
     /// <summary>The transformer's attention sites, in forward order.</summary>
     IReadOnlyList<AttentionSite> Sites { get; }
 
@@ -30,7 +34,7 @@ public interface ITextToVideoPipeline : IDisposable
 
     /// <summary>
     /// The denoising loop only: the final latents on the device, before de-normalisation and decoding (float32 for
-    /// Wan and Mochi, the model dtype for CogVideoX, in each pipeline's own latent layout).
+    /// Wan, the model dtype for CogVideoX and Mochi, in each pipeline's own latent layout).
     /// </summary>
     Tensor Denoise(GenerationRequest request);
 

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.IO;
@@ -39,6 +40,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
 
     /// <summary>The seam the transformer's attention goes through; its <see cref="AttentionSeam.State"/> follows the loop.</summary>
     public AttentionSeam Seam => Transformer.Seam;
+    IVideoTransformer ITextToVideoPipeline.Transformer => Transformer;
 
     public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
 

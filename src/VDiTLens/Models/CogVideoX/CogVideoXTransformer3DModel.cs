@@ -25,7 +25,7 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "encoder_hidden_states", "timestep" };
 
     /// <summary>Called with each block's outputs under the fixture keys <c>block_out.{i}.hidden|encoder</c> (for bisecting).</summary>
-    public Action<string, Tensor>? Intermediates { get; set; }
+    public Action<string, Tensor>? BlockOutputs { get; set; }
 
     private readonly ScalarType _dtype;
     public CogVideoXPatchEmbed patch_embed;
@@ -104,8 +104,8 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
             (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, layout);
-            Intermediates?.Invoke($"block_out.{i}.hidden", x);
-            Intermediates?.Invoke($"block_out.{i}.encoder", context);
+            Report($"block_out.{i}.hidden", x);
+            Report($"block_out.{i}.encoder", context);
         }
 
         x = norm_final.forward(x);
@@ -134,5 +134,11 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
         if (rotary is { } r && (r.Cos.dim() != 2 || r.Cos.shape[0] != grid.Count || r.Cos.shape[1] != Config.attention_head_dim || !r.Sin.shape.SequenceEqual(r.Cos.shape)))
             throw new VDiTLensException($"image_rotary_emb must be two [{grid.Count}, {Config.attention_head_dim}] tables (grid {grid}); got cos [{string.Join(", ", r.Cos.shape)}], sin [{string.Join(", ", r.Sin.shape)}]");
         return grid;
+    }
+
+    private void Report(string key, Tensor t)
+    {
+        if (BlockOutputs is { } observer)
+            observer(key, t.detach().clone().DetachFromDisposeScope());
     }
 }

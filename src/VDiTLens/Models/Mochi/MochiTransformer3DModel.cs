@@ -22,8 +22,8 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "encoder_hidden_states", "timestep", "encoder_attention_mask" };
 
-    /// <summary>Called with intermediates under the fixture keys (<c>rope.cos|sin</c>, <c>block_out.{i}.hidden|encoder</c>) for bisecting.</summary>
-    public Action<string, Tensor>? Intermediates { get; set; }
+    /// <summary>Observer of intermediates under the fixture keys (<c>rope.cos|sin</c>, <c>block_out.{i}.hidden|encoder</c>); it owns the copy it receives.</summary>
+    public Action<string, Tensor>? BlockOutputs { get; set; }
 
     private readonly ScalarType _dtype;
     public MochiPatchEmbed patch_embed;
@@ -80,8 +80,8 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
         var x = patch_embed.Forward(latents.to(_dtype), grid);
 
         var rotary = MochiRotaryEmbedding.Tables(pos_frequencies, grid);
-        Intermediates?.Invoke("rope.cos", rotary.Cos);
-        Intermediates?.Invoke("rope.sin", rotary.Sin);
+        Report("rope.cos", rotary.Cos);
+        Report("rope.sin", rotary.Sin);
 
         var valid = torch.cat(new[] { torch.ones(b, grid.Count, dtype: ScalarType.Bool, device: device), mask }, 1);
         var layout = TokenLayout.Concat(valid, TokenLayout.Video(grid), TokenLayout.Text(text.shape[1]));
@@ -89,8 +89,8 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
             (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, valid, layout, prefixKeys);
-            Intermediates?.Invoke($"block_out.{i}.hidden", x);
-            Intermediates?.Invoke($"block_out.{i}.encoder", context);
+            Report($"block_out.{i}.hidden", x);
+            Report($"block_out.{i}.encoder", context);
         }
 
         x = proj_out.forward(norm_out.forward(x, temb));
@@ -135,5 +135,11 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
                 throw new VDiTLensException("encoder_attention_mask: real text tokens must come before the padding in every row (as the tokenizer pads); other masks are not supported");
         }
         return new VideoGrid((int)latents.shape[2], (int)latents.shape[3] / p, (int)latents.shape[4] / p);
+    }
+
+    private void Report(string key, Tensor t)
+    {
+        if (BlockOutputs is { } observer)
+            observer(key, t.detach().clone().DetachFromDisposeScope());
     }
 }

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Interventions;
@@ -63,23 +64,25 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         var filter = options.Sites with { Steps = new[] { step }, Branches = new[] { "cond" } };
         var qkv = new QkvCapture(filter);
         var residuals = new List<ResidualStats>();
-        // Only Wan's transformer reports its block outputs (video tokens only, so the video layout describes them).
-        var model = (pipeline as WanPipeline)?.Transformer;
+        // The residual stream of the video tokens: Wan's block outputs, the other families' "hidden" streams.
+        var model = pipeline.Transformer;
         var state = pipeline.Seam.State;
-        var videoLayout = run.Layouts.Values.FirstOrDefault(l => l.Grid is not null) ?? TokenLayout.Text(0);
-        if (model is not null)
-            model.BlockOutputs = (key, h) =>
-            {
-                using (h)
-                    if (state.Step == step && state.Branch == "cond") residuals.Add(ResidualMagnitudes.Measure(key, h, videoLayout));
-            };
+        // Block outputs hold the video tokens alone, in grid order, whatever the joint layout puts before them.
+        var grid = run.Layouts.Values.Select(l => l.Grid).FirstOrDefault(g => g is not null);
+        var videoLayout = grid is null ? TokenLayout.Text(0) : TokenLayout.Video(grid);
+        model.BlockOutputs = (key, h) =>
+        {
+            using (h)
+                if (state.Step == step && state.Branch == "cond" && IsVideoStream(key))
+                    residuals.Add(ResidualMagnitudes.Measure(key, h, videoLayout));
+        };
         Report("characterise", 0, 1);
         try
         {
             using (pipeline.Seam.Attach(qkv))
             using (pipeline.Denoise(RequestFor(PromptIndex(run), run.Seed) with { BatchGuidance = false })) { }
         }
-        finally { if (model is not null) model.BlockOutputs = null; }
+        finally { model.BlockOutputs = null; }
         Report("characterise", 1, 1);
         var captured = qkv.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
         var norms = new List<NormComparison>();
@@ -179,6 +182,11 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         new(site, new AttentionRunState(), 1.0, TokenLayout.Text(0), TokenLayout.Text(0));
 
     private int PromptIndex(ProbedRun run) => run.Run / options.Seeds.Count;
+
+    /// <summary>Block-output keys that hold video tokens only (see <see cref="IVideoTransformer.BlockOutputs"/>).</summary>
+    private static bool IsVideoStream(string key) =>
+        (key.EndsWith(".hidden", StringComparison.Ordinal) && !key.StartsWith("context_embedder", StringComparison.Ordinal))
+        || key == "patch_embedding" || key.StartsWith("blocks.", StringComparison.Ordinal);
 
     private void Report(string stage, int done, int total) => Progress?.Report(new SinkStudyProgress(stage, done, total));
 }

@@ -45,8 +45,9 @@ public sealed class CogVideoXTransformerParityTests(ITestOutputHelper log)
     {
         var (model, data) = Setup(fixture, ScalarType.Float64);
         var seen = new List<string>();
-        model.Intermediates = (key, value) =>
+        model.BlockOutputs = (key, value) =>
         {
+            using var _ = value;
             Check(value, data[key], 1e-7, $"{fixture} {key}");
             seen.Add(key);
         };

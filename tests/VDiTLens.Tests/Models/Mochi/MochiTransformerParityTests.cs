@@ -40,8 +40,9 @@ public sealed class MochiTransformerParityTests(ITestOutputHelper log)
     {
         var (model, data) = Setup(ScalarType.Float64);
         var seen = new List<string>();
-        model.Intermediates = (key, value) =>
+        model.BlockOutputs = (key, value) =>
         {
+            using var _ = value;
             Check(value, data[key], 1e-7, key);
             seen.Add(key);
         };
