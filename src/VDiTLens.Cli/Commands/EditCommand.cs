@@ -15,10 +15,10 @@ internal static class EditCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions("WanPipeline folder (edit needs lockstep denoising: other pipeline classes are refused)");
+        var study = new StudyOptions("diffusers pipeline folder: WanPipeline, CogVideoXPipeline or MochiPipeline");
         var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
         var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
-        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site)", DefaultValueFactory = _ => DefaultSites };
+        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site; the last joint site for CogVideoX and Mochi-1)", DefaultValueFactory = _ => DefaultSites };
         var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
         var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
@@ -31,7 +31,11 @@ internal static class EditCommand
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
-            var sizes = study.Resolve(result, StudyDefaults.EmbeddedWan);
+            string videoFormat = result.GetValue(format)!;
+            if (videoFormat is not (".mp4" or ".gif")) throw new VDiTLensException($"--video-format {videoFormat}: use .mp4 or .gif");
+            string model = result.GetValue(study.Model)!;
+            using var pipeline = TextToVideoPipelines.Load(model, compute);
+            var sizes = study.Resolve(result, StudyDefaults.For(pipeline));
             var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
             var options = new EditOptions
             {
@@ -43,10 +47,6 @@ internal static class EditCommand
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
                 BatchGuidance = !result.GetValue(split),
             };
-            string videoFormat = result.GetValue(format)!;
-            if (videoFormat is not (".mp4" or ".gif")) throw new VDiTLensException($"--video-format {videoFormat}: use .mp4 or .gif");
-            string model = result.GetValue(study.Model)!;
-            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit");
             using var videos = StudyOptions.WithProgress("edit", progress =>
                 AttentionEdit.Run(pipeline, options, new Steps(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));
             var metrics = EditMetrics.Measure(videos, options.SourcePrompt, options.TargetPrompt);

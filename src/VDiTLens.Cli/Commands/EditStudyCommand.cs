@@ -12,7 +12,7 @@ internal static class EditStudyCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions("WanPipeline folder (edit-study needs lockstep denoising: other pipeline classes are refused)");
+        var study = new StudyOptions("WanPipeline folder (edit-study measures with the procedural evaluator of the embedded Wan model: other pipeline classes are refused)");
         var band = new Option<int>("--band") { Description = "consecutive layers transferred together", DefaultValueFactory = _ => 1 };
         var pair = new Option<string[]>("--pair") { Description = "'SOURCE => TARGET' prompt pair; repeat (default: 2 colour + 2 shape pairs)" };
         var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
@@ -40,7 +40,7 @@ internal static class EditStudyCommand
             options.Validate();
             string model = result.GetValue(study.Model)!;
             var report = new HtmlReport(result.GetValue(study.Out)!);
-            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit-study");
+            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit-study", "its adherence and trajectory come from the procedural evaluator of the embedded Wan model");
             string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
             var cells = StudyOptions.WithProgress("edit-study", progress =>
                 EditStudy.Run(pipeline, options, Path.Combine(report.Folder, EditStudyReport.Folder), id,

@@ -56,7 +56,7 @@ internal static class RetrainCommand
                 Width = r.GetValue(width), MaxSequenceLength = r.GetValue(maxLength),
             };
             string work = r.GetValue(outDir)!, saved = Path.Combine(work, "pipeline");
-            using var teacher = StudyDefaults.LoadWan(r.GetValue(model)!, compute, "retrain");
+            using var teacher = StudyDefaults.LoadWan(r.GetValue(model)!, compute, "retrain", "it re-initialises and distils Wan blocks through their block hooks");
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>

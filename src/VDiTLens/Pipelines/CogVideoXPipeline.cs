@@ -111,6 +111,16 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
         return DecodeLatents(latents);
     }
 
+    /// <summary>
+    /// The starting latents [B, F, C, H, W] the request gives (its own, or the seed's noise as <see cref="Denoise"/>
+    /// draws it), before the scheduler's init_noise_sigma, in the model dtype on the device.
+    /// </summary>
+    public Tensor InitialLatents(GenerationRequest request)
+    {
+        using var generator = new Generator((ulong)request.Seed);
+        return StartingLatents.Create(LatentShape(request), request, Options.Device, Options.DType, generator);
+    }
+
     /// <summary>The denoising loop only: the final latents [B, F, C, H, W] in the model dtype on the device.</summary>
     public Tensor Denoise(GenerationRequest request)
     {

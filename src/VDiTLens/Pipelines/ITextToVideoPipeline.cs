@@ -29,6 +29,9 @@ public interface ITextToVideoPipeline : IDisposable
     /// <summary>diffusers' <c>__call__</c> defaults for this pipeline.</summary>
     GenerationDefaults Defaults { get; }
 
+    /// <summary>The starting latents of <paramref name="request"/> (its own, or its seed's noise), in this pipeline's latent layout on the device.</summary>
+    Tensor InitialLatents(GenerationRequest request);
+
     /// <summary>Runs the whole generation; returns the video [B, F, H, W, 3] float32 in [0, 1] on the CPU.</summary>
     Tensor Generate(GenerationRequest request);
 

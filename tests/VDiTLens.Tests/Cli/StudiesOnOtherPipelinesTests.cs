@@ -9,7 +9,7 @@ namespace VDiTLens.Tests.Cli;
 
 /// <summary>
 /// <c>structure</c>, <c>sinks</c> and <c>sparsity</c> end to end on the CogVideoX and Mochi fixture pipelines (tiny
-/// sizes, 2 steps); <c>edit</c> refusing them by class.
+/// sizes, 2 steps), <c>edit</c> on them, and <c>edit-study</c> refusing them by class.
 /// </summary>
 [Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class StudiesOnOtherPipelinesTests(ITestOutputHelper output) : IDisposable
@@ -122,12 +122,26 @@ public sealed class StudiesOnOtherPipelinesTests(ITestOutputHelper output) : IDi
         Assert.True(File.Exists(Path.Combine(_dir, "sparsity", "profile.csv")));
     }
 
-    [Fact]
-    public void Edit_refuses_a_cogvideox_folder_naming_its_class_and_the_supported_verbs()
+    [Theory]
+    [InlineData("cogvideox")]
+    [InlineData("mochi")]
+    public void Edit_runs_on_the_family_and_writes_its_metrics(string family)
     {
-        var e = Assert.Throws<VDiTLensException>(() => Run(EditCommand.Create(), Fixture("cogvideox").Concat(Common).Concat(new[]
+        Assert.Equal(0, Run(EditCommand.Create(), Fixture(family).Concat(Common).Concat(new[]
         {
-            "--source-prompt", "a red ball", "--target-prompt", "a blue ball", "--out", _dir,
+            "--steps", "2", "--source-prompt", "a red ball", "--target-prompt", "a blue ball", "--out", _dir, "--video-format", ".gif",
+        }).ToArray()));
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "edit", "metrics.json")))!;
+        output.WriteLine(metrics.ToJsonString());
+        Assert.True(File.Exists(Path.Combine(_dir, "edit", "contact_sheet.png")));
+    }
+
+    [Fact]
+    public void Edit_study_refuses_a_cogvideox_folder_naming_its_class_and_the_supported_verbs()
+    {
+        var e = Assert.Throws<VDiTLensException>(() => Run(EditStudyCommand.Create(), Fixture("cogvideox").Concat(Common).Concat(new[]
+        {
+            "--out", _dir,
         }).ToArray()));
         output.WriteLine(e.Message);
         Assert.Contains("CogVideoXPipeline", e.Message);

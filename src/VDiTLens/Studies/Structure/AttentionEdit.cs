@@ -25,7 +25,7 @@ public static class AttentionEdit
 {
     public const int SourceRow = 0, TargetRow = 1, EditedRow = 2;
 
-    public static EditVideos Run(WanPipeline pipeline, EditOptions o, IProgress<GenerationProgress>? progress = null,
+    public static EditVideos Run(ITextToVideoPipeline pipeline, EditOptions o, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellation = default)
     {
         var request = new GenerationRequest
@@ -36,8 +36,8 @@ public static class AttentionEdit
             BatchGuidance = o.BatchGuidance, Progress = progress, Cancellation = cancellation,
         };
         using var noise = pipeline.InitialLatents(request with { Prompts = new[] { o.SourcePrompt } });
-        using var shared = noise.repeat(3, 1, 1, 1, 1);
-        var scope = o.Scope with { Sites = EditSites.Resolve(o.Sites, pipeline.Transformer.Sites) };
+        using var shared = noise.repeat(3, 1, 1, 1, 1); // every latent layout here is batch-first and 5-D
+        var scope = o.Scope with { Sites = EditSites.Resolve(o.Sites, pipeline.Sites) };
         var transfer = new LockstepTransfer(3, new[] { (EditedRow, SourceRow) }, scope, o.Branches);
         Tensor video;
         using (pipeline.Seam.Attach(transfer))
