@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # One GPU visit for the embedded model (docs/embedded-model.md, stage 3; docs/sinks.md, retrain):
 # 1. `retrain` on the shipped model (blocks 2,3), 2. three direction-contrast stage-3 runs side by side, filling the
-# time that is left. Usage: tiny-stage3.sh BUNDLE BUDGET_SECONDS (run from the repository root; results under $OUT).
-# The device only sees the bundle, so the script travelled inside it (vditlens/tiny-stage3.sh), run as
-#   tar -C /tmp/s -xJf BUNDLE vditlens/tiny-stage3.sh && bash /tmp/s/vditlens/tiny-stage3.sh BUNDLE 550
+# time that is left. Usage: OUT=DIR tiny-stage3.sh BUNDLE BUDGET_SECONDS (run from the repository root; results and
+# logs are written under DIR).
 set -u
 bundle=$1 budget=$2
 out=${OUT:?}
