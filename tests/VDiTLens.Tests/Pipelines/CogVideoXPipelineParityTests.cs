@@ -118,11 +118,6 @@ public sealed class CogVideoXPipelineParityTests(ITestOutputHelper output)
         Check(uncond, reference["prompt_embeds"].narrow(0, 0, 2), 1e-6, "prompt_embeds (negative half)");
     }
 
-    private void Check(Tensor actual, Tensor expected, double tolerance, string what)
-    {
-        double error = Fixtures.RelativeL2(actual, expected);
-        double maxAbs = (actual.cpu().to(ScalarType.Float64) - expected.to(ScalarType.Float64)).abs().max().item<double>();
-        output.WriteLine($"{what}: relative L2 {error:E3}, max abs {maxAbs:E3}");
-        Assert.True(error <= tolerance, $"{what}: relative L2 error {error:E3} exceeds {tolerance:E1}");
-    }
+    private void Check(Tensor actual, Tensor expected, double tolerance, string what) =>
+        Fixtures.AssertClose(actual, expected, tolerance, what, output, withMaxAbs: true);
 }

@@ -192,10 +192,6 @@ public sealed class CogVideoXPipelineTests(ITestOutputHelper output)
         Assert.Contains("CogVideoXPipeline option; MochiPipeline", Assert.Throws<VDiTLensException>(() => mochi.Denoise(request with { Steps = 2 })).Message);
     }
 
-    private void Check(Tensor actual, Tensor expected, double tolerance, string what)
-    {
-        double error = Fixtures.RelativeL2(actual, expected);
-        output.WriteLine($"{what}: relative L2 {error:E3}");
-        Assert.True(error <= tolerance, $"{what}: relative L2 error {error:E3} exceeds {tolerance:E1}");
-    }
+    private void Check(Tensor actual, Tensor expected, double tolerance, string what) =>
+        Fixtures.AssertClose(actual, expected, tolerance, what, output);
 }

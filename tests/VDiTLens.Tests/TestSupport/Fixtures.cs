@@ -38,6 +38,19 @@ public static class Fixtures
         Assert.True(error <= relativeTolerance, $"{what}: relative L2 error {error:E3} exceeds {relativeTolerance:E1}");
     }
 
+    /// <summary><see cref="AssertClose(Tensor, Tensor, double, string)"/>, first writing the measured error (relative L2,
+    /// and the largest absolute difference when <paramref name="withMaxAbs"/>) to the test output.</summary>
+    public static void AssertClose(Tensor actual, Tensor expected, double relativeTolerance, string what,
+        Xunit.Abstractions.ITestOutputHelper output, bool withMaxAbs = false)
+    {
+        double error = RelativeL2(actual, expected);
+        string maxAbs = withMaxAbs
+            ? $", max abs {(actual.cpu().to(ScalarType.Float64) - expected.to(ScalarType.Float64)).abs().max().item<double>():E3}"
+            : "";
+        output.WriteLine($"{what}: relative L2 {error:E3}{maxAbs}");
+        Assert.True(error <= relativeTolerance, $"{what}: relative L2 error {error:E3} exceeds {relativeTolerance:E1}");
+    }
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

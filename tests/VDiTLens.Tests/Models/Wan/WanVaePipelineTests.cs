@@ -32,10 +32,6 @@ public sealed class WanVaePipelineTests(ITestOutputHelper output)
         Check(frames, data["video"], tolerance, $"video ({dtype})");
     }
 
-    private void Check(Tensor actual, Tensor expected, double tolerance, string what)
-    {
-        double error = Fixtures.RelativeL2(actual, expected);
-        output.WriteLine($"{what}: relative L2 {error:E3}");
-        Assert.True(error <= tolerance, $"{what}: relative L2 error {error:E3} exceeds {tolerance:E1}");
-    }
+    private void Check(Tensor actual, Tensor expected, double tolerance, string what) =>
+        Fixtures.AssertClose(actual, expected, tolerance, what, output);
 }

@@ -20,12 +20,8 @@ public sealed class WanVaeTilingTests(ITestOutputHelper output)
         return (vae, Fixtures.Load("wan_vae_tiling/tiled.safetensors"));
     }
 
-    private void Check(Tensor actual, Tensor expected, double tolerance, string what)
-    {
-        double error = Fixtures.RelativeL2(actual, expected);
-        output.WriteLine($"{what}: relative L2 {error:E3}");
-        Assert.True(error <= tolerance, $"{what}: relative L2 error {error:E3} exceeds {tolerance:E1}");
-    }
+    private void Check(Tensor actual, Tensor expected, double tolerance, string what) =>
+        Fixtures.AssertClose(actual, expected, tolerance, what, output);
 
     [Theory]
     [InlineData(ScalarType.Float32, 1e-5)]
