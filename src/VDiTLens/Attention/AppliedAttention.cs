@@ -13,6 +13,10 @@ public static class AppliedAttention
     /// <summary>Bytes per query-key pair of a block: logits, probabilities, masked logits, keep/valid masks and a sparsifier's sort temporaries.</summary>
     private static long BytesPerPair(ScalarType dtype) => dtype == ScalarType.Float64 ? 56 : 40;
 
+    /// <summary>What the seam's terminal step computes for a call with the dense kernel: SDPA, or <see cref="Compute"/> with key selections.</summary>
+    public static Tensor Output(AttentionCall call, Tensor q, Tensor k, Tensor v) =>
+        call.Keys.Count == 0 ? AttentionSeam.DenseKernel(call, q, k, v) : Compute(call, q, k, v, AttentionSeam.DenseKernel);
+
     /// <summary>Output [B, H, Lq, D] of a call with key selections; <paramref name="dense"/> computes the untouched rows and heads.</summary>
     public static Tensor Compute(AttentionCall call, Tensor q, Tensor k, Tensor v, AttentionNext dense)
     {

@@ -44,7 +44,7 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
         var capture = new Capture();
         Forward(model, data, capture);
         var (call, q, k, v) = capture.First!.Value;
-        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()),
+        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, AppliedAttention.Output),
             torch.matmul(AttentionKernels.Probabilities(q, k, call.Scale), v));
         output.WriteLine($"{config}: model output relative L2 to dense {error:E2}, attention output {attentionError:E2} ({q.dtype}), density {sparse.Density.Overall}");
         Assert.True(error <= 1e-14, $"relative L2 {error:E2}");
@@ -71,8 +71,8 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
         var capture = new Capture();
         Forward(model, data, capture);
         var (call, q, k, v) = capture.First!.Value;
-        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()),
-            reference.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()));
+        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, AppliedAttention.Output),
+            reference.Invoke(call, q, k, v, AppliedAttention.Output));
         output.WriteLine($"tiles {queryTile} over blocks {keyBlock}, sparsity {sparsity}: model output relative L2 {error:E2} (dense is {fromDense:E2} away), " +
                          $"attention output {attentionError:E2} ({q.dtype}), density {sparse.Density.Overall:F4}");
         Assert.True(error <= 1e-13, $"relative L2 {error:E2}");
