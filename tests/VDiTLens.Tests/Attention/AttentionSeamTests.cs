@@ -53,11 +53,11 @@ public sealed class AttentionSeamTests(ITestOutputHelper output)
         int observed = 0, intercepted = 0;
         var probe = seam.Observe(AttentionSelector.All, (_, _, _, _, _) => observed++);
         var intervention = seam.Intercept(AttentionSelector.All, (call, q, k, v, next) => { intercepted++; return next(call with { Scale = 3 * call.Scale }, q, k, v); });
-        Assert.False(Attend(seam, c).equal(c.Dense()).item<bool>());
+        Assert.False(Attend(seam, c).eq(c.Dense()).all().item<bool>());
         probe.Dispose();
         intervention.Dispose();
         intervention.Dispose(); // twice is harmless
-        Assert.True(Attend(seam, c).equal(c.Dense()).item<bool>());
+        Assert.True(Attend(seam, c).eq(c.Dense()).all().item<bool>());
         Assert.Equal((1, 1), (observed, intercepted));
         Assert.Empty(seam.Probes);
         Assert.Empty(seam.Interventions);
@@ -75,7 +75,7 @@ public sealed class AttentionSeamTests(ITestOutputHelper output)
         Assert.Same(c.Q, seen);
         Assert.Same(c.Mask, seenCall!.Mask);
         Assert.Empty(seenCall.Keys);
-        Assert.True(result.equal(c.Dense()).item<bool>());
+        Assert.True(result.eq(c.Dense()).all().item<bool>());
     }
 
     [Fact]
@@ -253,7 +253,7 @@ public sealed class AttentionSeamTests(ITestOutputHelper output)
         double split = Fixtures.RelativeL2(outputs[false], expected), batchedError = Fixtures.RelativeL2(outputs[true], expected);
         output.WriteLine($"{kind} on {branches}: split {split:E2}, batched {batchedError:E2} from the per-branch expectation");
         Assert.True(split <= 1e-12 && batchedError <= 1e-12, $"{kind}: split {split:E2}, batched {batchedError:E2}");
-        Assert.False(outputs[true].equal(torch.cat(new[] { cond.Dense(), uncond.Dense() })).item<bool>(), "the intervention changed nothing");
+        Assert.False(outputs[true].eq(torch.cat(new[] { cond.Dense(), uncond.Dense() })).all().item<bool>(), "the intervention changed nothing");
     }
 
     public static TheoryData<string, ProbeGrouping, bool, string?> ProbeCases()
@@ -262,8 +262,13 @@ public sealed class AttentionSeamTests(ITestOutputHelper output)
         foreach (var branches in new[] { "cond", "uncond", "" })
             foreach (var grouping in new[] { ProbeGrouping.Site, ProbeGrouping.Branch | ProbeGrouping.Step })
                 foreach (bool fused in new[] { true, false })
-                    foreach (var kind in new[] { null, "bottom_k", "block_topk", "temperature_heads" })
+                    foreach (var kind in new[] { null, "bottom_k" })
                         data.Add(branches, grouping, fused, kind);
+        foreach (var kind in new[] { "block_topk", "temperature_heads", "sink_mask" })
+        {
+            data.Add("cond", ProbeGrouping.Branch, true, kind);
+            data.Add("", ProbeGrouping.Site, false, kind);
+        }
         return data;
     }
 
@@ -290,7 +295,7 @@ public sealed class AttentionSeamTests(ITestOutputHelper output)
         foreach (var (key, value) in b)
         {
             Assert.Equal(value.shape, a[key].shape);
-            Assert.Equal(InterventionCase.Batch, value.shape[0]); // rows of one branch: the prompts
+            if (key.Statistic != "row_queries") Assert.Equal(InterventionCase.Batch, value.shape[0]); // rows of one branch: the prompts
             worst = Math.Max(worst, Fixtures.RelativeL2(a[key], value));
         }
         output.WriteLine($"branches [{branches}], {grouping}, fused {fused}, {kind ?? "no intervention"}: {a.Count} results, worst relative L2 {worst:E2}");
