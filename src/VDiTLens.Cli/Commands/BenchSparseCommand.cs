@@ -4,6 +4,7 @@ using System.Text.Json;
 using Spectre.Console;
 using VDiTLens.Benchmarks;
 using VDiTLens.Runtime;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Cli.Commands;
 

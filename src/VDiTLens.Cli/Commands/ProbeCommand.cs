@@ -30,8 +30,8 @@ internal static class ProbeCommand
             using (torch.no_grad())
                 AnsiConsole.Status().Start($"forward with probes ({string.Join(", ", probeOptions.Probes)})", _ => transformer.Forward(data).Dispose());
             string folder = result.GetValue(outDir)!;
-            ProbeReport.Write(folder, set);
-            AnsiConsole.WriteLine($"wrote {Path.Combine(folder, "probes.safetensors")} ({set.Results().Count} tensors) and summary.json");
+            int count = ProbeReport.Write(folder, set);
+            AnsiConsole.WriteLine($"wrote {Path.Combine(folder, "probes.safetensors")} ({count} tensors) and summary.json");
             return 0;
         });
         return command;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VDiTLens.Probes;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Cli.Commands;
 
@@ -8,6 +9,7 @@ internal sealed class ProbeOptionsBinder
 {
     public Option<string?> Probes { get; } = new("--probes") { Description = $"comma list of {string.Join(", ", ProbeOptions.AllProbes)}, or all" };
     public Option<string?> Sites { get; } = new("--sites") { Description = "site names, prefixes ending in '*', or kinds (self, cross, joint)" };
+    public Option<string?> Layers { get; } = new("--layers") { Description = "layer indices and inclusive ranges, e.g. 10-20,25" };
     public Option<string?> Heads { get; } = new("--heads") { Description = "head indices to keep" };
     public Option<string?> Steps { get; } = new("--steps") { Description = "denoising steps to probe" };
     public Option<string?> Branches { get; } = new("--branches") { Description = "guidance branches to probe (cond, uncond)" };
@@ -19,19 +21,20 @@ internal sealed class ProbeOptionsBinder
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Probes, Sites, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride, Blockwise })
+        foreach (var o in new Option[] { Probes, Sites, Layers, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride, Blockwise })
             command.Options.Add(o);
     }
 
     public ProbeOptions Resolve(ParseResult r, ProbeGrouping grouping = ProbeGrouping.Site) => new()
     {
         Probes = ProbeOptions.ParseProbes(r.GetValue(Probes)),
-        Filter = ProbeFilter.Parse(r.GetValue(Sites), r.GetValue(Steps), r.GetValue(Branches), r.GetValue(Heads)),
+        Filter = AttentionSelector.Parse(r.GetValue(Sites), r.GetValue(Layers), r.GetValue(Steps), r.GetValue(Branches), r.GetValue(Heads)),
         Grouping = grouping,
         TileSize = r.GetValue(TileSize),
         MemoryBudgetBytes = r.GetValue(MemoryMb) << 20,
         QueryStride = r.GetValue(QueryStride),
         CoverageStride = r.GetValue(CoverageStride),
         Fused = !r.GetValue(Blockwise),
+        Warn = message => Spectre.Console.AnsiConsole.MarkupLine($"[yellow]warning:[/] {Spectre.Console.Markup.Escape(message)}"),
     };
 }

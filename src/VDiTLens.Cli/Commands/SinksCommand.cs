@@ -8,6 +8,7 @@ using VDiTLens.Probes;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
 using VDiTLens.Studies.Sinks;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Cli.Commands;
 
@@ -68,13 +69,13 @@ internal static class SinksCommand
                 Prompts = prompts,
                 Specs = StudyDefaults.Evaluates(pipeline) ? specs : Array.Empty<ClipSpec?>(),
                 Seeds = Longs(r.GetValue(seeds)!, "--seeds"),
-                Sites = ProbeFilter.Parse(r.GetValue(sites), r.GetValue(probeSteps), null, null),
+                Sites = AttentionSelector.Parse(r.GetValue(sites), null, r.GetValue(probeSteps), null, null),
                 Criteria = criteria,
                 AblationModes = Modes(r.GetValue(ablation)!),
                 Taus = r.GetValue(taus) is "none" ? Array.Empty<double>() : Doubles(r.GetValue(taus)!, "--tau"),
-                TauScope = new InterventionScope { Sites = Split(r.GetValue(tauSites)), Heads = Split(r.GetValue(tauHeads)).Select(long.Parse).ToArray() },
+                TauScope = new AttentionSelector { Sites = Split(r.GetValue(tauSites)), Heads = Split(r.GetValue(tauHeads)).Select(long.Parse).ToArray() },
                 Sparsify = r.GetValue(sparsify),
-                SparsifyScope = new InterventionScope { Sites = Split(r.GetValue(sparsifySites)) },
+                SparsifyScope = new AttentionSelector { Sites = Split(r.GetValue(sparsifySites)) },
                 CharacteriseStep = r.GetValue(characteriseStep),
                 MemoryBudgetBytes = r.GetValue(memory) << 20,
                 ControlSeed = compute.Seed,

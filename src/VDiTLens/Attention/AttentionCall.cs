@@ -4,8 +4,10 @@ namespace VDiTLens.Attention;
 
 /// <summary>
 /// Everything a probe or intervention may need about one attention call: its site, the run state (step,
-/// timestep, branch), the softmax scale, the additive or boolean mask, and the token layouts of queries and keys.
-/// q, k and v themselves are passed alongside, shaped [batch, heads, length, head_dim].
+/// timestep, branch, batch layout), the softmax scale, the additive or boolean mask, the key selections of sparse
+/// interventions, and the token layouts of queries and keys. q, k and v themselves are passed alongside, shaped
+/// [batch, heads, length, head_dim]. An intervention changes the attention by passing a changed call on
+/// (<c>call with { Scale = …, Mask = …, Keys = … }</c>), so the kernel and every probe see the attention applied.
 /// </summary>
 public sealed record AttentionCall(
     AttentionSite Site,
@@ -21,6 +23,12 @@ public sealed record AttentionCall(
     /// while <see cref="Mask"/> is still that mask: an intervention that replaces the mask turns it off.
     /// </summary>
     public PrefixKeyMask? PrefixKeys { get; init; }
+
+    /// <summary>Keys dropped on top of <see cref="Mask"/> by sparse interventions, applied in order (see <see cref="KeySelection"/>).</summary>
+    public IReadOnlyList<KeySelection> Keys { get; init; } = Array.Empty<KeySelection>();
+
+    /// <summary>This call with one more key selection.</summary>
+    public AttentionCall WithKeys(KeySelection selection) => this with { Keys = [.. Keys, selection] };
 
     public int Step => State.Step;
     public string Branch => State.Branch;

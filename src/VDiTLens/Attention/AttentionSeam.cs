@@ -4,20 +4,23 @@ namespace VDiTLens.Attention;
 
 /// <summary>
 /// The one place every attention call of every model goes through. With nothing attached it is a direct call
-/// of scaled_dot_product_attention. Interventions run in the order attached (the first is outermost); probes
-/// see the inputs the kernel finally received and its output.
+/// of scaled_dot_product_attention. Interventions run in the order attached (the first is outermost) and change
+/// the attention only through what they pass to <c>next</c> (the call's scale, mask and key selections, q, k, v);
+/// the chain always ends in one terminal step, which computes the attention the call describes and shows it to
+/// every accepting probe. An intervention that returns without calling <c>next</c> is an error.
 /// </summary>
 public sealed class AttentionSeam
 {
     private readonly List<IAttentionProbe> _probes = new();
     private readonly List<IAttentionIntervention> _interventions = new();
+    private long _terminalCalls;
 
     public AttentionRunState State { get; } = new();
 
     public IReadOnlyList<IAttentionProbe> Probes => _probes;
     public IReadOnlyList<IAttentionIntervention> Interventions => _interventions;
 
-    /// <summary>The innermost computation; replaceable (e.g. by a block-sparse kernel).</summary>
+    /// <summary>The innermost computation for calls without key selections.</summary>
     public AttentionNext Kernel { get; set; } = DenseKernel;
 
     public static Tensor DenseKernel(AttentionCall call, Tensor q, Tensor k, Tensor v)
@@ -45,6 +48,10 @@ public sealed class AttentionSeam
         return new Detacher(() => _interventions.Remove(intervention));
     }
 
+    public IDisposable Observe(AttentionSelector selector, AttentionObserver observe) => Attach(new FunctionProbe(selector, observe));
+
+    public IDisposable Intercept(AttentionSelector selector, AttentionInterceptor intercept) => Attach(new FunctionIntervention(selector, intercept));
+
     public void Clear()
     {
         _probes.Clear();
@@ -61,7 +68,12 @@ public sealed class AttentionSeam
         };
         if (_probes.Count == 0 && _interventions.Count == 0)
             return Kernel(call, q, k, v);
-        return Chain(0)(call, q, k, v);
+        long terminal = _terminalCalls;
+        var output = Chain(0)(call, q, k, v);
+        if (_terminalCalls == terminal)
+            throw new VDiTLensException($"an intervention at site {site.Name} returned without calling next, so no probe saw the call; " +
+                                        "express the change through the call passed to next (Scale, Mask, Keys) or through q, k, v");
+        return output;
     }
 
     private AttentionNext Chain(int index)
@@ -74,7 +86,8 @@ public sealed class AttentionSeam
 
     private Tensor Observed(AttentionCall call, Tensor q, Tensor k, Tensor v)
     {
-        var output = Kernel(call, q, k, v);
+        _terminalCalls++;
+        var output = call.Keys.Count == 0 ? Kernel(call, q, k, v) : AppliedAttention.Compute(call, q, k, v, Kernel);
         foreach (var probe in _probes)
             if (probe.Accepts(call))
                 probe.Observe(call, q, k, v, output);

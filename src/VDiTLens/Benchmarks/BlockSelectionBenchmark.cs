@@ -2,6 +2,7 @@ using TorchSharp;
 using VDiTLens.Attention.BlockSparse;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Benchmarks;
 

@@ -73,14 +73,14 @@ public static class ProbeBenchmark
         var call = Call("blocks.0.attn1", AttentionKind.Joint, 0.3, layout, layout, valid.view(b, 1, 1, l));
         var reference = new AttentionMapProbe(new IAttentionStatistic[] { new ReceivedMass(), PooledMap.Frames(), PooledMap.Modalities(), new EntropyCoverage() });
         reference.Observe(call, q, k, k, q);
-        var expected = reference.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        using var expected = reference.Results();
         var onDevice = call with { Mask = call.Mask!.to(device) };
         var (qd, kd) = (q.to(dtype).to(device), k.to(dtype).to(device));
         var summary = new FusedAttentionSummary();
         summary.Observe(onDevice, qd, kd, kd, qd);
         var coverage = new TopKCoverage();
         coverage.Observe(onDevice, qd, kd, kd, qd);
-        var actual = summary.Results().Concat(coverage.Results()).ToDictionary(kv => kv.Key, kv => kv.Value);
+        using var actual = ProbeResults.Merge(new[] { summary.Results(), coverage.Results() });
         var checks = new List<ProbeCheck>();
         foreach (var name in new[] { "received_mass", "frame_map", "modality_map", "entropy", "coverage" })
             checks.Add(new ProbeCheck($"{ComputeOptions.NameOf(dtype)} on {device}: {name} vs float64 CPU blockwise", ElementwiseBenchmark.RelativeError(actual[$"blocks.0.attn1.{name}"], expected[$"blocks.0.attn1.{name}"])));

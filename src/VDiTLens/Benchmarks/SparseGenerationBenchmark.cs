@@ -56,7 +56,7 @@ public sealed class SparseGenerationBenchmark(BenchmarkPreset preset, ComputeOpt
         var dense = Generate(model, noise, text, settings.Steps, settings.Shift);
         log?.Invoke($"dense: {dense.TotalMs:F0} ms ({string.Join(" / ", dense.StepMs.Select(x => x.ToString("F0")))})");
         var sparsifier = new BlockTopKAttention(new BlockTopKSelection(settings.KeyBlock, settings.QueryBlock, settings.Sparsity),
-            new InterventionScope { Sites = new[] { "self" } });
+            new AttentionSelector { Sites = new[] { "self" } });
         GenerationRun sparse;
         using (model.Seam.Attach(sparsifier))
             sparse = Generate(model, noise, text, settings.Steps, settings.Shift);

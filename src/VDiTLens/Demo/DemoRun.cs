@@ -32,10 +32,10 @@ public static class DemoRun
         var probeOptions = new ProbeOptions
         {
             Probes = new[] { "frame", "modality", "mass", "entropy", "rows" },
-            Filter = new ProbeFilter { Sites = new[] { "self" } },
+            Filter = new AttentionSelector { Sites = new[] { "self" }, Branches = new[] { "cond" } },
         };
         Tensor video;
-        Dictionary<string, Tensor> results;
+        ProbeResults results;
         using (var probes = new ProbeSet(pipeline.Seam, probeOptions))
         {
             log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
@@ -46,7 +46,7 @@ public static class DemoRun
                 Progress = progress,
             });
             results = probes.Results();
-            SafeTensorsWriter.Save(report.Asset("data/probes.safetensors"), results);
+            SafeTensorsWriter.Save(report.Asset("data/probes.safetensors"), results.ByPrintedKey());
         }
 
         log?.Report("judging clips and writing the report");
@@ -103,15 +103,14 @@ public static class DemoRun
 
     private sealed record LayerSummary(string Site, double Entropy, double Coverage90, string TopReceiver, double TopRatio, string FrameMap, string SinkMap);
 
-    private static List<LayerSummary> WriteAttention(HtmlReport report, WanPipeline pipeline, Dictionary<string, Tensor> r, DemoOptions o)
+    private static List<LayerSummary> WriteAttention(HtmlReport report, WanPipeline pipeline, ProbeResults r, DemoOptions o)
     {
         var list = new List<LayerSummary>();
         foreach (var site in pipeline.Transformer.Sites.Where(s => s.Kind == AttentionKind.Self))
         {
             string k = site.Name;
             if (!r.TryGetValue(k + ".frame_map", out var frame)) continue;
-            int prompts = o.Prompts.Count;
-            var cond = (Tensor t) => t.narrow(0, 0, prompts).mean(new long[] { 0, 1 }); // conditional rows, head mean
+            var cond = (Tensor t) => t.mean(new long[] { 0, 1 }); // the probes read the conditional rows; prompt and head mean
             string framePng = $"demo/{k}.frame_map.png";
             var fm = cond(frame);
             Heatmap.Write(report.Asset(framePng), fm, Heatmap.CellFor(fm.shape[0], fm.shape[1], 144));
@@ -122,9 +121,9 @@ public static class DemoRun
             var g = layout.Grid!;
             var sideBySide = mass.reshape(g.Frames, g.Height, g.Width).permute(1, 0, 2).reshape(g.Height, g.Frames * g.Width);
             Heatmap.Write(report.Asset(sinkPng), sideBySide, 8);
-            var top = SinkLocator.Top(r[k + ".received_mass"].narrow(0, 0, prompts), layout, 1)[0];
-            double entropy = r[k + ".entropy"].narrow(0, 0, prompts).mean().item<float>();
-            double coverage90 = r[k + ".coverage_fraction"].narrow(0, 0, prompts).mean(new long[] { 0, 1 })[1].item<float>();
+            var top = SinkLocator.Top(r[k + ".received_mass"], layout, 1)[0];
+            double entropy = r[k + ".entropy"].mean().item<float>();
+            double coverage90 = r[k + ".coverage_fraction"].mean(new long[] { 0, 1 })[1].item<float>();
             list.Add(new LayerSummary(k, entropy, coverage90, top.Location, top.RatioToMean, framePng, sinkPng));
         }
         return list;

@@ -4,12 +4,12 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Interventions;
 
-/// <summary>Zeroes the attention output of the scoped heads (<c>Scope.Heads</c> must name them).</summary>
+/// <summary>Zeroes the attention output of the scoped heads (<c>Scope.Heads</c> must name them) in the scoped rows.</summary>
 public sealed class HeadAblation : IAttentionIntervention
 {
-    public InterventionScope Scope { get; }
+    public AttentionSelector Scope { get; }
 
-    public HeadAblation(InterventionScope scope)
+    public HeadAblation(AttentionSelector scope)
     {
         if (scope.AllHeads) throw new VDiTLensException("head_ablation needs a 'heads' list (ablating every head would zero the whole attention)");
         Scope = scope;
@@ -21,7 +21,7 @@ public sealed class HeadAblation : IAttentionIntervention
     {
         using var scope = torch.NewDisposeScope();
         var output = next(call, q, k, v);
-        var heads = torch.tensor(Scope.HeadIndices(call, q.shape[1]), device: output.device);
-        return output.index_fill(1, heads, 0.0).MoveToOuterDisposeScope();
+        var ablated = Scope.PerRowHead(call, q.shape[0], q.shape[1], _ => 1.0, 0.0, ScalarType.Float32, output.device) > 0;
+        return output.masked_fill(ablated, 0.0).MoveToOuterDisposeScope();
     }
 }

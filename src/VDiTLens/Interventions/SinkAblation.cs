@@ -12,12 +12,12 @@ public enum SinkAblationMode
     ZeroValues,
 }
 
-/// <summary>Removes chosen key positions (sinks) from the scoped heads' attention, by masking or by zeroing their values.</summary>
-public sealed class SinkAblation(SinkPositions positions, SinkAblationMode mode, InterventionScope? scope = null) : IAttentionIntervention
+/// <summary>Removes chosen key positions (sinks) from the attention of the scoped rows and heads, by masking or by zeroing their values.</summary>
+public sealed class SinkAblation(SinkPositions positions, SinkAblationMode mode, AttentionSelector? scope = null) : IAttentionIntervention
 {
     public SinkPositions Positions { get; } = positions;
     public SinkAblationMode Mode { get; } = mode;
-    public InterventionScope Scope { get; } = scope ?? InterventionScope.All;
+    public AttentionSelector Scope { get; } = scope ?? AttentionSelector.All;
 
     public bool Accepts(AttentionCall call) => Scope.Accepts(call);
 
@@ -27,9 +27,9 @@ public sealed class SinkAblation(SinkPositions positions, SinkAblationMode mode,
         var sinks = Positions.For(call, lk);
         if (sinks.Count == 0) return next(call, q, k, v);
         using var scope = torch.NewDisposeScope();
-        // [1, H, 1, Lk]: 1 on scoped heads at sink keys
+        // [B or 1, H, 1, Lk]: 1 on scoped rows and heads at sink keys
         var isSink = torch.zeros(lk, dtype: q.dtype, device: q.device).index_fill_(0, torch.tensor(sinks.ToArray(), device: q.device), 1.0);
-        var hit = (Scope.PerHead(call, q.shape[1], _ => 1.0, 0.0, q.dtype, q.device) * isSink.view(1, 1, 1, lk)) > 0;
+        var hit = (Scope.PerRowHead(call, q.shape[0], q.shape[1], _ => 1.0, 0.0, q.dtype, q.device) * isSink.view(1, 1, 1, lk)) > 0;
         Tensor result;
         if (Mode == SinkAblationMode.ZeroValues)
             result = next(call, q, k, v.masked_fill(hit.transpose(-2, -1), 0.0));

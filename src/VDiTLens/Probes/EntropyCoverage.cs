@@ -16,16 +16,16 @@ public sealed class EntropyCoverage(int coverageStride = 1, bool withEntropy = t
     public static readonly double[] Levels = { 0.5, 0.9, 0.95, 0.99 };
 
     private readonly RunningMean _entropy = new(), _coverage = new(), _fraction = new();
-    private readonly Dictionary<string, CallSums> _calls = new();
+    private readonly Dictionary<ProbeGroup, CallSums> _calls = new();
 
     public string Name => "entropy";
     public int CoverageStride { get; } = Math.Max(1, coverageStride);
 
     public bool AppliesTo(AttentionCall call) => true;
 
-    public void BeginCall(AttentionCall call, string key, long batch, long heads) => _calls[key] = new CallSums();
+    public void BeginCall(AttentionCall call, ProbeGroup key, long batch, long heads) => _calls[key] = new CallSums();
 
-    public void Accumulate(AttentionCall call, string key, Tensor rows, Tensor p)
+    public void Accumulate(AttentionCall call, ProbeGroup key, Tensor rows, Tensor p)
     {
         var s = _calls[key];
         using var scope = torch.NewDisposeScope();
@@ -44,7 +44,7 @@ public sealed class EntropyCoverage(int coverageStride = 1, bool withEntropy = t
         s.CoverageRows += pick.Length;
     }
 
-    public void EndCall(AttentionCall call, string key)
+    public void EndCall(AttentionCall call, ProbeGroup key)
     {
         var s = _calls[key];
         _calls.Remove(key);
@@ -62,8 +62,15 @@ public sealed class EntropyCoverage(int coverageStride = 1, bool withEntropy = t
         s.Coverage?.Dispose();
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
+    public IEnumerable<ProbeResult> Results() =>
         (withEntropy ? _entropy.Means("entropy") : []).Concat(_coverage.Means("coverage")).Concat(_fraction.Means("coverage_fraction"));
+
+    public void Dispose()
+    {
+        _entropy.Dispose();
+        _coverage.Dispose();
+        _fraction.Dispose();
+    }
 
     private static void Add(ref Tensor? sum, Tensor value)
     {

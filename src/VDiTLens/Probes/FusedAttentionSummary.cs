@@ -23,37 +23,92 @@ namespace VDiTLens.Probes;
 /// flash kernels are fastest at. Exact in float64/float32 arithmetic (tested against a dense reference); in bf16 it
 /// inherits bf16 rounding of the kernel outputs (≈1e-2 relative). float16 runs the second pass in bfloat16 (w spans
 /// more than float16's range). Masks must depend on keys only ([B or 1, 1 or H, 1, Lk]); calls with query-dependent
-/// masks are skipped (use <see cref="AttentionMapProbe"/> for those). One-hot pooling matrices are built once per
-/// layout and kept on the device.
+/// masks or key selections (sparse interventions), and calls whose values come out non-finite (checked at each call),
+/// go to <see cref="Fallback"/>, the exact blockwise probe, or are recorded as unavailable. One-hot pooling matrices
+/// are built once per layout and kept on the device.
 /// </summary>
-public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe
+public sealed class FusedAttentionSummary(AttentionSelector? filter = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe, IDisposable
 {
     private readonly RunningMean _frame = new(), _modality = new(), _mass = new(), _entropy = new();
-    private readonly Dictionary<string, TokenLayout> _layouts = new();
+    private readonly Dictionary<ProbeGroup, TokenLayout> _layouts = new();
     private readonly Dictionary<string, Tensor> _constants = new();
+    private readonly Dictionary<ProbeGroup, string> _unavailable = new();
+    private readonly HashSet<string> _warned = new();
 
     /// <summary>Key dimensions whose expectation under each query's attention the first pass carries.</summary>
     public const int KeyDims = 2;
 
-    public ProbeFilter Filter { get; } = filter ?? ProbeFilter.All;
-    public IReadOnlyDictionary<string, TokenLayout> Layouts => _layouts;
+    public static readonly string[] Statistics = { "frame_map", "modality_map", "received_mass", "entropy" };
 
-    public bool Accepts(AttentionCall call) =>
-        Filter.Accepts(call) && (call.Mask is null || call.Mask.dim() < 2 || call.Mask.shape[^2] == 1);
+    public AttentionSelector Filter { get; } = filter ?? AttentionSelector.All;
+    public ProbeGrouping Grouping { get; } = grouping;
+    public IReadOnlyDictionary<ProbeGroup, TokenLayout> Layouts => _layouts;
+
+    /// <summary>
+    /// The exact blockwise probe (same statistics, filter and grouping) that takes every call the fused passes cannot
+    /// summarise. Without one, such a call's results are recorded as unavailable with the reason (and
+    /// <see cref="Warn"/> is told once per reason), and a call whose logits overflow the passes is an error at that call.
+    /// </summary>
+    public AttentionMapProbe? Fallback { get; init; }
+
+    /// <summary>A probe that reads exactly the calls summarised here (e.g. <see cref="TopKCoverage"/> beside a blockwise fallback).</summary>
+    public IAttentionProbe? Companion { get; init; }
+
+    public Action<string>? Warn { get; init; }
+
+    public bool Accepts(AttentionCall call) => Filter.Accepts(call);
+
+    /// <summary>Why the fused passes cannot summarise a call (they need a mask that depends on keys only), or null.</summary>
+    public static string? Unsupported(AttentionCall call) =>
+        call.Keys.Count > 0 ? $"the fused probe cannot read the key selection of '{string.Join("+", call.Keys.Select(s => s.Name))}' at site {call.Site.Name}; use the blockwise probes (ProbeOptions.Fused = false)"
+        : call.Mask is { } m && m.dim() >= 2 && m.shape[^2] != 1 ? $"the fused probe cannot read the query-dependent mask at site {call.Site.Name}; use the blockwise probes (ProbeOptions.Fused = false)"
+        : null;
 
     public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
     {
         using var scope = torch.NewDisposeScope();
-        string key = grouping.KeyOf(call);
-        _layouts[key] = call.KeyLayout;
-        var mask = call.Mask;
-        if (Filter.Heads.Count > 0)
+        string? reason = Unsupported(call);
+        var summaries = new List<(ProbeGroup Group, Tensor? Frame, Tensor Modality, Tensor Mass, Tensor Entropy)>();
+        if (reason is null)
         {
-            var heads = torch.tensor(Filter.Heads.ToArray(), device: q.device);
-            q = q.index_select(1, heads);
-            k = k.index_select(1, heads);
-            if (mask is not null && mask.dim() == 4 && mask.shape[1] > 1) mask = mask.index_select(1, heads);
+            var heads = Filter.HeadSubset(call, q.shape[1]);
+            foreach (var (group, rows) in Grouping.GroupsOf(call, Filter, q.shape[0]))
+            {
+                var (frame, modality, mass, entropy) = Summarise(call, AppliedAttention.Narrow(q, rows, heads), AppliedAttention.Narrow(k, rows, heads),
+                    AppliedAttention.NarrowMask(call.Mask, rows, heads, null));
+                summaries.Add((group, frame, modality, mass, entropy));
+            }
+            var finite = summaries.Select(s => torch.stack(new[] { s.Modality.sum(), s.Mass.sum(), s.Entropy.sum(), s.Frame?.sum() ?? s.Mass.sum() }).isfinite().all()).ToArray();
+            if (finite.Length > 0 && !torch.stack(finite).all().item<bool>())
+            {
+                reason = $"the fused probe's values at site {call.Site.Name} are not finite: the attention logits span more than its passes can represent " +
+                         "(≈ 80 nats between a query's largest logit and its logit against the mean key); use the blockwise probes (ProbeOptions.Fused = false)";
+                if (Fallback is null) throw new VDiTLensException(reason);
+            }
         }
+        if (reason is null)
+        {
+            foreach (var (group, frame, modality, mass, entropy) in summaries)
+            {
+                _layouts[group] = call.KeyLayout;
+                if (frame is not null) _frame.Add(group, frame);
+                _modality.Add(group, modality);
+                _mass.Add(group, mass);
+                _entropy.Add(group, entropy);
+            }
+            Companion?.Observe(call, q, k, v, output);
+        }
+        else if (Fallback is not null) Fallback.Observe(call, q, k, v, output);
+        else
+        {
+            foreach (var (group, _) in Grouping.GroupsOf(call, Filter, q.shape[0])) _unavailable.TryAdd(group, reason);
+            if (_warned.Add(reason)) Warn?.Invoke(reason);
+        }
+    }
+
+    /// <summary>Frame map (null without video frames), modality map, received mass and entropy of one group's rows and heads.</summary>
+    private (Tensor? Frame, Tensor Modality, Tensor Mass, Tensor Entropy) Summarise(AttentionCall call, Tensor q, Tensor k, Tensor? mask)
+    {
         long b = q.shape[0], h = q.shape[1], lq = q.shape[2], lk = k.shape[2], d = q.shape[3];
         if (d < KeyDims + 3)
             throw new VDiTLensException($"fused probes need a head dimension of at least {KeyDims + 3} (site {call.Site.Name} has {d}); use ProbeOptions.Fused = false for this model");
@@ -95,13 +150,14 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
         var logitSum = (q.narrow(3, 0, KeyDims) * expectedKeys).sum(new long[] { 2, 3 }) * call.Scale; // [B, H]
 
         // Frame map: queries' video-key mass renormalised, averaged per query frame.
+        Tensor? frameMap = null;
         var queryFrames = new FrameGrouping().Assign(call.QueryLayout);
         if (allFrames > 0 && queryFrames is { } qf)
-            _frame.Add(key, PoolQueries(Renormalise(frames > 0 ? mass.narrow(3, 0, frames) : FrameMass(qs, k, mask, frameGroups!.Value, work)), Constant($"frames|{Signature(call.QueryLayout)}", work, device,
-                () => TokenGrouping.OneHot(qf.Groups, qf.Count, work, device))));
+            frameMap = PoolQueries(Renormalise(frames > 0 ? mass.narrow(3, 0, frames) : FrameMass(qs, k, mask, frameGroups!.Value, work)), Constant($"frames|{Signature(call.QueryLayout)}", work, device,
+                () => TokenGrouping.OneHot(qf.Groups, qf.Count, work, device)));
         var queryModalities = new ModalityGrouping().Assign(call.QueryLayout)!.Value;
-        _modality.Add(key, PoolQueries(mass.narrow(3, frames, 2), Constant($"modalities|{Signature(call.QueryLayout)}", work, device,
-            () => TokenGrouping.OneHot(queryModalities.Groups, 2, work, device))));
+        var modalityMap = PoolQueries(mass.narrow(3, frames, 2), Constant($"modalities|{Signature(call.QueryLayout)}", work, device,
+            () => TokenGrouping.OneHot(queryModalities.Groups, 2, work, device)));
 
         // Pass 2: received mass and the rest of the entropy (see the class comment).
         var (received, reverseLogitSum) = ReversePass(call, q, k, lse, sdpaScale, factor, work);
@@ -111,9 +167,8 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
             received = received * valid;
             reverseLogitSum = reverseLogitSum * valid;
         }
-        _mass.Add(key, received / lq);
         logitSum = logitSum + reverseLogitSum.sum(-1) * call.Scale;
-        _entropy.Add(key, lse.mean(new long[] { 2 }) - logitSum / lq);
+        return (frameMap, modalityMap, received / lq, lse.mean(new long[] { 2 }) - logitSum / lq);
     }
 
     /// <summary>
@@ -165,19 +220,23 @@ public sealed class FusedAttentionSummary(ProbeFilter? filter = null, ProbeGroup
 
     private const int Dummies = 8;
 
-    /// <summary>The means; a non-finite value (the dummy columns underflowed: logits spread beyond ≈ 80 nats) is an
-    /// error rather than a silent NaN in the results.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> Results()
+    /// <summary>The means, with the reason for every group whose calls could not be summarised (without a fallback).</summary>
+    public ProbeResults Results()
     {
         var results = _frame.Means("frame_map").Concat(_modality.Means("modality_map")).Concat(_mass.Means("received_mass"))
             .Concat(_entropy.Means("entropy")).ToList();
-        foreach (var (key, value) in results)
-            if (!torch.isfinite(value).all().item<bool>())
-                throw new VDiTLensException(
-                    $"fused attention probe: '{key}' is not finite: this call's attention logits span more than the fused passes can " +
-                    "represent (≈ 80 nats between a query's largest logit and its logit against the mean key). Rerun with the " +
-                    "blockwise probes (CLI --blockwise, ProbeOptions.Fused = false), which have no such limit.");
-        return results;
+        foreach (var (group, reason) in _unavailable)
+            results.AddRange(Statistics.Select(statistic => new ProbeResult(new ProbeKey(group, statistic), null, 0, reason)));
+        return new ProbeResults(results);
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in new[] { _frame, _modality, _mass, _entropy }) m.Dispose();
+        foreach (var t in _constants.Values) t.Dispose();
+        _constants.Clear();
+        (Fallback as IDisposable)?.Dispose();
+        (Companion as IDisposable)?.Dispose();
     }
 
     /// <summary>Σ_k∈frame p per query [B, H, Lq, F] by one attention pass whose values are the keys' frame one-hot

@@ -13,7 +13,7 @@ namespace VDiTLens.Probes;
 public sealed class PooledMap(string name, TokenGrouping grouping, bool rowNormalised) : IAttentionStatistic
 {
     private readonly RunningMean _mean = new();
-    private readonly Dictionary<string, CallState> _calls = new();
+    private readonly Dictionary<ProbeGroup, CallState> _calls = new();
 
     public string Name { get; } = name;
     public TokenGrouping Grouping { get; } = grouping;
@@ -31,14 +31,14 @@ public sealed class PooledMap(string name, TokenGrouping grouping, bool rowNorma
     public bool AppliesTo(AttentionCall call) =>
         Grouping.Assign(call.QueryLayout) is not null && Grouping.Assign(call.KeyLayout) is not null;
 
-    public void BeginCall(AttentionCall call, string key, long batch, long heads)
+    public void BeginCall(AttentionCall call, ProbeGroup key, long batch, long heads)
     {
         var (qGroups, qCount) = Grouping.Assign(call.QueryLayout)!.Value;
         var (kGroups, kCount) = Grouping.Assign(call.KeyLayout)!.Value;
         _calls[key] = new CallState(qGroups, qCount, kGroups, kCount, batch, heads);
     }
 
-    public void Accumulate(AttentionCall call, string key, Tensor rows, Tensor p)
+    public void Accumulate(AttentionCall call, ProbeGroup key, Tensor rows, Tensor p)
     {
         var s = _calls[key];
         using var scope = torch.NewDisposeScope();
@@ -59,7 +59,7 @@ public sealed class PooledMap(string name, TokenGrouping grouping, bool rowNorma
         foreach (var g in keep) s.Counts[s.QueryGroups[g.r]]++;
     }
 
-    public void EndCall(AttentionCall call, string key)
+    public void EndCall(AttentionCall call, ProbeGroup key)
     {
         var s = _calls[key];
         _calls.Remove(key);
@@ -71,7 +71,9 @@ public sealed class PooledMap(string name, TokenGrouping grouping, bool rowNorma
         s.KeyPool?.Dispose();
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() => _mean.Means(Name);
+    public IEnumerable<ProbeResult> Results() => _mean.Means(Name);
+
+    public void Dispose() => _mean.Dispose();
 
     private sealed class CallState(long[] qGroups, int qCount, long[] kGroups, int kCount, long batch, long heads)
     {

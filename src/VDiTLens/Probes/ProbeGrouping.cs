@@ -14,13 +14,32 @@ public enum ProbeGrouping
 
 public static class ProbeGroupingExtensions
 {
-    /// <summary>The result key of a call: the site name, with ".step{n}", ".{branch}", ".run{n}" as grouped.</summary>
-    public static string KeyOf(this ProbeGrouping grouping, AttentionCall call)
+    /// <summary>
+    /// The groups the selected rows of a call feed, each with its batch rows (null = all rows of the call). Rows are
+    /// split by guidance branch (read from <see cref="AttentionRunState.Batch"/>), so a batched-guidance call
+    /// ([cond…, uncond…]) feeds the same groups with the same rows as the two calls of split guidance: per branch when
+    /// grouped by branch, and one group averaged over branches otherwise. Results are [prompts, heads, …].
+    /// </summary>
+    public static IEnumerable<(ProbeGroup Group, long[]? Rows)> GroupsOf(this ProbeGrouping grouping, AttentionCall call, AttentionSelector selector, long batch)
     {
-        string key = call.Site.Name;
-        if (grouping.HasFlag(ProbeGrouping.Run)) key += $".run{call.State.Run}";
-        if (grouping.HasFlag(ProbeGrouping.Step)) key += $".step{call.State.Step}";
-        if (grouping.HasFlag(ProbeGrouping.Branch)) key += $".{call.State.Branch}";
-        return key;
+        var selected = selector.RowIndices(call, batch);
+        var group = new ProbeGroup(call.Site.Name,
+            grouping.HasFlag(ProbeGrouping.Run) ? call.State.Run : null,
+            grouping.HasFlag(ProbeGrouping.Step) ? call.State.Step : null);
+        bool byBranch = grouping.HasFlag(ProbeGrouping.Branch);
+        if (call.State.Batch is not { } layout || layout.RowBranches.Distinct().Count() == 1 && selected is null)
+        {
+            string branch = call.State.Batch is { } uniform && uniform.Rows > 0 ? uniform.RowBranches[0] : call.State.Branch;
+            yield return (byBranch ? group with { Branch = branch } : group, selected);
+            yield break;
+        }
+        if (layout.Rows != batch)
+            throw new VDiTLensException($"the run state's batch layout {layout} has {layout.Rows} rows but the call at site {call.Site.Name} has {batch}; set AttentionRunState.Batch for this forward");
+        foreach (var branch in layout.RowBranches.Distinct())
+        {
+            var rows = layout.RowsOf(branch).Where(r => selected is null || selected.Contains(r)).ToArray();
+            if (rows.Length == 0) continue;
+            yield return (byBranch ? group with { Branch = branch } : group, rows.Length == batch ? null : rows);
+        }
     }
 }

@@ -13,23 +13,25 @@ namespace VDiTLens.Probes;
 /// </summary>
 public static class ProbeReport
 {
-    public static void Write(string folder, ProbeSet probes, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>Writes both files; returns the number of tensors written.</summary>
+    public static int Write(string folder, ProbeSet probes, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(folder);
-        var results = probes.Results();
-        SafeTensorsWriter.Save(Path.Combine(folder, "probes.safetensors"), results, metadata);
+        using var results = probes.Results();
+        SafeTensorsWriter.Save(Path.Combine(folder, "probes.safetensors"), results.ByPrintedKey(), metadata);
         File.WriteAllText(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(Summarise(results, probes.KeyLayouts), new JsonSerializerOptions { WriteIndented = true }));
+        return results.Count;
     }
 
-    public static Dictionary<string, object> Summarise(IReadOnlyDictionary<string, Tensor> results, IReadOnlyDictionary<string, TokenLayout> layouts)
+    /// <summary>Per result group: top receivers, per-head entropy and coverage; results that could not be computed are listed with the reason.</summary>
+    public static Dictionary<string, object> Summarise(ProbeResults results, IReadOnlyDictionary<ProbeGroup, TokenLayout> layouts)
     {
         var sites = new SortedDictionary<string, Dictionary<string, object>>(StringComparer.Ordinal);
-        Dictionary<string, object> Site(string key) => sites.TryGetValue(key, out var s) ? s : sites[key] = new Dictionary<string, object>();
+        Dictionary<string, object> Site(ProbeGroup group) => sites.TryGetValue(group.ToString(), out var s) ? s : sites[group.ToString()] = new Dictionary<string, object>();
         foreach (var (name, tensor) in results)
         {
-            int dot = name.LastIndexOf('.');
-            string key = name[..dot], stat = name[(dot + 1)..];
-            switch (stat)
+            var key = name.Group;
+            switch (name.Statistic)
             {
                 case "received_mass" when layouts.TryGetValue(key, out var layout):
                     Site(key)["top_receivers"] = SinkLocator.Top(tensor, layout, 5);
@@ -45,6 +47,8 @@ public static class ProbeReport
                     break;
             }
         }
+        foreach (var (name, reason) in results.Unavailable)
+            Site(name.Group)[$"{name.Statistic}_unavailable"] = reason;
         return new Dictionary<string, object> { ["sites"] = sites };
     }
 }

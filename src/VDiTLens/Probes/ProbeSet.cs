@@ -11,7 +11,7 @@ public sealed record ProbeOptions
 
     /// <summary>Which probes: frame, tile, modality, mass, entropy, rows, qkv.</summary>
     public IReadOnlyList<string> Probes { get; init; } = new[] { "frame", "modality", "mass", "entropy" };
-    public ProbeFilter Filter { get; init; } = ProbeFilter.All;
+    public AttentionSelector Filter { get; init; } = AttentionSelector.All;
     public ProbeGrouping Grouping { get; init; } = ProbeGrouping.Site;
     public int TileSize { get; init; } = 4;
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
@@ -19,10 +19,12 @@ public sealed record ProbeOptions
     public int CoverageStride { get; init; } = 1;
     /// <summary>
     /// Compute frame/modality maps, received mass and entropy with <see cref="FusedAttentionSummary"/> (two extra
-    /// attention-kernel passes per call) and coverage with <see cref="TopKCoverage"/> wherever the mask allows; the
-    /// blockwise probe does the rest.
+    /// attention-kernel passes per call) and coverage with <see cref="TopKCoverage"/> wherever the call allows; the
+    /// exact blockwise probe takes every other call.
     /// </summary>
     public bool Fused { get; init; } = true;
+    /// <summary>Told once per reason when a result cannot be computed for some calls.</summary>
+    public Action<string>? Warn { get; init; }
 
     public static IReadOnlyList<string> ParseProbes(string? list)
     {
@@ -36,84 +38,81 @@ public sealed record ProbeOptions
     }
 }
 
-/// <summary>The standard probes attached to one seam together; results collected in one dictionary.</summary>
+/// <summary>
+/// The standard probes attached to one seam together; results collected in one <see cref="ProbeResults"/>. Disposing
+/// detaches them and frees what they hold.
+/// </summary>
 public sealed class ProbeSet : IDisposable
 {
     private readonly List<IDisposable> _attachments = new();
 
+    /// <summary>Blockwise probe of the statistics the fused probe does not compute (tile maps; everything without fusion).</summary>
     public AttentionMapProbe? Maps { get; }
-    public TopKCoverage? Coverage { get; }
     public FusedAttentionSummary? Summary { get; }
-    public ReceivedMass? Mass { get; private set; }
-    private readonly AttentionMapProbe? _fallback;
     public SampledRows? Rows { get; }
     public QkvCapture? Qkv { get; }
     public ProbeOptions Options { get; }
+    private readonly ReceivedMass? _mass;
 
     public ProbeSet(AttentionSeam seam, ProbeOptions options)
     {
         Options = options;
         var p = options.Probes;
         bool fusable = p.Contains("frame") || p.Contains("modality") || p.Contains("mass") || p.Contains("entropy");
+        // Frame/modality maps, received mass and entropy come from the fused probe where it can summarise a call; its
+        // blockwise fallback computes them exactly for every other call (key selections, query-dependent masks).
+        var core = CoreStatistics(p, options, out _mass);
+        var tiles = p.Contains("tile") ? new List<IAttentionStatistic> { PooledMap.Tiles(options.TileSize) } : new List<IAttentionStatistic>();
         if (options.Fused && fusable)
         {
-            Summary = new FusedAttentionSummary(options.Filter, options.Grouping);
-            _attachments.Add(seam.Attach(Summary));
-            if (p.Contains("entropy"))
+            Summary = new FusedAttentionSummary(options.Filter, options.Grouping)
             {
-                Coverage = new TopKCoverage(options.Filter, options.Grouping, options.MemoryBudgetBytes, options.CoverageStride)
-                    { Skip = c => !Summary.Accepts(c) };
-                _attachments.Add(seam.Attach(Coverage));
-            }
+                Fallback = new AttentionMapProbe(core, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride),
+                Companion = p.Contains("entropy") ? new TopKCoverage(options.Filter, options.Grouping, options.MemoryBudgetBytes, options.CoverageStride) : null,
+                Warn = options.Warn,
+            };
+            _attachments.Add(seam.Attach(Summary));
         }
-        // Frame/modality maps, received mass and entropy come from the fused probe where it accepts a call; the
-        // blockwise probe computes them for everything else (all calls without fusion, query-dependent masks with it).
-        var core = CoreStatistics(p, options);
-        var tiles = p.Contains("tile") ? new List<IAttentionStatistic> { PooledMap.Tiles(options.TileSize) } : new List<IAttentionStatistic>();
         var blockwise = Summary is null ? core.Concat(tiles).ToList() : tiles;
         if (blockwise.Count > 0)
         {
             Maps = new AttentionMapProbe(blockwise, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride);
             _attachments.Add(seam.Attach(Maps));
         }
-        if (Summary is not null && core.Count > 0)
-        {
-            _fallback = new AttentionMapProbe(core, options.Filter, options.Grouping, options.MemoryBudgetBytes, options.QueryStride)
-                { Skip = c => Summary.Accepts(c) };
-            _attachments.Add(seam.Attach(_fallback));
-        }
         if (p.Contains("rows")) _attachments.Add(seam.Attach(Rows = new SampledRows(options.Filter, grouping: options.Grouping)));
         if (p.Contains("qkv")) _attachments.Add(seam.Attach(Qkv = new QkvCapture(options.Filter, options.Grouping)));
     }
 
     /// <summary>Frame/modality maps, received mass and entropy with coverage, as requested, for the blockwise probe.</summary>
-    private List<IAttentionStatistic> CoreStatistics(IReadOnlyList<string> p, ProbeOptions options)
+    private static List<IAttentionStatistic> CoreStatistics(IReadOnlyList<string> p, ProbeOptions options, out ReceivedMass? mass)
     {
         var list = new List<IAttentionStatistic>();
-        if (p.Contains("mass")) list.Add(Mass = new ReceivedMass());
+        mass = null;
+        if (p.Contains("mass")) list.Add(mass = new ReceivedMass());
         if (p.Contains("frame")) list.Add(PooledMap.Frames());
         if (p.Contains("modality")) list.Add(PooledMap.Modalities());
         if (p.Contains("entropy")) list.Add(new EntropyCoverage(options.CoverageStride));
         return list;
     }
 
-    /// <summary>The key layout each result key was measured on (to locate top receivers).</summary>
-    public IReadOnlyDictionary<string, TokenLayout> KeyLayouts =>
-        (Summary?.Layouts ?? new Dictionary<string, TokenLayout>()).Concat(Mass?.Layouts ?? new Dictionary<string, TokenLayout>())
+    /// <summary>The key layout each result group was measured on (to locate top receivers).</summary>
+    public IReadOnlyDictionary<ProbeGroup, TokenLayout> KeyLayouts =>
+        (Summary?.Layouts ?? new Dictionary<ProbeGroup, TokenLayout>()).Concat(_mass?.Layouts ?? new Dictionary<ProbeGroup, TokenLayout>())
             .GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.First().Value);
 
-    public Dictionary<string, Tensor> Results()
+    /// <summary>The results so far: new CPU tensors the caller owns (dispose the returned object).</summary>
+    public ProbeResults Results() => ProbeResults.Merge(new[]
     {
-        var all = new Dictionary<string, Tensor>();
-        var sources = new[] { Summary?.Results(), Coverage?.Results(), Maps?.Results(), _fallback?.Results(), Rows?.Results(), Qkv?.Results() };
-        foreach (var (k, v) in sources.SelectMany(s => s ?? []))
-            all[k] = v;
-        return all;
-    }
+        Summary?.Results(), (Summary?.Companion as TopKCoverage)?.Results(), Summary?.Fallback?.Results(), Maps?.Results(), Rows?.Results(), Qkv?.Results(),
+    });
 
     public void Dispose()
     {
         foreach (var a in _attachments) a.Dispose();
         _attachments.Clear();
+        Summary?.Dispose();
+        Maps?.Dispose();
+        Rows?.Dispose();
+        Qkv?.Dispose();
     }
 }

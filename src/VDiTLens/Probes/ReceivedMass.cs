@@ -11,23 +11,23 @@ namespace VDiTLens.Probes;
 public sealed class ReceivedMass : IAttentionStatistic
 {
     private readonly RunningMean _mean = new();
-    private readonly Dictionary<string, (Tensor? Sum, long Rows)> _calls = new();
-    private readonly Dictionary<string, TokenLayout> _layouts = new();
+    private readonly Dictionary<ProbeGroup, (Tensor? Sum, long Rows)> _calls = new();
+    private readonly Dictionary<ProbeGroup, TokenLayout> _layouts = new();
 
     public string Name => "received_mass";
 
     /// <summary>The key layout each result was measured on (to locate top receivers).</summary>
-    public IReadOnlyDictionary<string, TokenLayout> Layouts => _layouts;
+    public IReadOnlyDictionary<ProbeGroup, TokenLayout> Layouts => _layouts;
 
     public bool AppliesTo(AttentionCall call) => true;
 
-    public void BeginCall(AttentionCall call, string key, long batch, long heads)
+    public void BeginCall(AttentionCall call, ProbeGroup key, long batch, long heads)
     {
         _calls[key] = (null, 0);
         _layouts[key] = call.KeyLayout;
     }
 
-    public void Accumulate(AttentionCall call, string key, Tensor rows, Tensor p)
+    public void Accumulate(AttentionCall call, ProbeGroup key, Tensor rows, Tensor p)
     {
         var (sum, count) = _calls[key];
         var blockSum = p.sum(2);
@@ -40,7 +40,7 @@ public sealed class ReceivedMass : IAttentionStatistic
         _calls[key] = (sum, count + p.shape[2]);
     }
 
-    public void EndCall(AttentionCall call, string key)
+    public void EndCall(AttentionCall call, ProbeGroup key)
     {
         var (sum, rows) = _calls[key];
         _calls.Remove(key);
@@ -49,5 +49,7 @@ public sealed class ReceivedMass : IAttentionStatistic
         sum.Dispose();
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() => _mean.Means(Name);
+    public IEnumerable<ProbeResult> Results() => _mean.Means(Name);
+
+    public void Dispose() => _mean.Dispose();
 }

@@ -8,18 +8,18 @@ namespace VDiTLens.Probes;
 /// <see cref="PendingBytesLimit"/> is exceeded or the means are read, so adding a value never waits for the GPU
 /// (a copy to the CPU would synchronise every attention call of a probed forward).
 /// </summary>
-public sealed class RunningMean
+public sealed class RunningMean : IDisposable
 {
     /// <summary>Device memory the pending sums may take before they are moved to the CPU.</summary>
     public const long PendingBytesLimit = 256L << 20;
 
-    private readonly Dictionary<string, Tensor> _sums = new();
-    private readonly Dictionary<string, Tensor> _pending = new();
-    private readonly Dictionary<string, int> _counts = new();
-    private readonly Dictionary<string, long[]> _shapes = new();
+    private readonly Dictionary<ProbeGroup, Tensor> _sums = new();
+    private readonly Dictionary<ProbeGroup, Tensor> _pending = new();
+    private readonly Dictionary<ProbeGroup, int> _counts = new();
+    private readonly Dictionary<ProbeGroup, long[]> _shapes = new();
     private long _pendingBytes;
 
-    public void Add(string key, Tensor value)
+    public void Add(ProbeGroup key, Tensor value)
     {
         if (_shapes.TryGetValue(key, out var shape) && !shape.SequenceEqual(value.shape))
             throw new VDiTLensException($"probe result '{key}' changed shape between calls ([{string.Join(", ", shape)}] vs [{string.Join(", ", value.shape)}]); group by step or run, or probe one input size at a time");
@@ -37,13 +37,25 @@ public sealed class RunningMean
         if (_pendingBytes > PendingBytesLimit) Flush();
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Means(string suffix)
+    /// <summary>The means as results of <paramref name="statistic"/>: new CPU float32 tensors the caller owns.</summary>
+    public IEnumerable<ProbeResult> Means(string statistic)
     {
         Flush();
-        return _sums.Select(kv => new KeyValuePair<string, Tensor>(kv.Key + "." + suffix, (kv.Value / _counts[kv.Key]).to(ScalarType.Float32).DetachFromDisposeScope())).ToList();
+        return _sums.Select(kv => new ProbeResult(new ProbeKey(kv.Key, statistic),
+            (kv.Value / _counts[kv.Key]).to(ScalarType.Float32).DetachFromDisposeScope(), _counts[kv.Key])).ToList();
     }
 
-    public int Count(string key) => _counts.TryGetValue(key, out var c) ? c : 0;
+    public int Count(ProbeGroup key) => _counts.TryGetValue(key, out var c) ? c : 0;
+
+    public void Dispose()
+    {
+        foreach (var t in _pending.Values.Concat(_sums.Values)) t.Dispose();
+        _pending.Clear();
+        _sums.Clear();
+        _counts.Clear();
+        _shapes.Clear();
+        _pendingBytes = 0;
+    }
 
     private void Flush()
     {

@@ -10,12 +10,12 @@ namespace VDiTLens.Probes;
 /// <c>&lt;site&gt;.rows_grid</c> [B, H, queries, F, H', W'] (the video keys' part on the grid), plus
 /// <c>&lt;site&gt;.row_queries</c> (the query positions).
 /// </summary>
-public sealed class SampledRows(ProbeFilter? filter = null, IReadOnlyList<long>? queries = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe
+public sealed class SampledRows(AttentionSelector? filter = null, IReadOnlyList<long>? queries = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe, IDisposable
 {
     private readonly RunningMean _rows = new(), _grids = new();
-    private readonly Dictionary<string, long[]> _queries = new();
+    private readonly Dictionary<ProbeGroup, long[]> _queries = new();
 
-    public ProbeFilter Filter { get; } = filter ?? ProbeFilter.All;
+    public AttentionSelector Filter { get; } = filter ?? AttentionSelector.All;
 
     public bool Accepts(AttentionCall call) => Filter.Accepts(call);
 
@@ -33,19 +33,24 @@ public sealed class SampledRows(ProbeFilter? filter = null, IReadOnlyList<long>?
         var positions = (queries ?? FrameCentres(call.QueryLayout)).ToArray();
         if (positions.Any(p => p < 0 || p >= q.shape[2]))
             throw new VDiTLensException($"sampled query positions must lie in [0, {q.shape[2]}) for site {call.Site.Name}");
-        string key = grouping.KeyOf(call);
-        _queries[key] = positions;
         var index = torch.tensor(positions, device: q.device);
         var dtype = q.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        var mask = call.Mask is { } m && m.dim() == 4 && m.shape[2] > 1 ? m.index_select(2, index) : call.Mask;
-        var p = AttentionKernels.Probabilities(q.index_select(2, index).to(dtype), k.to(dtype), call.Scale,
-            mask is null || mask.dtype == ScalarType.Bool ? mask : mask.to(dtype)).nan_to_num(0.0);
-        _rows.Add(key, p);
-        if (call.KeyLayout.VideoSegment is { Grid: { } g } video)
-            _grids.Add(key, p.narrow(3, video.Start, video.Length).reshape(p.shape[0], p.shape[1], p.shape[2], g.Frames, g.Height, g.Width));
+        foreach (var (key, rows) in grouping.GroupsOf(call, Filter, q.shape[0]))
+        {
+            _queries[key] = positions;
+            var p = AppliedAttention.Logits(call, q, k, index, rows, Filter.HeadSubset(call, q.shape[1]), dtype).softmax(-1).nan_to_num(0.0);
+            _rows.Add(key, p);
+            if (call.KeyLayout.VideoSegment is { Grid: { } g } video)
+                _grids.Add(key, p.narrow(3, video.Start, video.Length).reshape(p.shape[0], p.shape[1], p.shape[2], g.Frames, g.Height, g.Width));
+        }
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() =>
-        _rows.Means("rows").Concat(_grids.Means("rows_grid"))
-            .Concat(_queries.Select(kv => new KeyValuePair<string, Tensor>(kv.Key + ".row_queries", torch.tensor(kv.Value))));
+    public ProbeResults Results() => new(_rows.Means("rows").Concat(_grids.Means("rows_grid"))
+        .Concat(_queries.Select(kv => new ProbeResult(new ProbeKey(kv.Key, "row_queries"), torch.tensor(kv.Value), 1))).ToList());
+
+    public void Dispose()
+    {
+        _rows.Dispose();
+        _grids.Dispose();
+    }
 }

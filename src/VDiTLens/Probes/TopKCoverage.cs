@@ -14,63 +14,77 @@ namespace VDiTLens.Probes;
 /// cumulative sum.
 /// Results <c>&lt;site&gt;.coverage</c> and <c>&lt;site&gt;.coverage_fraction</c>, as <see cref="EntropyCoverage"/> writes them.
 /// </summary>
-public sealed class TopKCoverage : IAttentionProbe
+public sealed class TopKCoverage : IAttentionProbe, IDisposable
 {
     private readonly RunningMean _coverage = new(), _fraction = new();
 
-    public TopKCoverage(ProbeFilter? filter = null, ProbeGrouping grouping = ProbeGrouping.Site, long memoryBudgetBytes = 256L << 20, int queryStride = 1)
+    public TopKCoverage(AttentionSelector? filter = null, ProbeGrouping grouping = ProbeGrouping.Site, long memoryBudgetBytes = 256L << 20, int queryStride = 1)
     {
-        Filter = filter ?? ProbeFilter.All;
+        Filter = filter ?? AttentionSelector.All;
         Grouping = grouping;
         MemoryBudgetBytes = memoryBudgetBytes > 0 ? memoryBudgetBytes : throw new VDiTLensException("probe memory budget must be positive");
         QueryStride = queryStride >= 1 ? queryStride : throw new VDiTLensException("coverage stride must be ≥ 1");
     }
 
-    public ProbeFilter Filter { get; }
+    public AttentionSelector Filter { get; }
     public ProbeGrouping Grouping { get; }
     public long MemoryBudgetBytes { get; }
     public int QueryStride { get; }
-    /// <summary>Calls to leave to another probe.</summary>
-    public Func<AttentionCall, bool>? Skip { get; init; }
     /// <summary>False: always sort (the reference path, for comparisons with the kernel).</summary>
     public bool UseKernel { get; init; } = true;
 
-    public bool Accepts(AttentionCall call) => Filter.Accepts(call) && !(Skip?.Invoke(call) ?? false);
+    public bool Accepts(AttentionCall call) => Filter.Accepts(call);
 
     public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
     {
+        foreach (var (group, rows) in Grouping.GroupsOf(call, Filter, q.shape[0]))
+            Observe(call, group, q, k, rows, Filter.HeadSubset(call, q.shape[1]));
+    }
+
+    private void Observe(AttentionCall call, ProbeGroup key, Tensor q, Tensor k, long[]? batchRows, long[]? heads)
+    {
         using var scope = torch.NewDisposeScope();
-        string key = Grouping.KeyOf(call);
-        var mask = call.Mask;
-        if (Filter.Heads.Count > 0)
-        {
-            var heads = torch.tensor(Filter.Heads.ToArray(), device: q.device);
-            q = q.index_select(1, heads);
-            k = k.index_select(1, heads);
-            if (mask is not null && mask.dim() == 4 && mask.shape[1] > 1) mask = mask.index_select(1, heads);
-        }
-        long b = q.shape[0], h = q.shape[1], lq = q.shape[2], lk = k.shape[2];
+        long lq = q.shape[2], lk = k.shape[2];
         var work = q.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        var sampledRows = torch.arange(0, lq, QueryStride, dtype: ScalarType.Int64, device: q.device);
+        long rows = sampledRows.shape[0];
+        Tensor? sum = null;
+        if (call.Keys.Count > 0)
+        {
+            // Key selections: the applied logits (scaled, masked, selected), blockwise over all rows and heads of the call.
+            long rowsPerBlock = Math.Max(1, MemoryBudgetBytes / (q.shape[0] * q.shape[1] * lk * (work == ScalarType.Float64 ? 8 : 4) * 3));
+            for (long start = 0; start < rows; start += rowsPerBlock)
+            {
+                using var block = torch.NewDisposeScope();
+                var logits = AppliedAttention.Logits(call, q, k, sampledRows.narrow(0, start, Math.Min(rowsPerBlock, rows - start)), batchRows, heads, work);
+                var counts = Counts(logits).sum(2);
+                if (sum is null) sum = counts.MoveToOuterDisposeScope();
+                else sum.add_(counts);
+            }
+            Add(key, sum!, rows, call);
+            return;
+        }
+        q = AppliedAttention.Narrow(q, batchRows, heads);
+        k = AppliedAttention.Narrow(k, batchRows, heads);
+        var mask = AppliedAttention.NarrowMask(call.Mask, batchRows, heads, QueryStride > 1 ? sampledRows : null);
+        long b = q.shape[0], h = q.shape[1];
         var sampled = QueryStride == 1 ? q : q.slice(2, 0, lq, QueryStride);
-        if (mask is not null && mask.dim() == 4 && mask.shape[2] > 1 && QueryStride > 1) mask = mask.slice(2, 0, lq, QueryStride);
-        long rows = sampled.shape[2];
         // The kernel needs only the raw logits; the sort path also holds probabilities and a sorted copy.
         var kT = k.to(work).transpose(-2, -1);
         bool kernel = UseKernel && CoverageKernel.Supports(kT);
         long bytesPerRow = b * h * lk * (work == ScalarType.Float64 ? 8 : 4) * (kernel ? 1 : 3);
-        long rowsPerBlock = Math.Max(1, MemoryBudgetBytes / bytesPerRow);
+        long perBlock = Math.Max(1, MemoryBudgetBytes / bytesPerRow);
         bool additive = mask is not null && mask.dtype != ScalarType.Bool;
-        Tensor? sum = null;
-        for (long start = 0; start < rows; start += rowsPerBlock)
+        for (long start = 0; start < rows; start += perBlock)
         {
             using var block = torch.NewDisposeScope();
-            long n = Math.Min(rowsPerBlock, rows - start);
+            long n = Math.Min(perBlock, rows - start);
             // Raw q·k; the softmax scale is applied by the kernel (or below), so 16-bit q and k stay exact in TF32.
             var logits = RawLogits(sampled.narrow(2, start, n), kT);
             double scale = call.Scale;
             if (mask is not null)
             {
-                var m = mask.dim() == 4 && mask.shape[2] > 1 ? mask.narrow(2, start, n) : mask;
+                var m = mask.shape[2] > 1 ? mask.narrow(2, start, n) : mask;
                 if (additive)
                 {
                     logits = logits * scale + m.to(work);
@@ -82,7 +96,12 @@ public sealed class TopKCoverage : IAttentionProbe
             if (sum is null) sum = counts.MoveToOuterDisposeScope();
             else sum.add_(counts);
         }
-        var mean = sum! / rows;
+        Add(key, sum!, rows, call);
+    }
+
+    private void Add(ProbeGroup key, Tensor sum, long rows, AttentionCall call)
+    {
+        var mean = sum / rows;
         _coverage.Add(key, mean);
         _fraction.Add(key, mean / call.KeyLayout.Length);
     }
@@ -120,5 +139,11 @@ public sealed class TopKCoverage : IAttentionProbe
             .clamp_max(logits.shape[^1]).to(logits.dtype);
     }
 
-    public IEnumerable<KeyValuePair<string, Tensor>> Results() => _coverage.Means("coverage").Concat(_fraction.Means("coverage_fraction"));
+    public ProbeResults Results() => new(_coverage.Means("coverage").Concat(_fraction.Means("coverage_fraction")).ToList());
+
+    public void Dispose()
+    {
+        _coverage.Dispose();
+        _fraction.Dispose();
+    }
 }

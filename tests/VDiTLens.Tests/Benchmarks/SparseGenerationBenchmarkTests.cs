@@ -3,6 +3,7 @@ using VDiTLens.Benchmarks;
 using VDiTLens.Runtime;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Benchmarks;
 

@@ -86,6 +86,30 @@ public sealed class GenerateCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_branch_scoped_intervention_changes_batched_guidance_as_it_changes_split_guidance()
+    {
+        Directory.CreateDirectory(_dir);
+        Tensor Generate(string name, params string[] extra)
+        {
+            string file = Path.Combine(_dir, name + ".safetensors");
+            Assert.Equal(0, Run(new[] { "--steps", "2", "--seed", "5", "--out", file }.Concat(extra).ToArray()));
+            using var f = SafeTensorsFile.Open(file);
+            return f.Load("video");
+        }
+        const string cond = """[{"type":"bottom_k","sparsity":0.7,"sites":["self"],"branches":["cond"]}]""";
+        var dense = Generate("dense");
+        var batched = Generate("batched", "--interventions", cond);
+        var split = Generate("split", "--interventions", cond, "--split-guidance");
+        var firstLayer = Generate("layer0", "--interventions", """[{"type":"bottom_k","sparsity":0.7,"sites":["self"],"branches":["cond"],"layers":"0"}]""");
+        double changed = Fixtures.RelativeL2(batched, dense), agreement = Fixtures.RelativeL2(batched, split);
+        double layerOnly = Fixtures.RelativeL2(firstLayer, dense), layerVsAll = Fixtures.RelativeL2(firstLayer, batched);
+        output.WriteLine($"cond-scoped bottom_k: {changed:E2} from dense, batched vs split {agreement:E2}; layer 0 only: {layerOnly:E2} from dense, {layerVsAll:E2} from all layers");
+        Assert.True(changed > 1e-3, $"the cond-scoped intervention changed the batched generation by {changed:E2}");
+        Assert.True(agreement <= 1e-4, $"batched vs split {agreement:E2}");
+        Assert.True(layerOnly > 1e-4 && layerVsAll > 1e-4, $"{layerOnly:E2} / {layerVsAll:E2}");
+    }
+
+    [Fact]
     public void Safetensors_output_with_reference_latents_reproduces_the_diffusers_video()
     {
         var reference = Fixtures.Load("wan_pipeline/reference.safetensors");

@@ -14,7 +14,7 @@ public sealed class AblationTests
     public void Masked_sinks_are_removed_and_the_softmax_renormalised()
     {
         var c = new InterventionCase();
-        var scope = new InterventionScope { Heads = new long[] { 0, 2 } };
+        var scope = new AttentionSelector { Heads = new long[] { 0, 2 } };
         var actual = c.Run(new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.Mask, scope));
         var expected = c.Reference().Attend((_, h, _, p, _) =>
             Enumerable.Range(0, p.Length).Select(j => h == 1 || !Sinks.Contains(j)).ToArray());
@@ -36,7 +36,7 @@ public sealed class AblationTests
     public void Zeroed_sink_values_keep_their_weight()
     {
         var c = new InterventionCase();
-        var actual = c.Run(new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.ZeroValues, new InterventionScope { Heads = new long[] { 1 } }));
+        var actual = c.Run(new SinkAblation(new SinkPositions { Global = Sinks }, SinkAblationMode.ZeroValues, new AttentionSelector { Heads = new long[] { 1 } }));
         var v = c.V.clone();
         foreach (long s in Sinks) v[TensorIndex.Colon, 1, s] = torch.tensor(0.0);
         Fixtures.AssertClose(actual, c.Reference(v: v).Dense(), 1e-13, "zeroed values");
@@ -61,11 +61,11 @@ public sealed class AblationTests
     public void Head_ablation_zeroes_only_the_chosen_heads()
     {
         var c = new InterventionCase();
-        var actual = c.Run(new HeadAblation(new InterventionScope { Heads = new long[] { 1 } }));
+        var actual = c.Run(new HeadAblation(new AttentionSelector { Heads = new long[] { 1 } }));
         var dense = c.Dense();
         Assert.Equal(0.0, actual[TensorIndex.Colon, 1].abs().max().item<double>());
         foreach (long h in new long[] { 0, 2 })
             Assert.True(actual[TensorIndex.Colon, h].eq(dense[TensorIndex.Colon, h]).all().item<bool>(), $"head {h}");
-        Assert.Throws<VDiTLensException>(() => new HeadAblation(InterventionScope.All));
+        Assert.Throws<VDiTLensException>(() => new HeadAblation(AttentionSelector.All));
     }
 }

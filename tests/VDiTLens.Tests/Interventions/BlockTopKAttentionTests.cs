@@ -44,7 +44,7 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
         var capture = new Capture();
         Forward(model, data, capture);
         var (call, q, k, v) = capture.First!.Value;
-        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()),
+        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, AppliedAttention.Output),
             torch.matmul(AttentionKernels.Probabilities(q, k, call.Scale), v));
         output.WriteLine($"{config}: model output relative L2 to dense {error:E2}, attention output {attentionError:E2} ({q.dtype}), density {sparse.Density.Overall}");
         Assert.True(error <= 1e-14, $"relative L2 {error:E2}");
@@ -60,7 +60,7 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
     public void At_lower_density_it_equals_a_naive_masked_reference(int queryTile, int keyBlock, double sparsity)
     {
         var (model, data) = Model();
-        var sparse = new BlockTopKAttention(new BlockTopKSelection(keyBlock, queryTile, sparsity), new InterventionScope { Sites = new[] { "self" } });
+        var sparse = new BlockTopKAttention(new BlockTopKSelection(keyBlock, queryTile, sparsity), new AttentionSelector { Sites = new[] { "self" } });
         var reference = new NaiveBlockTopK(queryTile, keyBlock, nk => nk - (int)Math.Floor(sparsity * nk), "self");
         var actual = Forward(model, data, sparse);
         var expected = Forward(model, data, reference);
@@ -71,8 +71,8 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
         var capture = new Capture();
         Forward(model, data, capture);
         var (call, q, k, v) = capture.First!.Value;
-        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()),
-            reference.Invoke(call, q, k, v, (_, _, _, _) => throw new InvalidOperationException()));
+        double attentionError = Fixtures.RelativeL2(sparse.Invoke(call, q, k, v, AppliedAttention.Output),
+            reference.Invoke(call, q, k, v, AppliedAttention.Output));
         output.WriteLine($"tiles {queryTile} over blocks {keyBlock}, sparsity {sparsity}: model output relative L2 {error:E2} (dense is {fromDense:E2} away), " +
                          $"attention output {attentionError:E2} ({q.dtype}), density {sparse.Density.Overall:F4}");
         Assert.True(error <= 1e-13, $"relative L2 {error:E2}");
@@ -98,9 +98,9 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
     public void Keep_blocks_and_the_masked_path_compute_the_same_function()
     {
         var (model, data) = Model();
-        var gathered = new BlockTopKAttention(new BlockTopKSelection(8, 24, keepBlocks: 3), new InterventionScope { Sites = new[] { "self" } });
+        var gathered = new BlockTopKAttention(new BlockTopKSelection(8, 24, keepBlocks: 3), new AttentionSelector { Sites = new[] { "self" } });
         // listing every head makes the scope a head subset: the masked path runs the same selection
-        var masked = new BlockTopKAttention(new BlockTopKSelection(8, 24, keepBlocks: 3), new InterventionScope { Sites = new[] { "self" }, Heads = new long[] { 0, 1 } });
+        var masked = new BlockTopKAttention(new BlockTopKSelection(8, 24, keepBlocks: 3), new AttentionSelector { Sites = new[] { "self" }, Heads = new long[] { 0, 1 } });
         var reference = new NaiveBlockTopK(24, 8, _ => 3, "self");
         var expected = Forward(model, data, reference);
         double gatherError = Fixtures.RelativeL2(Forward(model, data, gathered), expected);
@@ -127,7 +127,7 @@ public sealed class BlockTopKAttentionTests(ITestOutputHelper output)
     [Fact]
     public void The_cli_sparsify_argument_takes_a_config_object_with_the_given_sites_as_default()
     {
-        var scope = new InterventionScope { Sites = new[] { "self" } };
+        var scope = new AttentionSelector { Sites = new[] { "self" } };
         var built = Assert.IsType<BlockTopKAttention>(SparsifySpec.Parse("""{"type":"block_topk","sparsity":0.85,"block_size":120,"query_block_size":840}""", scope));
         Assert.Equal((120, 840, 0.85), (built.Selection.KeyBlockSize, built.Selection.QueryBlockSize, built.Selection.Sparsity));
         Assert.Equal(new[] { "self" }, built.Scope.Sites);

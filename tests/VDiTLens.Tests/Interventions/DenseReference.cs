@@ -83,5 +83,24 @@ internal sealed class DenseReference(double[,,,] q, double[,,,] k, double[,,,] v
         return ProbeReference.FromArray(output);
     }
 
+    /// <summary>The probabilities [B, H, Lq, Lk] the rule leaves: softmax renormalised over kept valid keys.</summary>
+    public double[,,,] Probabilities(KeepRule rule)
+    {
+        var result = new double[Batch, Heads, Queries, Keys];
+        for (int b = 0; b < Batch; b++)
+        {
+            var validRow = ValidRow(b);
+            for (int h = 0; h < Heads; h++)
+            for (int i = 0; i < Queries; i++)
+            {
+                var logits = Logits(b, h, i);
+                var keep = rule(b, h, i, Softmax(logits, validRow), validRow);
+                var p = Softmax(logits, keep.Select((x, j) => x && validRow[j]).ToArray());
+                for (int j = 0; j < Keys; j++) result[b, h, i, j] = p[j];
+            }
+        }
+        return result;
+    }
+
     public Tensor Dense() => Attend((_, _, _, p, _) => p.Select(_ => true).ToArray());
 }

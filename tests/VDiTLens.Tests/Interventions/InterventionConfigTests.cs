@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using VDiTLens.Interventions;
 using VDiTLens.Interventions.Config;
 using VDiTLens.Interventions.Sparsity;
@@ -20,7 +21,7 @@ public sealed class InterventionConfigTests
         Assert.Equal(new long[] { 0, 5 }, bottomK.KeepSinks);
         Assert.Equal(new[] { "blocks.2*" }, sparse.Scope.Sites);
         Assert.Equal(new long[] { 0, 1 }, sparse.Scope.Heads);
-        Assert.Equal((0, 10), (sparse.Scope.MinStep!.Value, sparse.Scope.MaxStep!.Value));
+        Assert.Equal(IndexSet.Between(0, 10), sparse.Scope.Steps);
         var temperature = Assert.IsType<Temperature>(built[1]);
         Assert.Equal(new[] { 1.5 }, temperature.Taus);
         Assert.Equal(new[] { "self" }, temperature.Scope.Sites);
@@ -46,8 +47,7 @@ public sealed class InterventionConfigTests
         Assert.Equal(8L << 20, top.MemoryBudgetBytes);
         Assert.Equal(16, ((TopKSparsifier)top.Sparsifier).Count);
         var block = (BlockTopKAttention)built[2];
-        Assert.Equal(5, block.Scope.MinStep);
-        Assert.Null(block.Scope.MaxStep);
+        Assert.Equal(IndexSet.Between(5, null), block.Scope.Steps);
         Assert.Equal((32, 96, 0.5), (block.Selection.KeyBlockSize, block.Selection.QueryBlockSize, block.Selection.Sparsity));
         Assert.Equal((2, 4, 4), ((SlidingTileSparsifier)((SparseAttention)built[3]).Sparsifier).Tile);
         var sinks = (SinkAblation)built[6];

@@ -3,6 +3,7 @@ using VDiTLens.Interventions;
 using VDiTLens.Tests.Probes;
 using VDiTLens.Tests.TestSupport;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Interventions;
 
@@ -48,7 +49,7 @@ public sealed class MapTransferTests
     public void Head_subset_transfers_only_those_heads()
     {
         var c = new InterventionCase();
-        var actual = c.Run(new MapTransfer(TargetOneFromSourceZero, new InterventionScope { Heads = new long[] { 2 } }));
+        var actual = c.Run(new MapTransfer(TargetOneFromSourceZero, new AttentionSelector { Heads = new long[] { 2 } }));
         var dense = c.Dense();
         var full = c.Run(new MapTransfer(TargetOneFromSourceZero));
         Fixtures.AssertClose(actual[1, 2], full[1, 2], 1e-15, "head 2 transferred");

@@ -7,8 +7,8 @@ namespace VDiTLens.Tests.Interventions;
 
 /// <summary>
 /// Independent reference of block_topk attention, element by element in float64: per batch row and head, means of query
-/// tiles and key blocks, scores q̄·k̄·scale, the best keys blocks per tile (ties to the lower block), then softmax over
-/// the kept keys and the weighted sum of values. As an intervention it replaces every call it sees on <see cref="Sites"/>.
+/// tiles and key blocks, scores q̄·k̄·scale and the best keys blocks per tile (ties to the lower block), handed on as a
+/// boolean mask of the kept keys, so the dense kernel's softmax runs over them. Applies to every call on <see cref="Sites"/>.
 /// </summary>
 internal sealed class NaiveBlockTopK(int queryTile, int keyBlock, Func<int, int> keep, params string[] sites) : IAttentionIntervention
 {
@@ -20,10 +20,10 @@ internal sealed class NaiveBlockTopK(int queryTile, int keyBlock, Func<int, int>
 
     public Tensor Invoke(AttentionCall call, Tensor q, Tensor k, Tensor v, AttentionNext next)
     {
-        var (qa, ka, va) = (ProbeReference.ToArray4(q), ProbeReference.ToArray4(k), ProbeReference.ToArray4(v));
-        int batch = qa.GetLength(0), heads = qa.GetLength(1), lq = qa.GetLength(2), lk = ka.GetLength(2), d = qa.GetLength(3), dv = va.GetLength(3);
+        var (qa, ka) = (ProbeReference.ToArray4(q), ProbeReference.ToArray4(k));
+        int batch = qa.GetLength(0), heads = qa.GetLength(1), lq = qa.GetLength(2), lk = ka.GetLength(2), d = qa.GetLength(3);
         int nq = (lq + queryTile - 1) / queryTile, nk = (lk + keyBlock - 1) / keyBlock, kept = keep(nk);
-        var output = new double[batch * heads * lq * dv];
+        var keepMask = new bool[batch * heads * lq * lk];
         for (int b = 0; b < batch; b++)
             for (int h = 0; h < heads; h++)
             {
@@ -40,26 +40,18 @@ internal sealed class NaiveBlockTopK(int queryTile, int keyBlock, Func<int, int>
                     var scores = keyMeans.Select(km => km.Zip(qm, (x, y) => x * y).Sum() * call.Scale).ToArray();
                     var blocks = Enumerable.Range(0, nk).OrderByDescending(j => scores[j]).ThenBy(j => j).Take(kept).ToHashSet();
                     for (int i = tile * queryTile; i < Math.Min(lq, (tile + 1) * queryTile); i++)
-                    {
-                        var logits = new double[lk];
-                        double max = double.NegativeInfinity;
                         for (int j = 0; j < lk; j++)
                         {
-                            if (!blocks.Contains(j / keyBlock)) continue;
-                            for (int c = 0; c < d; c++) logits[j] += qa[b, h, i, c] * ka[b, h, j, c] * call.Scale;
-                            max = Math.Max(max, logits[j]);
+                            bool keepIt = blocks.Contains(j / keyBlock);
+                            keepMask[((b * heads + h) * lq + i) * lk + j] = keepIt;
+                            if (keepIt) KeptPairs++;
+                            TotalPairs++;
                         }
-                        double sum = 0;
-                        var p = new double[lk];
-                        for (int j = 0; j < lk; j++)
-                            if (blocks.Contains(j / keyBlock)) { p[j] = Math.Exp(logits[j] - max); sum += p[j]; KeptPairs++; }
-                        TotalPairs += lk;
-                        for (int j = 0; j < lk; j++)
-                            for (int c = 0; c < dv; c++)
-                                output[((b * heads + h) * lq + i) * dv + c] += p[j] / sum * va[b, h, j, c];
-                    }
                 }
             }
-        return torch.tensor(output, dtype: ScalarType.Float64).view(batch, heads, lq, dv).to(q.dtype);
+        // The kept keys go to the rest of the chain as a boolean mask: the softmax over them is the dense kernel's.
+        var mask = torch.tensor(keepMask, dtype: ScalarType.Bool).view(batch, heads, lq, lk).to(q.device);
+        if (call.Mask is not null) throw new InvalidOperationException("the naive reference takes calls without a mask");
+        return next(call with { Mask = mask }, q, k, v);
     }
 }

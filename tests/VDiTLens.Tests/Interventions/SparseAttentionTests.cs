@@ -95,7 +95,7 @@ public sealed class SparseAttentionTests
     public void Heads_outside_the_scope_are_untouched()
     {
         var c = new InterventionCase();
-        var scope = new InterventionScope { Heads = new long[] { 2, 0 } };
+        var scope = new AttentionSelector { Heads = new long[] { 2, 0 } };
         var actual = c.Run(new SparseAttention(new BottomKSparsifier(0.5), scope, SmallBudget));
         var sparse = c.Reference().Attend(ReferenceRules.BottomK(0.5));
         var dense = c.Dense();

@@ -3,6 +3,7 @@ using VDiTLens.Interventions;
 using VDiTLens.Interventions.Sparsity;
 using VDiTLens.Tests.TestSupport;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Interventions;
 
@@ -88,7 +89,7 @@ public sealed class SpatialTemporalSparsifierTests
         var c = new InterventionCase();
         var (q, k) = StructuredHeads(c);
         var sparsifier = new SpatialTemporalSparsifier(Samples);
-        var actual = c.Run(new[] { new SparseAttention(sparsifier, new InterventionScope { Heads = new long[] { 1 } }) }, q: q, k: k);
+        var actual = c.Run(new[] { new SparseAttention(sparsifier, new AttentionSelector { Heads = new long[] { 1 } }) }, q: q, k: k);
 
         Assert.Equal(new[] { (1L, HeadPattern.Spatial) }, sparsifier.Patterns[c.Site.Name]);
         var dense = c.Dense(q, k);

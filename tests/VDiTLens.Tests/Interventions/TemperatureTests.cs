@@ -2,6 +2,7 @@ using TorchSharp;
 using VDiTLens.Interventions;
 using VDiTLens.Tests.TestSupport;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Interventions;
 
@@ -28,7 +29,7 @@ public sealed class TemperatureTests
     public void Per_head_taus_apply_to_their_heads_only()
     {
         var c = new InterventionCase();
-        var actual = c.Run(new Temperature(new[] { 0.5, 3.0 }, new InterventionScope { Heads = new long[] { 2, 0 } }));
+        var actual = c.Run(new Temperature(new[] { 0.5, 3.0 }, new AttentionSelector { Heads = new long[] { 2, 0 } }));
         Fixtures.AssertClose(actual, Expected(c, new[] { 3.0, 1.0, 0.5 }), 1e-13, "per-head taus");
     }
 
@@ -36,7 +37,7 @@ public sealed class TemperatureTests
     public void One_tau_on_a_head_subset()
     {
         var c = new InterventionCase();
-        var actual = c.Run(new Temperature(2.0, new InterventionScope { Heads = new long[] { 1 } }));
+        var actual = c.Run(new Temperature(2.0, new AttentionSelector { Heads = new long[] { 1 } }));
         Fixtures.AssertClose(actual, Expected(c, new[] { 1.0, 2.0, 1.0 }), 1e-13, "head 1");
     }
 
@@ -44,6 +45,6 @@ public sealed class TemperatureTests
     public void Invalid_taus_are_refused()
     {
         Assert.Throws<VDiTLensException>(() => new Temperature(0.0));
-        Assert.Throws<VDiTLensException>(() => new Temperature(new[] { 1.0, 2.0 }, new InterventionScope { Heads = new long[] { 0 } }));
+        Assert.Throws<VDiTLensException>(() => new Temperature(new[] { 1.0, 2.0 }, new AttentionSelector { Heads = new long[] { 0 } }));
     }
 }

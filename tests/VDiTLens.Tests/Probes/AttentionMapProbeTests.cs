@@ -29,11 +29,11 @@ public sealed class AttentionMapProbeTests
         return (call, q, k, dense);
     }
 
-    private static Dictionary<string, Tensor> Run(AttentionCall call, Tensor q, Tensor k, long budgetBytes, params IAttentionStatistic[] stats)
+    private static ProbeResults Run(AttentionCall call, Tensor q, Tensor k, long budgetBytes, params IAttentionStatistic[] stats)
     {
         var probe = new AttentionMapProbe(stats, memoryBudgetBytes: budgetBytes);
         probe.Observe(call, q, k, k, q);
-        return probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        return probe.Results();
     }
 
     [Theory]
@@ -78,7 +78,7 @@ public sealed class AttentionMapProbeTests
     public void Head_filter_selects_heads()
     {
         var (call, q, k, dense) = JointCall(ScalarType.Float64);
-        var probe = new AttentionMapProbe(new[] { new ReceivedMass() }, new ProbeFilter { Heads = new long[] { 2 } });
+        var probe = new AttentionMapProbe(new[] { new ReceivedMass() }, new AttentionSelector { Heads = new long[] { 2 } });
         probe.Observe(call, q, k, k, q);
         var mass = probe.Results().Single().Value;
         var expected = ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)).narrow(1, 2, 1);
@@ -91,7 +91,7 @@ public sealed class AttentionMapProbeTests
         var (call, q, k, dense) = JointCall(ScalarType.Float64);
         var rows = new SampledRows();
         rows.Observe(call, q, k, k, q);
-        var r = rows.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var r = rows.Results();
         var centres = SampledRows.FrameCentres(call.QueryLayout);
         var denseT = ProbeReference.FromArray(dense);
         var expected = denseT.index_select(2, torch.tensor(centres));

@@ -47,7 +47,7 @@ public sealed class FusedAttentionSummaryTests
         var (call, q, k, dense) = Call(dtype, joint, scale);
         var probe = new FusedAttentionSummary();
         probe.Observe(call, q, k, k, q);
-        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var r = probe.Results();
 
         Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), tolerance, "received mass");
         var (fg, fc) = new FrameGrouping().Assign(call.QueryLayout)!.Value;
@@ -65,7 +65,7 @@ public sealed class FusedAttentionSummaryTests
         var (call, q, k, dense) = Call(ScalarType.Float64, true, 0.25, d: 7);
         var probe = new FusedAttentionSummary();
         probe.Observe(call, q, k, k, q);
-        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var r = probe.Results();
         var (fg, fc) = new FrameGrouping().Assign(call.QueryLayout)!.Value;
         Fixtures.AssertClose(r["blocks.3.attn1.frame_map"], ProbeReference.FromArray(ProbeReference.Pooled(dense, fg, fc, fg, fc, true)), 1e-7, "frame map");
         Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), 1e-7, "received mass");
@@ -78,7 +78,7 @@ public sealed class FusedAttentionSummaryTests
         var (call, q, k, dense) = Call(ScalarType.Float32, true, 0.25, sharpest: 16.0);
         var probe = new FusedAttentionSummary();
         probe.Observe(call, q, k, k, q);
-        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var r = probe.Results();
         var lse = (torch.matmul(q.to(ScalarType.Float64), k.to(ScalarType.Float64).transpose(-2, -1)) * 0.25).logsumexp(-1);
         Assert.True((lse.amax(-1) - lse.amin(-1)).min().item<double>() > 40, "the spread this test is about");
         Fixtures.AssertClose(r["blocks.3.attn1.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), 1e-4, "received mass");
@@ -87,14 +87,26 @@ public sealed class FusedAttentionSummaryTests
     }
 
     [Fact]
-    public void Logits_beyond_the_fused_range_raise_an_error_instead_of_returning_nan()
+    public void Logits_beyond_the_fused_range_raise_an_error_at_that_call_naming_the_site()
     {
         // Query norms up to 40: some queries' largest logits sit hundreds of nats above their mean-key logit.
         var (call, q, k, _) = Call(ScalarType.Float32, true, 0.25, sharpest: 40.0);
         var probe = new FusedAttentionSummary();
+        var error = Assert.Throws<VDiTLensException>(() => probe.Observe(call, q, k, k, q));
+        Assert.Contains(call.Site.Name, error.Message);
+        Assert.Contains("Fused = false", error.Message);
+    }
+
+    [Fact]
+    public void Logits_beyond_the_fused_range_go_to_the_exact_fallback_for_that_call()
+    {
+        var (call, q, k, dense) = Call(ScalarType.Float32, true, 0.25, sharpest: 40.0);
+        using var probe = new FusedAttentionSummary { Fallback = new AttentionMapProbe(new IAttentionStatistic[] { new ReceivedMass() }) };
         probe.Observe(call, q, k, k, q);
-        var error = Assert.Throws<VDiTLensException>(() => probe.Results());
-        Assert.Contains("--blockwise", error.Message);
+        using var fused = probe.Results();
+        using var fallback = probe.Fallback.Results();
+        Assert.Empty(fused);
+        Fixtures.AssertClose(fallback[$"{call.Site.Name}.received_mass"], ProbeReference.FromArray(ProbeReference.ReceivedMass(dense)), 1e-4, "received mass");
     }
 
     [Fact]
@@ -102,7 +114,7 @@ public sealed class FusedAttentionSummaryTests
     {
         var (call, _, _, _) = Call(ScalarType.Float64, false, 0.25);
         var causal = torch.ones(60, 60, dtype: ScalarType.Bool).tril().view(1, 1, 60, 60);
-        Assert.False(new FusedAttentionSummary().Accepts(call with { Mask = causal }));
-        Assert.True(new FusedAttentionSummary().Accepts(call));
+        Assert.NotNull(FusedAttentionSummary.Unsupported(call with { Mask = causal }));
+        Assert.Null(FusedAttentionSummary.Unsupported(call));
     }
 }

@@ -16,14 +16,14 @@ public sealed class RunningMeanTests
         long n = 8L << 20;
         var values = Enumerable.Range(0, 6).Select(i => torch.full(new[] { n }, (double)i, dtype: ScalarType.Float64)).ToList();
         foreach (var (v, i) in values.Select((v, i) => (v, i)))
-            mean.Add(i % 2 == 0 ? "a" : "b", v);
+            mean.Add(new ProbeGroup(i % 2 == 0 ? "a" : "b"), v);
         Assert.Equal(2.0, values[2][0].item<double>()); // the caller's tensors are unchanged
-        var r = mean.Means("x").ToDictionary(kv => kv.Key, kv => kv.Value);
+        using var r = new ProbeResults(mean.Means("x"));
         Assert.Equal(2.0, r["a.x"][0].item<float>()); // (0 + 2 + 4) / 3
         Assert.Equal(3.0, r["b.x"][n - 1].item<float>()); // (1 + 3 + 5) / 3
-        Assert.Equal(3, mean.Count("a"));
-        mean.Add("a", torch.full(new[] { n }, 10.0, dtype: ScalarType.Float64));
-        Assert.Equal(4.0, mean.Means("x").First(kv => kv.Key == "a.x").Value[0].item<float>()); // (0 + 2 + 4 + 10) / 4
+        Assert.Equal(3, mean.Count(new ProbeGroup("a")));
+        mean.Add(new ProbeGroup("a"), torch.full(new[] { n }, 10.0, dtype: ScalarType.Float64));
+        Assert.Equal(4.0, mean.Means("x").First(r => r.Key.Site == "a").Value![0].item<float>()); // (0 + 2 + 4 + 10) / 4
     }
 
     [Fact]
@@ -31,7 +31,7 @@ public sealed class RunningMeanTests
     {
         TorchRuntime.Initialise();
         var mean = new RunningMean();
-        mean.Add("a", torch.zeros(3));
-        Assert.Throws<VDiTLensException>(() => mean.Add("a", torch.zeros(4)));
+        mean.Add(new ProbeGroup("a"), torch.zeros(3));
+        Assert.Throws<VDiTLensException>(() => mean.Add(new ProbeGroup("a"), torch.zeros(4)));
     }
 }

@@ -48,7 +48,7 @@ public sealed class TopKCoverageTests
         var (call, q, k, dense) = JointCall(dtype);
         var probe = new TopKCoverage(memoryBudgetBytes: budget, queryStride: stride);
         probe.Observe(call, q, k, k, q);
-        var r = probe.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var r = probe.Results();
         var (_, coverage) = ProbeReference.EntropyCoverage(EveryNth(dense, stride), EntropyCoverage.Levels);
         var expected = ProbeReference.FromArray(coverage);
         Fixtures.AssertClose(r["blocks.1.attn1.coverage"], expected, 1e-7, "coverage");
@@ -67,7 +67,7 @@ public sealed class TopKCoverageTests
         var probe = new TopKCoverage(queryStride: 2);
         probe.Observe(additive, q, k, k, q);
         var (_, coverage) = ProbeReference.EntropyCoverage(EveryNth(dense, 2), EntropyCoverage.Levels);
-        Fixtures.AssertClose(probe.Results().First(kv => kv.Key.EndsWith(".coverage")).Value, ProbeReference.FromArray(coverage), 1e-7, "coverage");
+        Fixtures.AssertClose(probe.Results().Of("coverage").Single().Value, ProbeReference.FromArray(coverage), 1e-7, "coverage");
     }
 
     [Fact]

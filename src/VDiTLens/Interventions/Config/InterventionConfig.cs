@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Interventions.Config;
 
@@ -45,19 +46,19 @@ public static class InterventionConfig
         return specs;
     }
 
-    private static InterventionScope ReadScope(SpecFields f)
+    private static AttentionSelector ReadScope(SpecFields f)
     {
         var steps = f.Range("steps");
         int? Step(long? s) => s is null ? null : s is >= int.MinValue and <= int.MaxValue ? (int)s : throw f.Error("steps", "is out of range");
         var heads = f.Longs("heads") ?? Array.Empty<long>();
         if (heads.Any(h => h < 0)) throw f.Error("heads", "must not contain negative head indices");
         if (heads.Distinct().Count() != heads.Length) throw f.Error("heads", "lists a head twice");
-        return new InterventionScope
+        return new AttentionSelector
         {
             Sites = f.Strings("sites") ?? Array.Empty<string>(),
             Heads = heads,
-            MinStep = Step(steps?.Min),
-            MaxStep = Step(steps?.Max),
+            Layers = f.Indices("layers") ?? IndexSet.All,
+            Steps = IndexSet.Between(Step(steps?.Min), Step(steps?.Max)),
             Branches = f.Strings("branches") ?? Array.Empty<string>(),
         };
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Interventions.Config;
 
@@ -49,6 +50,15 @@ public sealed class SpecFields(JsonObject json, string where)
         if (min > max) throw Error(name, $"has min {min} above max {max}");
         return (min, max);
     }
+
+    /// <summary>An index set: a string such as "10-20,25" (inclusive ranges) or a list of integers.</summary>
+    public IndexSet? Indices(string name) => Node(name) switch
+    {
+        null => null,
+        JsonArray => Longs(name)!.Select(v => v is >= 0 and <= int.MaxValue ? (int)v : throw Error(name, $"has {v}, not a non-negative index")).ToArray(),
+        { } n when n.GetValueKind() == JsonValueKind.String => IndexSet.Parse(n.GetValue<string>(), $"{Where}: field '{name}'"),
+        _ => throw Error(name, "must be a string such as \"10-20,25\" or a list of integers"),
+    };
 
     /// <summary>[frames, height, width] of positive integers.</summary>
     public (int, int, int)? Triple(string name)

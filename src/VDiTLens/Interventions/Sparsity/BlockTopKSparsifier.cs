@@ -1,6 +1,7 @@
 using TorchSharp;
 using VDiTLens.Attention.BlockSparse;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Interventions.Sparsity;
 
@@ -17,11 +18,15 @@ public sealed class BlockTopKSparsifier(BlockTopKSelection selection, IReadOnlyL
     public BlockTopKSparsifier(int blockSize, double sparsity, IReadOnlyList<long>? keepSinks = null)
         : this(new BlockTopKSelection(blockSize, sparsity: sparsity), keepSinks) { }
 
-    public override KeepMask Begin(SparsityInputs inputs)
+    public override KeepMask Begin(SparsityInputs inputs) =>
+        Keep(Selection.Select(inputs.Q, inputs.K, inputs.Call.Scale), inputs.K.shape[2]);
+
+    /// <summary>The keep-mask of a chosen layout: every query of a tile keeps every key of the tile's kept blocks.</summary>
+    public KeepMask Keep(BlockSparseLayout layout, long keys)
     {
-        var layout = Selection.Select(inputs.Q, inputs.K, inputs.Call.Scale);
-        var keyBlockOf = torch.arange(inputs.K.shape[2], dtype: ScalarType.Int64, device: inputs.Q.device).div(Selection.KeyBlockSize, rounding_mode: RoundingMode.floor);
-        var expanded = layout.ToMask().index_select(3, keyBlockOf); // [B, H, nQt, Lk]
+        var expanded = layout.ToMask();
+        var keyBlockOf = torch.arange(keys, dtype: ScalarType.Int64, device: expanded.device).div(Selection.KeyBlockSize, rounding_mode: RoundingMode.floor);
+        expanded = expanded.index_select(3, keyBlockOf); // [B, H, nQt, Lk]
         return block => expanded.index_select(2, block.Rows.div(Selection.QueryBlockSize, rounding_mode: RoundingMode.floor));
     }
 }

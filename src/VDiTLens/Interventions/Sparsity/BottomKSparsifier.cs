@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Interventions.Sparsity;
 

@@ -23,8 +23,5 @@ public interface ISparsifier
     KeepMask Begin(SparsityInputs inputs);
 }
 
-/// <summary>Bool keep-mask for one block of query rows, broadcastable to [B, H, rows, Lk].</summary>
-public delegate Tensor KeepMask(QueryBlock block);
-
 /// <summary>One call's inputs restricted to the scoped heads (<see cref="Heads"/> are their indices in the model).</summary>
 public sealed record SparsityInputs(AttentionCall Call, Tensor Q, Tensor K, Tensor V, Tensor? Mask, long[] Heads);

@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 namespace VDiTLens.Interventions.Sparsity;
 
 /// <summary>What every sparsifier shares: the always-kept keys and the density meter.</summary>

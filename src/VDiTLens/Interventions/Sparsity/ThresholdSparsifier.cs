@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 namespace VDiTLens.Interventions.Sparsity;
 
 /// <summary>

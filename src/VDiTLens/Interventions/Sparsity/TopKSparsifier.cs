@@ -1,4 +1,5 @@
 using TorchSharp;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Interventions.Sparsity;
 

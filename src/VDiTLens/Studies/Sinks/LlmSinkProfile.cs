@@ -34,17 +34,19 @@ public sealed record LlmSinkProfile(IReadOnlyList<SiteSinks> Layers, IReadOnlyLi
                 lm.Forward(ids).Dispose();
         }
         finally { lm.model.LayerOutputs = null; }
-        var results = mass.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
-        var captured = qkv.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var results = mass.Results().ToDictionary(r => r.Key, r => r.Value!);
+        using var captured = qkv.Results();
+        qkv.Dispose();
         var layers = new List<SiteSinks>();
         var norms = new List<NormComparison>();
         foreach (var site in lm.model.Sites)
         {
-            var sinks = SinkDetector.Detect(results[$"{site.Name}.received_mass"], layout, criteria, site);
+            var group = new ProbeGroup(site.Name);
+            var sinks = SinkDetector.Detect(results[new ProbeKey(group, "received_mass")], layout, criteria, site);
             layers.Add(sinks);
-            norms.Add(TokenNorms.Compare(site.Name, captured[$"{site.Name}.k"], captured[$"{site.Name}.v"], sinks.Positions.ToArray()));
+            norms.Add(TokenNorms.Compare(site.Name, captured[new ProbeKey(group, "k")], captured[new ProbeKey(group, "v")], sinks.Positions.ToArray()));
         }
-        foreach (var t in results.Values.Concat(captured.Values)) t.Dispose();
+        foreach (var t in results.Values) t.Dispose();
         return new LlmSinkProfile(layers, residuals, norms);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Pipelines;
@@ -11,9 +10,9 @@ namespace VDiTLens.Studies.Sinks;
 /// Runs one generation with interventions attached and probes reading the conditional branch (cond and uncond run
 /// as separate calls, so every probed call is whole): received mass and entropy per (site, step).
 /// </summary>
-public static partial class ProbedGeneration
+public static class ProbedGeneration
 {
-    public static ProbedRun Run(ITextToVideoPipeline pipeline, GenerationRequest request, int run, ProbeFilter sites,
+    public static ProbedRun Run(ITextToVideoPipeline pipeline, GenerationRequest request, int run, AttentionSelector sites,
         IEnumerable<IAttentionIntervention>? interventions = null, bool measure = true, long memoryBudgetBytes = 256L << 20)
     {
         if (request.Prompts.Count != 1) throw new VDiTLensException("a probed run takes exactly one prompt");
@@ -36,35 +35,28 @@ public static partial class ProbedGeneration
                 Latents = latents.cpu().clone(),
                 Video = video,
                 Mass = BySiteStep(mass.Results(), "received_mass", t => t.mean(new long[] { 0 })),
-                Entropy = BySiteStep(entropy.Results().Where(kv => kv.Key.EndsWith(".entropy", StringComparison.Ordinal)), "entropy", t => t.mean(new long[] { 0 })),
-                Layouts = mass.Layouts.GroupBy(kv => SiteStep(kv.Key + ".x", "x").Site).ToDictionary(g => g.Key, g => g.First().Value),
+                Entropy = BySiteStep(entropy.Results(), "entropy", t => t.mean(new long[] { 0 })),
+                Layouts = mass.Layouts.GroupBy(kv => kv.Key.Site).ToDictionary(g => g.Key, g => g.First().Value),
             };
         }
         finally
         {
             foreach (var a in attached) a.Dispose();
+            probe.Dispose();
         }
     }
 
-    private static Dictionary<(string, int), Tensor> BySiteStep(IEnumerable<KeyValuePair<string, Tensor>> results, string suffix, Func<Tensor, Tensor> reduce)
+    /// <summary>The reduced results of one statistic by (site, step); every other result is disposed.</summary>
+    private static Dictionary<(string, int), Tensor> BySiteStep(IEnumerable<ProbeResult> results, string statistic, Func<Tensor, Tensor> reduce)
     {
         var map = new Dictionary<(string, int), Tensor>();
-        foreach (var (key, value) in results)
+        foreach (var (key, value, _, _) in results)
         {
-            map[SiteStep(key, suffix)] = reduce(value).DetachFromDisposeScope();
+            if (value is null) continue;
+            if (key.Statistic == statistic)
+                map[(key.Site, key.Step ?? throw new InvalidOperationException($"probe result '{key}' is not grouped by step"))] = reduce(value).DetachFromDisposeScope();
             value.Dispose();
         }
         return map;
     }
-
-    /// <summary>Splits "blocks.3.attn1.step7.received_mass" into ("blocks.3.attn1", 7).</summary>
-    public static (string Site, int Step) SiteStep(string key, string suffix)
-    {
-        var m = KeyPattern().Match(key[..^(suffix.Length + 1)]);
-        if (!m.Success) throw new VDiTLensException($"probe result '{key}' is not grouped by step");
-        return (m.Groups["site"].Value, int.Parse(m.Groups["step"].Value));
-    }
-
-    [GeneratedRegex(@"^(?<site>.+)\.step(?<step>-?\d+)$")]
-    private static partial Regex KeyPattern();
 }

@@ -35,7 +35,7 @@ public static class SinkAblationStudy
                 if (keys.Count == 0) continue;
                 result.Add(new SinkAblation(
                     new SinkPositions { BySite = new Dictionary<string, IReadOnlyList<long>> { [site.Site] = keys } },
-                    mode, new InterventionScope { Sites = new[] { site.Site }, Heads = new[] { (long)head.Head } }));
+                    mode, new AttentionSelector { Sites = new[] { site.Site }, Heads = new[] { (long)head.Head } }));
             }
         return result;
     }

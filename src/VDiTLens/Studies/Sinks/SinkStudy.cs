@@ -84,12 +84,12 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         }
         finally { model.BlockOutputs = null; }
         Report("characterise", 1, 1);
-        var captured = qkv.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
+        using var captured = qkv.Results();
+        qkv.Dispose();
         var norms = new List<NormComparison>();
         foreach (var site in detection.PerRun.Where(s => s.Run == run.Run))
-            if (captured.TryGetValue($"{site.Site}.k", out var k) && captured.TryGetValue($"{site.Site}.v", out var v))
+            if (captured.TryGetValue(new ProbeKey(new ProbeGroup(site.Site), "k"), out var k) && captured.TryGetValue(new ProbeKey(new ProbeGroup(site.Site), "v"), out var v))
                 norms.Add(TokenNorms.Compare(site.Site, k, v, site.Positions.ToArray()));
-        foreach (var t in captured.Values) t.Dispose();
         return new SinkCharacterisation(step, norms, residuals);
     }
 
@@ -164,7 +164,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
             var run = runs[i];
             foreach (var ((site, _), e) in run.Entropy.Where(kv => scoped.Contains(kv.Key.Site)))
                 entropies.Add(e.to(ScalarType.Float64).mean().item<double>());
-            // A sparsifier computes attention itself, so the probes behind it see nothing: those points have no entropy or sink mass.
+            // The probes read the attention as applied, sparsification included.
             foreach (var sinks in detection.PerRun.Where(s => s.Run == run.Run && scoped.Contains(s.Site) && run.Mass.Keys.Any(k => k.Site == s.Site)))
             {
                 using var mass = run.StepMean(sinks.Site);

@@ -3,6 +3,7 @@ using VDiTLens.Attention.BlockSparse;
 using VDiTLens.Interventions;
 using VDiTLens.Interventions.Config;
 using VDiTLens.Interventions.Sparsity;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Studies.Sinks;
 
@@ -14,7 +15,7 @@ namespace VDiTLens.Studies.Sinks;
 /// </summary>
 public static class SparsifySpec
 {
-    public static ISparseIntervention Parse(string text, InterventionScope scope)
+    public static ISparseIntervention Parse(string text, AttentionSelector scope)
     {
         string trimmed = text.Trim();
         if (trimmed.StartsWith('{')) return FromConfig(trimmed, scope);
@@ -32,7 +33,7 @@ public static class SparsifySpec
         return new SparseAttention(sparsifier, scope);
     }
 
-    private static ISparseIntervention FromConfig(string json, InterventionScope scope)
+    private static ISparseIntervention FromConfig(string json, AttentionSelector scope)
     {
         var spec = InterventionConfig.Parse($"[{json}]", "--sparsify").Single();
         var own = spec.Scope;
@@ -40,8 +41,8 @@ public static class SparsifySpec
         {
             Sites = own.Sites.Count > 0 ? own.Sites : scope.Sites,
             Heads = own.Heads.Count > 0 ? own.Heads : scope.Heads,
-            MinStep = own.MinStep ?? scope.MinStep,
-            MaxStep = own.MaxStep ?? scope.MaxStep,
+            Layers = own.Layers.IsAll ? scope.Layers : own.Layers,
+            Steps = own.Steps.IsAll ? scope.Steps : own.Steps,
             Branches = own.Branches.Count > 0 ? own.Branches : scope.Branches,
         };
         return InterventionFactory.Build(spec with { Scope = merged }) as ISparseIntervention

@@ -3,6 +3,7 @@ using TorchSharp;
 using VDiTLens.IO;
 using VDiTLens.Probes;
 using static TorchSharp.torch;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Studies.Sparsity;
 
@@ -19,10 +20,10 @@ public sealed class DenseReference : IDisposable
     public Tensor Latents { get; }
     public Tensor Video { get; }
     public IReadOnlyList<string> Sites { get; }
-    /// <summary>Probe results: <c>&lt;site&gt;.step&lt;n&gt;.{entropy,coverage,coverage_fraction}</c>.</summary>
-    public IReadOnlyDictionary<string, Tensor> Probes { get; }
+    /// <summary>Probe results grouped by step: entropy, coverage, coverage_fraction.</summary>
+    public ProbeResults Probes { get; }
 
-    private DenseReference(Tensor latents, Tensor video, IReadOnlyList<string> sites, IReadOnlyDictionary<string, Tensor> probes)
+    private DenseReference(Tensor latents, Tensor video, IReadOnlyList<string> sites, ProbeResults probes)
     {
         Latents = latents;
         Video = video;
@@ -38,13 +39,14 @@ public sealed class DenseReference : IDisposable
         if (File.Exists(path))
         {
             using var file = SafeTensorsFile.Open(path);
-            if (file.Metadata.GetValueOrDefault("fingerprint") == fingerprint)
+            if (file.Metadata.GetValueOrDefault("fingerprint") == fingerprint && file.Metadata.TryGetValue("probe_keys", out var keyJson))
             {
                 generated = false;
                 var all = file.LoadAll();
                 var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
+                var keys = JsonSerializer.Deserialize<ProbeKey[]>(keyJson)!;
                 return new DenseReference(all["latents"], all["video"], sites,
-                    all.Where(kv => kv.Key.StartsWith(ProbePrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[ProbePrefix.Length..], kv => kv.Value));
+                    new ProbeResults(keys.Select(k => new ProbeResult(k, all[ProbePrefix + k], 1)).ToList()));
             }
         }
         generated = true;
@@ -55,6 +57,7 @@ public sealed class DenseReference : IDisposable
         {
             ["fingerprint"] = fingerprint,
             ["sites"] = JsonSerializer.Serialize(reference.Sites),
+            ["probe_keys"] = JsonSerializer.Serialize(reference.Probes.Keys.ToArray()),
         });
         return reference;
     }
@@ -65,7 +68,7 @@ public sealed class DenseReference : IDisposable
         var options = new ProbeOptions
         {
             Probes = new[] { "entropy" },
-            Filter = new ProbeFilter { Sites = new[] { "self", "joint" } },
+            Filter = new AttentionSelector { Sites = new[] { "self", "joint" } },
             Grouping = ProbeGrouping.Step,
             CoverageStride = coverageStride,
         };
@@ -81,6 +84,6 @@ public sealed class DenseReference : IDisposable
     {
         Latents.Dispose();
         Video.Dispose();
-        foreach (var t in Probes.Values) t.Dispose();
+        Probes.Dispose();
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using TorchSharp;
 using VDiTLens.Probes;
 using static TorchSharp.torch;
@@ -26,26 +25,22 @@ public sealed record SiteCoverage(string Site, int Layer, IReadOnlyList<double> 
 /// </summary>
 public sealed class SparsityProfile
 {
-    private static readonly Regex Key = new(@"^(?<site>.+)\.step(?<step>-?\d+)\.(?<stat>coverage_fraction|entropy)$", RegexOptions.CultureInvariant);
-
     public IReadOnlyList<CoverageRow> Rows { get; }
     public IReadOnlyList<SiteCoverage> Sites { get; }
 
-    public SparsityProfile(IReadOnlyList<string> sites, IReadOnlyDictionary<string, Tensor> probes)
+    public SparsityProfile(IReadOnlyList<string> sites, IReadOnlyDictionary<ProbeKey, Tensor> probes)
     {
         var rows = new List<CoverageRow>();
         var entropy = new Dictionary<string, List<double>>();
-        foreach (var (name, tensor) in probes.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (key, tensor) in probes.OrderBy(kv => kv.Key.Site, StringComparer.Ordinal).ThenBy(kv => kv.Key.Step))
         {
-            var m = Key.Match(name);
-            if (!m.Success) continue;
-            string site = m.Groups["site"].Value;
+            if (key.Statistic is not ("coverage_fraction" or "entropy") || key.Step is not { } step) continue;
+            string site = key.Site;
             int layer = IndexOf(sites, site);
             if (layer < 0) continue;
-            int step = int.Parse(m.Groups["step"].Value);
             using var scope = torch.NewDisposeScope();
             var perHead = tensor.to(ScalarType.Float64).mean(new long[] { 0 }); // [H] or [H, levels]
-            if (m.Groups["stat"].Value == "entropy")
+            if (key.Statistic == "entropy")
             {
                 (entropy.TryGetValue(site, out var list) ? list : entropy[site] = new()).AddRange(perHead.data<double>().ToArray());
                 continue;

@@ -123,7 +123,7 @@ public sealed class SparsitySweep
     private int[] SweptLayers(IReadOnlyList<string> sites)
     {
         if (_options.Sites.Count == 0) return Enumerable.Range(0, sites.Count).ToArray();
-        var filter = new ProbeFilter { Sites = _options.Sites };
+        var filter = new AttentionSelector { Sites = _options.Sites };
         var layers = Enumerable.Range(0, sites.Count)
             .Where(i => filter.Accepts(new AttentionCall(new AttentionSite(sites[i], i, AttentionKind.Self, sites[i]), new AttentionRunState(), 1, TokenLayout.Text(0), TokenLayout.Text(0))))
             .ToArray();

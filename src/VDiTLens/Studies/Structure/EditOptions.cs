@@ -1,4 +1,5 @@
 using VDiTLens.Interventions;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -18,7 +19,7 @@ public sealed record EditOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
-    /// <summary>Sites whose maps are transferred (ProbeFilter patterns, or <see cref="EditSites.LastSelfAttention"/>).</summary>
+    /// <summary>Sites whose maps are transferred (AttentionSelector patterns, or <see cref="EditSites.LastSelfAttention"/>).</summary>
     public IReadOnlyList<string> Sites { get; init; } = new[] { EditSites.LastSelfAttention };
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
     public int? MinStep { get; init; }
@@ -28,7 +29,7 @@ public sealed record EditOptions
     /// <summary>Cond and uncond in one transformer call (rows [src, tgt, edit, src, tgt, edit]) or in two.</summary>
     public bool BatchGuidance { get; init; } = true;
 
-    public InterventionScope Scope => new() { Sites = Sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep };
+    public AttentionSelector Scope => new() { Sites = Sites, Heads = Heads, Steps = IndexSet.Between(MinStep, MaxStep) };
 
     /// <summary>"blocks.2.attn1 · heads all · steps 0..9 · branches all".</summary>
     public string Describe() =>

@@ -13,9 +13,9 @@ namespace VDiTLens.Studies.Structure;
 /// call's branch is "cfg").
 /// </summary>
 public sealed class LockstepTransfer(int promptCount, IReadOnlyList<(int Target, int Source)> promptPairs,
-    InterventionScope? scope = null, IReadOnlyList<string>? branches = null) : IAttentionIntervention
+    AttentionSelector? scope = null, IReadOnlyList<string>? branches = null) : IAttentionIntervention
 {
-    public InterventionScope Scope { get; } = (scope ?? InterventionScope.All) with { Branches = Array.Empty<string>() };
+    public AttentionSelector Scope { get; } = (scope ?? AttentionSelector.All) with { Branches = Array.Empty<string>() };
     public IReadOnlyList<string> Branches { get; } = branches ?? Array.Empty<string>();
     public IReadOnlyList<(int Target, int Source)> PromptPairs { get; } = promptPairs;
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TorchSharp;
 using VDiTLens.IO;
 using VDiTLens.Pipelines;
@@ -15,6 +16,7 @@ namespace VDiTLens.Studies.Structure;
 public static class StructureCollector
 {
     private const string FingerprintKey = "vditlens_structure";
+    private const string KeysKey = "probe_keys";
 
     public static IReadOnlyDictionary<string, StructureMaps> Collect(ITextToVideoPipeline pipeline, StructureOptions options, string modelId,
         string? cacheFolder = null, string label = "maps", IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
@@ -30,31 +32,36 @@ public static class StructureCollector
             try
             {
                 if (file is not null && !File.Exists(file))
-                    SafeTensorsWriter.Save(file, results, new Dictionary<string, string> { [FingerprintKey] = fingerprint });
+                    SafeTensorsWriter.Save(file, results.ByPrintedKey(), new Dictionary<string, string>
+                    {
+                        [FingerprintKey] = fingerprint,
+                        [KeysKey] = JsonSerializer.Serialize(results.Keys.ToArray()),
+                    });
                 foreach (var m in maps.Values) m.AddResults(si, results, pipeline.Sites);
             }
             finally
             {
-                foreach (var t in results.Values) t.Dispose();
+                results.Dispose();
             }
         }
         return maps;
     }
 
-    private static Dictionary<string, Tensor>? Load(string? file, string fingerprint)
+    private static ProbeResults? Load(string? file, string fingerprint)
     {
         if (file is null || !File.Exists(file)) return null;
         using var saved = SafeTensorsFile.Open(file);
-        if (!saved.Metadata.TryGetValue(FingerprintKey, out var f) || f != fingerprint)
+        if (!saved.Metadata.TryGetValue(FingerprintKey, out var f) || f != fingerprint || !saved.Metadata.TryGetValue(KeysKey, out var keyJson))
         {
             saved.Dispose();
             File.Delete(file); // made with other options: regenerate
             return null;
         }
-        return saved.LoadAll();
+        var all = saved.LoadAll();
+        return new ProbeResults(JsonSerializer.Deserialize<ProbeKey[]>(keyJson)!.Select(k => new ProbeResult(k, all[k.ToString()], 1)).ToList());
     }
 
-    private static Dictionary<string, Tensor> Generate(ITextToVideoPipeline pipeline, StructureOptions o, int seedIndex, long seed,
+    private static ProbeResults Generate(ITextToVideoPipeline pipeline, StructureOptions o, int seedIndex, long seed,
         IProgress<StudyProgress>? progress, CancellationToken cancellation)
     {
         using var probes = new ProbeSet(pipeline.Seam, o.ProbeOptions);

@@ -1,6 +1,6 @@
-using System.Text.RegularExpressions;
 using TorchSharp;
 using VDiTLens.Attention;
+using VDiTLens.Probes;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Structure;
@@ -9,7 +9,7 @@ namespace VDiTLens.Studies.Structure;
 /// Pooled maps of one kind (frame_map or tile_map) of one model, per site, seed, step, prompt and head, held as
 /// float64 arrays. Each map is [G, G] (rows = query groups, summing to 1). Head −1 is the head average.
 /// </summary>
-public sealed partial class StructureMaps
+public sealed class StructureMaps
 {
     private readonly Dictionary<string, double[][][]> _data = new(); // site → [seed][step] → flat [P, H, G, G]
     private readonly Dictionary<(string, int, int, int), double[]> _averages = new();
@@ -32,18 +32,14 @@ public sealed partial class StructureMaps
     }
 
     /// <summary>Probe result keys <c>&lt;site&gt;.run&lt;r&gt;.step&lt;t&gt;.&lt;kind&gt;</c>.</summary>
-    [GeneratedRegex(@"^(?<site>.+)\.run(?<run>\d+)\.step(?<step>-?\d+)\.(?<kind>[a-z_]+)$")]
-    private static partial Regex KeyPattern();
-
     /// <summary>Adds every result of this kind of one seed's probes (keys as ProbeGrouping Run|Step writes them, [P, H, G, G]).</summary>
-    public void AddResults(int seedIndex, IReadOnlyDictionary<string, Tensor> results, IReadOnlyList<AttentionSite> modelSites)
+    public void AddResults(int seedIndex, IReadOnlyDictionary<ProbeKey, Tensor> results, IReadOnlyList<AttentionSite> modelSites)
     {
         foreach (var (key, tensor) in results)
         {
-            var m = KeyPattern().Match(key);
-            if (!m.Success || m.Groups["kind"].Value != Kind) continue;
-            string site = m.Groups["site"].Value;
-            int step = int.Parse(m.Groups["step"].Value);
+            if (key.Statistic != Kind) continue;
+            string site = key.Site;
+            int step = key.Step ?? throw new InvalidOperationException($"probe result '{key}' is not grouped by step");
             if (step < 0 || step >= Steps) throw new VDiTLensException($"probe result '{key}' is for step {step}; the study ran {Steps} steps");
             if (tensor.dim() != 4 || tensor.shape[0] != Prompts || tensor.shape[2] != tensor.shape[3])
                 throw new VDiTLensException($"probe result '{key}' is [{string.Join(", ", tensor.shape)}]; expected [{Prompts}, heads, G, G]");

@@ -1,4 +1,5 @@
 using VDiTLens.Probes;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -28,7 +29,7 @@ public sealed record StructureOptions
     /// <summary>Also probe (frame, tile) × (frame, tile) maps.</summary>
     public bool Tiles { get; init; }
     public int TileSize { get; init; } = 4;
-    /// <summary>Sites probed (ProbeFilter patterns); default every self-attention (Wan) or joint text-video attention (CogVideoX, Mochi) site.</summary>
+    /// <summary>Sites probed (AttentionSelector patterns); default every self-attention (Wan) or joint text-video attention (CogVideoX, Mochi) site.</summary>
     public IReadOnlyList<string> Sites { get; init; } = new[] { "self", "joint" };
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
 
@@ -38,7 +39,7 @@ public sealed record StructureOptions
     public ProbeOptions ProbeOptions => new()
     {
         Probes = Tiles ? new[] { "frame", "tile" } : new[] { "frame" },
-        Filter = new ProbeFilter { Sites = Sites, Branches = new[] { Branch } },
+        Filter = new AttentionSelector { Sites = Sites, Branches = new[] { Branch } },
         Grouping = ProbeGrouping.Step | ProbeGrouping.Run,
         TileSize = TileSize,
         MemoryBudgetBytes = MemoryBudgetBytes,

@@ -73,9 +73,9 @@ public sealed class LlamaReferenceTests
             var mass = new ReceivedMass();
             using var probe = lm.Seam.Attach(new AttentionMapProbe(new[] { mass }));
             using (torch.no_grad()) lm.Forward(torch.arange(6, dtype: ScalarType.Int64).view(1, 6)).Dispose();
-            var results = mass.Results().ToDictionary(kv => kv.Key, kv => kv.Value);
-            Assert.Equal(new[] { "layers.0.self_attn.received_mass", "layers.1.self_attn.received_mass" }, results.Keys.Order());
-            Assert.Equal(TokenKind.Text, mass.Layouts["layers.0.self_attn"].Segments.Single().Kind);
+            using var results = new ProbeResults(mass.Results());
+            Assert.Equal(new[] { "layers.0.self_attn.received_mass", "layers.1.self_attn.received_mass" }, results.Keys.Select(key => key.ToString()).Order());
+            Assert.Equal(TokenKind.Text, mass.Layouts[new ProbeGroup("layers.0.self_attn")].Segments.Single().Kind);
             // Causal: query 0 sees only key 0, so key 0 receives at least 1/6 of all query mass; the last key only from the last query.
             var m = results["layers.0.self_attn.received_mass"];
             Assert.True(m[0, 0, 0].item<float>() >= 1f / 6 - 1e-6);

@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace VDiTLens.Tests.Studies.Sinks;
 
 /// <summary>Adds a logit bias to one key position at the scoped sites: a sink planted where we know it is.</summary>
-public sealed class PlantedSink(long position, double bias, InterventionScope? scope = null) : IAttentionIntervention
+public sealed class PlantedSink(long position, double bias, AttentionSelector? scope = null) : IAttentionIntervention
 {
-    public InterventionScope Scope { get; } = scope ?? InterventionScope.All;
+    public AttentionSelector Scope { get; } = scope ?? AttentionSelector.All;
 
     public bool Accepts(AttentionCall call) => Scope.Accepts(call);
 

@@ -26,8 +26,8 @@ public sealed class SinkDetectionTests
         var layout = TokenLayout.Video(Grid);
         seam.Attend(Site, q, k, v, layout, layout).Dispose();
         var result = mass.Results().Single();
-        Assert.Equal("blocks.0.attn1.step0.received_mass", result.Key);
-        return SinkDetector.Detect(result.Value, mass.Layouts["blocks.0.attn1.step0"], criteria, Site, 0);
+        Assert.Equal(new ProbeKey(new ProbeGroup("blocks.0.attn1", Step: 0), "received_mass"), result.Key);
+        return SinkDetector.Detect(result.Value!, mass.Layouts[result.Key.Group], criteria, Site, 0);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using VDiTLens.Probes;
 using VDiTLens.Runtime;
 using VDiTLens.Studies.Sinks;
 using VDiTLens.Tests.TestSupport;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Studies.Sinks;
 
@@ -24,13 +25,13 @@ public sealed class SinkStudyOnOtherPipelinesTests
     {
         TorchRuntime.Initialise();
         using var pipeline = TextToVideoPipelines.Load(Fixtures.Path(fixture, "pipeline"), ComputeOptions.Cpu32);
-        using var plant = pipeline.Seam.Attach(new PlantedSink(planted, 8, new InterventionScope { Sites = new[] { "transformer_blocks.1.attn1" } }));
+        using var plant = pipeline.Seam.Attach(new PlantedSink(planted, 8, new AttentionSelector { Sites = new[] { "transformer_blocks.1.attn1" } }));
         var options = new SinkStudyOptions
         {
             Template = new GenerationRequest { Steps = 2, Frames = frames, Height = 32, Width = 32, GuidanceScale = 2, MaxSequenceLength = maxLength },
             Prompts = new[] { "a red circle moving left" },
             Seeds = new long[] { 1 },
-            Sites = new ProbeFilter { Sites = new[] { "joint" }, Steps = new[] { 0 } },
+            Sites = new AttentionSelector { Sites = new[] { "joint" }, Steps = new[] { 0 } },
             Criteria = new SinkCriteria(RatioThreshold: 5, Epsilon: 0.3, TopK: 3),
             AblationModes = new[] { SinkAblationMode.Mask },
             Taus = new[] { 0.5 },

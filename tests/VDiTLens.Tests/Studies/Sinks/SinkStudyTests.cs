@@ -4,6 +4,7 @@ using VDiTLens.Probes;
 using VDiTLens.Runtime;
 using VDiTLens.Studies.Sinks;
 using VDiTLens.Tests.Pipelines;
+using VDiTLens.Attention;
 
 namespace VDiTLens.Tests.Studies.Sinks;
 
@@ -18,13 +19,13 @@ public sealed class SinkStudyTests
         TorchRuntime.Initialise();
         using var folder = new PixelSpacePipeline();
         using var pipeline = WanPipeline.Load(folder.Path, ComputeOptions.Cpu32);
-        using var plant = pipeline.Seam.Attach(new PlantedSink(Planted, 8, new InterventionScope { Sites = new[] { "blocks.1.attn1" } }));
+        using var plant = pipeline.Seam.Attach(new PlantedSink(Planted, 8, new AttentionSelector { Sites = new[] { "blocks.1.attn1" } }));
         var options = new SinkStudyOptions
         {
             Template = new GenerationRequest { Steps = 2, Frames = 3, Height = 8, Width = 8, GuidanceScale = 2, MaxSequenceLength = 6 },
             Prompts = new[] { "a red circle moving left", "a blue square moving right" },
             Seeds = new long[] { 1 },
-            Sites = new ProbeFilter { Steps = new[] { 0 } },
+            Sites = new AttentionSelector { Steps = new[] { 0 } },
             Criteria = new SinkCriteria(RatioThreshold: 8, Epsilon: 0.3, TopK: 3),
             AblationModes = new[] { SinkAblationMode.Mask },
             Taus = new[] { 0.5, 2.0 },

@@ -60,21 +60,21 @@ public sealed class AttentionEditTests(ITestOutputHelper output)
         TorchRuntime.Initialise();
         using var folder = new PixelSpacePipeline();
         using var pipeline = WanPipeline.Load(folder.Path, ComputeOptions.Cpu32);
-        var probe = new AttentionMapProbe(new[] { PooledMap.Frames() }, new ProbeFilter { Sites = new[] { "self" } },
+        var probe = new AttentionMapProbe(new[] { PooledMap.Frames() }, new AttentionSelector { Sites = new[] { "self" } },
             ProbeGrouping.Step | ProbeGrouping.Branch);
         using (pipeline.Seam.Attach(probe))
             AttentionEdit.Run(pipeline, Options("a red circle moving left", "a blue square moving right") with { BatchGuidance = batchGuidance, Sites = new[] { "self" } }).Dispose();
         var results = probe.Results().ToList();
-        Assert.Equal(2 * 2 * (batchGuidance ? 1 : 2), results.Count); // 2 sites × 2 steps (× 2 branches when split)
+        Assert.Equal(2 * 2 * 2, results.Count); // 2 sites × 2 steps × 2 branches, batched guidance or not
         foreach (var (key, map) in results)
         {
-            var groups = batchGuidance ? new[] { (0L, 1L, 2L), (3L, 4L, 5L) } : new[] { (0L, 1L, 2L) };
-            foreach (var (src, tgt, edit) in groups)
+            Assert.Equal(3, map.shape[0]); // rows of one branch: src, tgt, edit
+            foreach (var (src, tgt, edit) in new[] { (0L, 1L, 2L) })
             {
                 double same = (map[edit] - map[src]).abs().max().item<float>();
                 double plain = (map[tgt] - map[src]).abs().max().item<float>();
                 Assert.True(same <= 1e-6, $"{key}: edited row's map differs from the source's by {same:E2}");
-                if (!key.Contains("step0")) Assert.True(plain > 1e-4, $"{key}: the plain target's map should differ from the source's ({plain:E2})");
+                if (key.Step != 0) Assert.True(plain > 1e-4, $"{key}: the plain target's map should differ from the source's ({plain:E2})");
             }
         }
     }
@@ -85,11 +85,14 @@ public sealed class AttentionEditTests(ITestOutputHelper output)
         TorchRuntime.Initialise();
         using var folder = new PixelSpacePipeline();
         using var pipeline = WanPipeline.Load(folder.Path, ComputeOptions.Cpu32);
-        var probe = new AttentionMapProbe(new[] { PooledMap.Frames() }, new ProbeFilter { Sites = new[] { "blocks.1.attn1" }, Steps = new[] { 1 } });
+        var probe = new AttentionMapProbe(new[] { PooledMap.Frames() }, new AttentionSelector { Sites = new[] { "blocks.1.attn1" }, Steps = new[] { 1 } },
+            ProbeGrouping.Branch);
         using (pipeline.Seam.Attach(probe))
             AttentionEdit.Run(pipeline, Options("a red circle moving left", "a blue square moving right") with { Branches = new[] { "cond" } }).Dispose();
-        var map = probe.Results().Single().Value; // [6, H, F, F]: src, tgt, edit (cond), then uncond
-        Assert.True((map[2] - map[0]).abs().max().item<float>() <= 1e-6);
-        Assert.True((map[5] - map[3]).abs().max().item<float>() > 1e-4, "uncond rows were not to be transferred");
+        using var results = probe.Results(); // per branch [3, H, F, F]: src, tgt, edit
+        var cond = results["blocks.1.attn1.cond.frame_map"];
+        var uncond = results["blocks.1.attn1.uncond.frame_map"];
+        Assert.True((cond[2] - cond[0]).abs().max().item<float>() <= 1e-6);
+        Assert.True((uncond[2] - uncond[0]).abs().max().item<float>() > 1e-4, "uncond rows were not to be transferred");
     }
 }

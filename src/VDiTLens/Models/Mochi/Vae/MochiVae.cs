@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.IO;
@@ -32,6 +33,10 @@ public sealed class MochiVae : nn.Module
     /// <summary>diffusers' drop_last_temporal_frames: drop the first t − 1 decoded frames, giving 1 + t·(T − 1) frames.</summary>
     public bool DropLastTemporalFrames { get; set; } = true;
 
+    /// <summary>The seam the encoder's attention goes through (the decoder has none).</summary>
+    public AttentionSeam Seam { get; } = new();
+    public IReadOnlyList<AttentionSite> Sites { get; }
+
     public MochiVaeEncoder encoder;
     public MochiVaeDecoder decoder;
 
@@ -40,8 +45,9 @@ public sealed class MochiVae : nn.Module
         Config = config;
         DType = dtype;
         Device = device;
-        register_module("encoder", encoder = new MochiVaeEncoder(config, device, dtype));
+        register_module("encoder", encoder = new MochiVaeEncoder(config, Seam, device, dtype));
         register_module("decoder", decoder = new MochiVaeDecoder(config, device, dtype));
+        Sites = encoder.Sites.ToList();
         GroupNormInit.Reset(this);
     }
 

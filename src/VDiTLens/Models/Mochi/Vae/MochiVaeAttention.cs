@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,7 +8,8 @@ namespace VDiTLens.Models.Mochi.Vae;
 /// <summary>
 /// diffusers' Attention with MochiVaeAttnProcessor2_0 as the Mochi encoder builds it: causal self-attention along
 /// time, one sequence per pixel ([pixels, T, C]), heads of 32 channels, q and k L2-normalised (eps 1e-5), scale
-/// 1/√32, no q/k/v bias. A single frame skips q and k (softmax over one key is 1), exactly as diffusers does.
+/// 1/√32, no q/k/v bias, through the VAE's attention seam with a causal mask. A single frame attends to its one key
+/// (softmax 1, the output is v exactly, as diffusers' shortcut gives).
 /// </summary>
 public sealed class MochiVaeAttention : nn.Module<Tensor, Tensor>
 {
@@ -15,12 +17,16 @@ public sealed class MochiVaeAttention : nn.Module<Tensor, Tensor>
     private const long SequencesPerCall = 1L << 15;
 
     private readonly long _heads;
+    private readonly AttentionSeam _seam;
+    public AttentionSite Site { get; }
     public Linear to_q, to_k, to_v;
     public ModuleList<nn.Module> to_out;
     private Linear Output => (Linear)to_out[0];
 
-    public MochiVaeAttention(long channels, Device device, ScalarType dtype) : base("Attention")
+    public MochiVaeAttention(long channels, AttentionSite site, AttentionSeam seam, Device device, ScalarType dtype) : base("Attention")
     {
+        Site = site;
+        _seam = seam;
         _heads = channels / MochiVaeConfig.GroupsAndHeadDim;
         register_module("to_q", to_q = nn.Linear(channels, channels, hasBias: false, device: device, dtype: dtype));
         register_module("to_k", to_k = nn.Linear(channels, channels, hasBias: false, device: device, dtype: dtype));
@@ -50,12 +56,13 @@ public sealed class MochiVaeAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long n = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / _heads;
-        if (t == 1) return Output.forward(to_v.forward(x)).MoveToOuterDisposeScope();
         Tensor Heads(Linear projection) => projection.forward(x).view(n, t, _heads, d).transpose(1, 2);
         var q = Normalize(Heads(to_q));
         var k = Normalize(Heads(to_k));
         var v = Heads(to_v);
-        var o = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        var causal = torch.ones(t, t, dtype: ScalarType.Bool, device: x.device).tril().view(1, 1, t, t);
+        var layout = TokenLayout.Video(new VideoGrid((int)t, 1, 1));
+        var o = _seam.Attend(Site, q, k, v, layout, layout, causal, 1.0 / Math.Sqrt(d));
         return Output.forward(o.transpose(1, 2).reshape(n, t, c)).MoveToOuterDisposeScope();
     }
 

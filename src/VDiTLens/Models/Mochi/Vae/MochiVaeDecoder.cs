@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,13 +23,13 @@ public sealed class MochiVaeDecoder : nn.Module
         var layers = c.layers_per_block;
         int n = channels.Length;
         register_module("conv_in", conv_in = nn.Conv3d(c.latent_channels, channels[^1], 1, device: device, dtype: dtype));
-        register_module("block_in", block_in = new MochiVaeMidBlock(channels[^1], layers[^1], attention: false, device, dtype));
+        register_module("block_in", block_in = new MochiVaeMidBlock(channels[^1], layers[^1], attention: false, new AttentionSeam(), "decoder.block_in", device, dtype));
         up_blocks = new ModuleList<MochiVaeUpBlock>();
         for (int i = 0; i < n - 1; i++)
             up_blocks.Add(new MochiVaeUpBlock(channels[n - 1 - i], channels[n - 2 - i], layers[layers.Length - 2 - i],
                 c.temporal_expansions[^(i + 1)], c.spatial_expansions[^(i + 1)], device, dtype));
         register_module("up_blocks", up_blocks);
-        register_module("block_out", block_out = new MochiVaeMidBlock(channels[0], layers[0], attention: false, device, dtype));
+        register_module("block_out", block_out = new MochiVaeMidBlock(channels[0], layers[0], attention: false, new AttentionSeam(), "decoder.block_out", device, dtype));
         register_module("proj_out", proj_out = nn.Linear(channels[0], c.out_channels, device: device, dtype: dtype));
     }
 

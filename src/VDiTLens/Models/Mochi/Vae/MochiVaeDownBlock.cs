@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,11 +17,11 @@ public sealed class MochiVaeDownBlock : nn.Module
     public ModuleList<MochiVaeAttention> attentions;
 
     public MochiVaeDownBlock(long inChannels, long outChannels, int layers, int temporal, int spatial, bool attention,
-        Device device, ScalarType dtype) : base("MochiDownBlock3D")
+        AttentionSeam seam, string path, Device device, ScalarType dtype) : base("MochiDownBlock3D")
     {
         var kernel = ((long)temporal, (long)spatial, (long)spatial);
         register_module("conv_in", conv_in = new MochiCausalConv3d(inChannels, outChannels, kernel, kernel, device, dtype));
-        (resnets, norms, attentions) = MochiVaeMidBlock.Layers(outChannels, layers, attention, device, dtype);
+        (resnets, norms, attentions) = MochiVaeMidBlock.Layers(outChannels, layers, attention, seam, path, device, dtype);
         register_module("resnets", resnets);
         register_module("norms", norms);
         register_module("attentions", attentions);

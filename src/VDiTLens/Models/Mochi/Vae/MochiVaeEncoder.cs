@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,18 +18,21 @@ public sealed class MochiVaeEncoder : nn.Module
     public MochiChunkedGroupNorm3D norm_out;
     public Linear proj_out;
 
-    public MochiVaeEncoder(MochiVaeConfig c, Device device, ScalarType dtype) : base("MochiEncoder3D")
+    public IEnumerable<AttentionSite> Sites =>
+        block_in.attentions.Concat(down_blocks.SelectMany(b => b.attentions)).Concat(block_out.attentions).Select(a => a.Site);
+
+    public MochiVaeEncoder(MochiVaeConfig c, AttentionSeam seam, Device device, ScalarType dtype) : base("MochiEncoder3D")
     {
         var channels = c.encoder_block_out_channels;
         var layers = c.layers_per_block;
         register_module("proj_in", proj_in = nn.Linear(c.in_channels, channels[0], device: device, dtype: dtype));
-        register_module("block_in", block_in = new MochiVaeMidBlock(channels[0], layers[0], c.add_attention_block[0], device, dtype));
+        register_module("block_in", block_in = new MochiVaeMidBlock(channels[0], layers[0], c.add_attention_block[0], seam, "encoder.block_in", device, dtype));
         down_blocks = new ModuleList<MochiVaeDownBlock>();
         for (int i = 0; i < channels.Length - 1; i++)
             down_blocks.Add(new MochiVaeDownBlock(channels[i], channels[i + 1], layers[i + 1], c.temporal_expansions[i],
-                c.spatial_expansions[i], c.add_attention_block[i + 1], device, dtype));
+                c.spatial_expansions[i], c.add_attention_block[i + 1], seam, $"encoder.down_blocks.{i}", device, dtype));
         register_module("down_blocks", down_blocks);
-        register_module("block_out", block_out = new MochiVaeMidBlock(channels[^1], layers[^1], c.add_attention_block[^1], device, dtype));
+        register_module("block_out", block_out = new MochiVaeMidBlock(channels[^1], layers[^1], c.add_attention_block[^1], seam, "encoder.block_out", device, dtype));
         register_module("norm_out", norm_out = new MochiChunkedGroupNorm3D(channels[^1], device, dtype));
         register_module("proj_out", proj_out = nn.Linear(channels[^1], 2 * c.latent_channels, hasBias: false, device: device, dtype: dtype));
     }

@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,9 +15,9 @@ public sealed class MochiVaeMidBlock : nn.Module
     public ModuleList<MochiChunkedGroupNorm3D> norms;
     public ModuleList<MochiVaeAttention> attentions;
 
-    public MochiVaeMidBlock(long channels, int layers, bool attention, Device device, ScalarType dtype) : base("MochiMidBlock3D")
+    public MochiVaeMidBlock(long channels, int layers, bool attention, AttentionSeam seam, string path, Device device, ScalarType dtype) : base("MochiMidBlock3D")
     {
-        (resnets, norms, attentions) = Layers(channels, layers, attention, device, dtype);
+        (resnets, norms, attentions) = Layers(channels, layers, attention, seam, path, device, dtype);
         register_module("resnets", resnets);
         register_module("norms", norms);
         register_module("attentions", attentions);
@@ -25,7 +26,7 @@ public sealed class MochiVaeMidBlock : nn.Module
     public Tensor Forward(Tensor x, MochiCausalCache? cache) => Run(resnets, norms, attentions, x, cache);
 
     internal static (ModuleList<MochiVaeResnetBlock>, ModuleList<MochiChunkedGroupNorm3D>, ModuleList<MochiVaeAttention>) Layers(
-        long channels, int layers, bool attention, Device device, ScalarType dtype)
+        long channels, int layers, bool attention, AttentionSeam seam, string path, Device device, ScalarType dtype)
     {
         var r = new ModuleList<MochiVaeResnetBlock>();
         var n = new ModuleList<MochiChunkedGroupNorm3D>();
@@ -35,7 +36,8 @@ public sealed class MochiVaeMidBlock : nn.Module
             r.Add(new MochiVaeResnetBlock(channels, device, dtype));
             if (!attention) continue;
             n.Add(new MochiChunkedGroupNorm3D(channels, device, dtype));
-            a.Add(new MochiVaeAttention(channels, device, dtype));
+            string name = $"{path}.attentions.{a.Count}";
+            a.Add(new MochiVaeAttention(channels, new AttentionSite(name, a.Count, AttentionKind.Self, name), seam, device, dtype));
         }
         return (r, n, a);
     }

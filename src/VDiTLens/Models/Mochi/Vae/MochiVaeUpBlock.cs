@@ -1,3 +1,4 @@
+using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public sealed class MochiVaeUpBlock : nn.Module
         : base("MochiUpBlock3D")
     {
         (_temporal, _spatial) = (temporal, spatial);
-        (resnets, _, _) = MochiVaeMidBlock.Layers(inChannels, layers, attention: false, device, dtype);
+        (resnets, _, _) = MochiVaeMidBlock.Layers(inChannels, layers, attention: false, new AttentionSeam(), "", device, dtype);
         register_module("resnets", resnets);
         register_module("proj", proj = nn.Linear(inChannels, outChannels * temporal * spatial * spatial, device: device, dtype: dtype));
     }
