@@ -9,7 +9,7 @@ internal sealed class ProbeOptionsBinder
     public Option<string?> Probes { get; } = new("--probes") { Description = $"comma list of {string.Join(", ", ProbeOptions.AllProbes)}, or all" };
     public Option<string?> Sites { get; } = new("--sites") { Description = "site names, prefixes ending in '*', or kinds (self, cross, joint)" };
     public Option<string?> Heads { get; } = new("--heads") { Description = "head indices to keep" };
-    public Option<string?> Steps { get; } = new("--steps") { Description = "denoising steps to probe" };
+    public Option<string?> Steps { get; } = new("--probe-steps") { Description = "denoising steps to probe (comma list)" };
     public Option<string?> Branches { get; } = new("--branches") { Description = "guidance branches to probe (cond, uncond)" };
     public Option<int> TileSize { get; } = new("--tile-size") { Description = "tile size in patches for tile maps", DefaultValueFactory = _ => 4 };
     public Option<long> MemoryMb { get; } = new("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };

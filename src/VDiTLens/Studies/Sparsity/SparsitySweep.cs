@@ -128,7 +128,7 @@ public sealed class SparsitySweep
             .Where(i => filter.Accepts(new AttentionCall(new AttentionSite(sites[i], i, AttentionKind.Self, sites[i]), new AttentionRunState(), 1, TokenLayout.Text(0), TokenLayout.Text(0))))
             .ToArray();
         if (layers.Length == 0)
-            throw new VDiTLensException($"--sites {string.Join(",", _options.Sites)} matches no self-attention site (sites: {sites[0]} … {sites[^1]})");
+            throw new VDiTLensException($"Sites {string.Join(",", _options.Sites)}: matches no self-attention site (sites: {sites[0]} … {sites[^1]})");
         return layers;
     }
 
