@@ -6,6 +6,7 @@ using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
+using VDiTLens.Studies.Scale;
 using VDiTLens.Studies.Sparsity;
 
 namespace VDiTLens.Cli.Commands;
@@ -33,16 +34,19 @@ internal static class SparsityCommand
         var profileOnly = new Option<bool>("--profile-only") { Description = "only the dense run's coverage profile" };
         var maxCells = new Option<int?>("--max-cells") { Description = "stop after computing this many new cells (resume later)" };
         var fresh = new Option<bool>("--fresh") { Description = "discard a previous sweep in --out made with other settings" };
+        var shard = ShardOption.Create();
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the cells, generations, forwards and estimated time per cell (from a short timing on this device), and run nothing" };
         var coverageStride = new Option<int>("--coverage-stride") { Description = "top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
         var command = new Command("sparsity", "Attention sparsity: coverage profile, and which layers can be sparsified (resumable sweep)");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride })
+        foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
-            var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride);
+            var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride)
+                with { Shard = result.GetValue(shard) ?? Shard.All };
             var compute = common.Resolve(result);
             string modelPath = study.ModelPath(result);
             if (!Directory.Exists(modelPath))
@@ -61,7 +65,22 @@ internal static class SparsityCommand
             };
             var specs = examples is not null && StudyDefaults.Evaluates(pipeline, modelPath) ? examples.Select(e => e.Spec).ToArray() : null;
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
-            var outcome = Run(new SparsitySweep(Path.Combine(outPath, SparsityReport.Folder, "run"), generator, options), generator);
+            if (result.GetValue(dryRun))
+            {
+                DryRun(pipeline, request, options, generator);
+                return 0;
+            }
+            string folder = Path.Combine(outPath, SparsityReport.Folder, "run");
+            var outcome = Run(new SparsitySweep(folder, generator, options), generator);
+            if (!options.Shard.IsAll)
+            {
+                AnsiConsole.WriteLine($"shard {options.Shard}: {outcome.Computed} cells computed, {outcome.Waiting} waiting for other shards' single-layer cells; " +
+                    $"{outcome.Results.Count}/{outcome.Total} cells of the sweep are in {folder}");
+                AnsiConsole.WriteLine(outcome.Waiting > 0
+                    ? "run this shard again once the other shards have finished, then: vditlens merge --out " + outPath
+                    : "when every shard has finished: vditlens merge --out " + outPath);
+                return 0;
+            }
             var files = SparsityReport.Write(new HtmlReport(outPath), outcome);
             Summarise(outcome);
             AnsiConsole.WriteLine($"wrote {files.Count} files under {Path.Combine(outPath, SparsityReport.Folder)} and {Path.Combine(outPath, "index.html")}");
@@ -94,6 +113,22 @@ internal static class SparsityCommand
             Fresh = r.GetValue(fresh),
             CoverageStride = r.GetValue(coverageStride),
         };
+    }
+
+    private static void DryRun(ITextToVideoPipeline pipeline, GenerationRequest request, SweepOptions options, PipelineSweepGenerator generator)
+    {
+        var sites = pipeline.Sites.Where(x => x.Kind is Attention.AttentionKind.Self or Attention.AttentionKind.Joint).Select(x => x.Name).ToArray();
+        var plan = SparsitySweep.Plan(options, sites, generator.ForwardsPerGeneration);
+        var timing = GenerationTiming.Measure(pipeline, request);
+        var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count);
+        var table = new Table().AddColumns("cell", "cost (generations)", "estimated s");
+        foreach (var c in plan.Cells) table.AddRow(Markup.Escape(c.Description), c.Cost.ToString("F2"), (c.Cost * timing.GenerationSeconds).ToString("F1"));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"{estimate.Cells} cells, {estimate.Generations} generations (the dense reference included), {estimate.Forwards} transformer forwards");
+        AnsiConsole.WriteLine($"one generation ≈ {timing.GenerationSeconds:F2} s on {pipeline.Options.Device} ({timing.FixedSeconds:F2} s fixed + {timing.Steps} × {timing.SecondsPerStep:F3} s per step)");
+        AnsiConsole.WriteLine($"estimated total {TimeSpan.FromSeconds(estimate.Seconds):hh\\:mm\\:ss}" + (options.Shard.IsAll ? ""
+            : $"; over {options.Shard.Count} shards the longest takes {TimeSpan.FromSeconds(estimate.SecondsPerShard.Max()):hh\\:mm\\:ss}"));
+        AnsiConsole.WriteLine(FormattableString.Invariant($"estimate: cells={estimate.Cells} generations={estimate.Generations} forwards={estimate.Forwards} seconds={estimate.Seconds:F2}"));
     }
 
     private static SweepOutcome Run(SparsitySweep sweep, PipelineSweepGenerator generator)

@@ -41,10 +41,7 @@ public sealed class DenseReference : IDisposable
             if (file.Metadata.GetValueOrDefault("fingerprint") == fingerprint)
             {
                 generated = false;
-                var all = file.LoadAll();
-                var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
-                return new DenseReference(all["latents"], all["video"], sites,
-                    all.Where(kv => kv.Key.StartsWith(ProbePrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[ProbePrefix.Length..], kv => kv.Value));
+                return Read(file);
             }
         }
         generated = true;
@@ -57,6 +54,23 @@ public sealed class DenseReference : IDisposable
             ["sites"] = JsonSerializer.Serialize(reference.Sites),
         });
         return reference;
+    }
+
+    /// <summary>The reference saved in <paramref name="folder"/>, whatever run made it (merging reads it without the model).</summary>
+    public static DenseReference Load(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path)) throw new VDiTLensException($"{path}: no dense reference yet (no shard of this sweep has started)");
+        using var file = SafeTensorsFile.Open(path);
+        return Read(file);
+    }
+
+    private static DenseReference Read(SafeTensorsFile file)
+    {
+        var all = file.LoadAll();
+        var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
+        return new DenseReference(all["latents"], all["video"], sites,
+            all.Where(kv => kv.Key.StartsWith(ProbePrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[ProbePrefix.Length..], kv => kv.Value));
     }
 
     private static DenseReference Generate(ISweepGenerator generator, int coverageStride, CancellationToken cancellation)

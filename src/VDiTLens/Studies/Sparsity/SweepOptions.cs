@@ -17,6 +17,8 @@ public sealed record SweepOptions
     public int CoverageStride { get; init; } = 1;
     /// <summary>Discard a previous sweep in the folder made with other settings instead of refusing to mix them.</summary>
     public bool Fresh { get; init; }
+    /// <summary>The share of the cells this process computes (<see cref="Shard.All"/>: every cell); shards share one folder.</summary>
+    public Scale.Shard Shard { get; init; } = Scale.Shard.All;
 
     /// <summary>The paper's experiment: per-layer bottom-k sensitivity, then uniform bottom-k with the K most sensitive layers dense.</summary>
     public static SweepOptions Paper => new()
@@ -37,5 +39,7 @@ public sealed record SweepOptions
         if (Modes.Contains(SweepMode.Uniform) && KeepDense.Any(k => k > 0) && !Modes.Contains(SweepMode.Single))
             throw new VDiTLensException("uniform mode with KeepDense K > 0 needs the single-layer sweep to rank layers; add 'single' to Modes");
         if (MaxNewCells is < 0) throw new VDiTLensException("MaxNewCells: must be 0 or more");
+        Shard.Validate();
+        if (Fresh && !Shard.IsAll) throw new VDiTLensException($"Fresh with shard {Shard}: one shard cannot discard the folder the others write to; clear it before starting the shards");
     }
 }
