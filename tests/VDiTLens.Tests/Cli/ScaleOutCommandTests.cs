@@ -70,7 +70,7 @@ public sealed class ScaleOutCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, code);
         var m = Regex.Match(text, @"estimate: cells=(\d+) generations=(\d+) forwards=(\d+) seconds=([\d.]+)");
         Assert.True(m.Success, text);
-        Assert.Equal(("4", "5", "20"), (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value)); // 5 generations × 2 steps × 1 batched call
+        Assert.Equal(("4", "5", "10"), (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value)); // 5 generations × 2 steps × 1 batched guidance call
         Assert.False(Directory.Exists(Path.Combine(folder, SparsityReport.Folder)), "a dry run writes nothing");
         double estimate = double.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
