@@ -5,7 +5,7 @@ namespace VDiTLens.Studies.Scale;
 
 /// <summary>
 /// Seconds of one generation on the device in use, from a short timing: a 1-step and a 2-step generation of the same
-/// request (the faster of two each, after a 1-step warm-up) give the per-step time and the fixed part (text encoding, decoding);
+/// request (the mean of two each, after a 1-step warm-up) give the per-step time and the fixed part (text encoding, decoding);
 /// a full generation is fixed + steps × per step.
 /// </summary>
 public sealed record GenerationTiming(double FixedSeconds, double SecondsPerStep, int Steps)
@@ -21,9 +21,9 @@ public sealed record GenerationTiming(double FixedSeconds, double SecondsPerStep
             { }
             return clock.Elapsed.TotalSeconds;
         }
-        // The fastest of two runs each: a busy machine only ever adds time.
+        // The mean of two runs each: the study will run on the same, possibly busy, device.
         Time(1);
-        double one = Math.Min(Time(1), Time(1)), two = Math.Min(Time(2), Time(2));
+        double one = (Time(1) + Time(1)) / 2, two = (Time(2) + Time(2)) / 2;
         double perStep = Math.Clamp(two - one, two / 4, two / 2);
         using (var latents = pipeline.Denoise(request with { Steps = 1, Progress = null }))
         {
@@ -44,7 +44,7 @@ public sealed record PlanEstimate(int Cells, int Generations, long Forwards, dou
         var perShard = new double[shards];
         foreach (var c in plan.Cells) perShard[owners[c.Id]] += c.Cost * timing.GenerationSeconds;
         // Every shard makes (or loads) the dense reference; one of them pays for it.
-        perShard[0] += plan.DenseGenerations * timing.GenerationSeconds;
+        perShard[0] += plan.DenseGenerations * plan.DenseCost * timing.GenerationSeconds;
         int generations = plan.Cells.Count + plan.DenseGenerations;
         return new PlanEstimate(plan.Cells.Count, generations, (long)generations * plan.ForwardsPerGeneration,
             plan.TotalCost * timing.GenerationSeconds, perShard);

@@ -11,11 +11,12 @@ public sealed record PlannedCell(string Id, string Description, double Cost, IRe
 /// request's transformer forwards per generation, and the shard count it was cut into. Merging reads it to know which
 /// cells are missing.
 /// </summary>
-public sealed record StudyPlan(string Study, IReadOnlyList<PlannedCell> Cells, int ForwardsPerGeneration, int DenseGenerations)
+/// <param name="DenseCost">Cost of each dense generation in plain generations (it may carry probes).</param>
+public sealed record StudyPlan(string Study, IReadOnlyList<PlannedCell> Cells, int ForwardsPerGeneration, int DenseGenerations, double DenseCost = 1)
 {
     public const string FileName = "plan.json";
 
-    public double TotalCost => Cells.Sum(c => c.Cost) + DenseGenerations;
+    public double TotalCost => Cells.Sum(c => c.Cost) + DenseGenerations * DenseCost;
 
     public IReadOnlyDictionary<string, int> Owners(int shards) => ShardAssignment.Assign(Cells.Select(c => (c.Id, c.Cost)), shards);
 

@@ -145,7 +145,7 @@ public sealed class SparsitySweep
     public static StudyPlan Plan(SweepOptions options, IReadOnlyList<string> sites, int forwardsPerGeneration)
     {
         options.Validate();
-        return options.ProfileOnly ? new StudyPlan("sparsity", Array.Empty<PlannedCell>(), forwardsPerGeneration, 1)
+        return options.ProfileOnly ? new StudyPlan("sparsity", Array.Empty<PlannedCell>(), forwardsPerGeneration, 1, DenseReferenceCost)
             : Plan(options, PlanCells(options, sites), sites.Count, forwardsPerGeneration);
     }
 
@@ -158,7 +158,13 @@ public sealed class SparsitySweep
                 : Array.Empty<string>();
             return new PlannedCell(c.Cell.Id, c.Cell.ToString(), CellCost(sparsified, siteCount), after);
         }).ToArray(),
-        forwardsPerGeneration, DenseGenerations: 1);
+        forwardsPerGeneration, DenseGenerations: 1, DenseCost: DenseReferenceCost);
+
+    /// <summary>
+    /// The dense reference in plain generations: it runs the entropy and top-k coverage probes on every self-attention
+    /// call, ≈ 3.3 × a plain forward with the fused probes (benchmarks.md, Wan2.1-1.3B).
+    /// </summary>
+    public const double DenseReferenceCost = 3.3;
 
     public static double CellCost(int sparsifiedSites, int siteCount) => 1.0 + 0.5 * sparsifiedSites / Math.Max(1, siteCount);
 
