@@ -27,13 +27,13 @@ train() { # name weight lr
   local work=/tmp/t3-$1
   local common=(--device cuda --batch 128 --warmup 100 --seed 2 --long-text-share 0 --direction-contrast 0.25
     --direction-weight "$2" --lr "$3" --checkpoint-every 500 --eval 3 --work "$work" --out "$work/vditlens-tiny")
-  timeout $(( budget - $(elapsed) - 12 )) $runner train-tiny "${common[@]}" --steps 0 \
+  timeout $(( budget - $(elapsed) - 12 )) $runner train-tiny "${common[@]}" --train-steps 0 \
     --max-minutes "$minutes" --init-from models/vditlens-tiny >"$work.log" 2>&1
   local rc=$?
   echo "$1: rc=$rc at t=$(elapsed) s" >>"$log"
   local left=$(( budget - $(elapsed) - 45 ))
   if [ $rc -ne 0 ] && [ -f "$work/checkpoint/state.json" ] && [ $left -gt 30 ]; then
-    timeout $(( budget - $(elapsed) - 12 )) $runner train-tiny "${common[@]}" --resume --steps 0 --max-minutes "$(python3 -c "print($left / 60)")" >>"$work.log" 2>&1
+    timeout $(( budget - $(elapsed) - 12 )) $runner train-tiny "${common[@]}" --resume --train-steps 0 --max-minutes "$(python3 -c "print($left / 60)")" >>"$work.log" 2>&1
     echo "$1: resumed, rc=$? at t=$(elapsed) s" >>"$log"
   fi
   cp "$work.log" "$work/log.txt"

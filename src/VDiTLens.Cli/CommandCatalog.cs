@@ -27,5 +27,7 @@ internal static class CommandCatalog
         yield return RetrainCommand.Create();
         yield return TrainTinyCommand.Create();
         yield return EvalTinyCommand.Create();
+        yield return MergeCommand.Create();
+        yield return SubmitCommand.Create();
     }
 }

@@ -19,7 +19,7 @@ internal static class BenchCommand
         var preset = new Option<string>("--preset") { Description = string.Join(", ", BenchmarkPreset.Names), DefaultValueFactory = _ => "wan-1.3b" };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var withProbes = new Option<bool>("--with-probes") { Description = "also time the forward with pooled maps + received mass + entropy/coverage on every site" };
-        var strides = new Option<string>("--probe-query-strides") { Description = "query strides to time the probes with", DefaultValueFactory = _ => "1" };
+        var strides = Options.ListOption.Ints("--probe-query-strides", "query strides to time the probes with (comma list)", new[] { 1 });
         var coverageStride = new Option<int>("--probe-coverage-stride") { Description = "with --with-probes: top-k coverage on every n-th query (at least the query stride)", DefaultValueFactory = _ => 64 };
         var breakdown = new Option<bool>("--probe-breakdown") { Description = "time the probes' pieces on one self and one cross call of Wan-1.3B size, and check the device paths" };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
@@ -55,7 +55,7 @@ internal static class BenchCommand
             foreach (var (kernel, message) in FamilyKernels.Failures)
                 AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
             if (result.GetValue(withProbes))
-                foreach (var stride in result.GetValue(strides)!.Split(',').Select(int.Parse))
+                foreach (var stride in result.GetValue(strides)!)
                 {
                     var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, result.GetValue(coverageStride)), MemoryBudgetBytes = 2L << 30 };
                     using var set = new ProbeSet(bench.Model.Seam, opts);

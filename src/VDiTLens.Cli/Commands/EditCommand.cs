@@ -19,8 +19,8 @@ internal static class EditCommand
         var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
         var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
         var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site; the last joint site for CogVideoX and Mochi-1)", DefaultValueFactory = _ => DefaultSites };
-        var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
-        var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
+        var heads = Options.ListOption.Longs("--heads", "comma list of heads transferred (default: all)", Array.Empty<long>());
+        var steps = new Option<string?>("--step-range") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls" };
         var format = new Option<string>("--video-format") { Description = "side-by-side video: .mp4 (GIF without ffmpeg) or .gif", DefaultValueFactory = _ => ".mp4" };
@@ -33,22 +33,22 @@ internal static class EditCommand
             var compute = common.Resolve(result);
             string videoFormat = result.GetValue(format)!;
             if (videoFormat is not (".mp4" or ".gif")) throw new VDiTLensException($"--video-format {videoFormat}: use .mp4 or .gif");
-            string model = result.GetValue(study.Model)!;
+            string model = study.ModelPath(result);
             using var pipeline = TextToVideoPipelines.Load(model, compute);
-            var sizes = study.Resolve(result, StudyDefaults.For(pipeline));
-            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
+            var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
+            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
             var options = new EditOptions
             {
                 SourcePrompt = result.GetValue(source)!, TargetPrompt = result.GetValue(target)!, Seed = compute.Seed,
                 Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                 Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
                 MaxSequenceLength = sizes.MaxSequenceLength,
-                Sites = StudyOptions.Split(result.GetValue(sites)), Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
+                Sites = StudyOptions.Split(result.GetValue(sites)), Heads = result.GetValue(heads)!,
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
                 BatchGuidance = !result.GetValue(split),
             };
             using var videos = StudyOptions.WithProgress("edit", progress =>
-                AttentionEdit.Run(pipeline, options, new Steps(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));
+                AttentionEdit.Run(pipeline, options, new Progress.SynchronousProgress<GenerationProgress>(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));
             var metrics = EditMetrics.Measure(videos, options.SourcePrompt, options.TargetPrompt);
             var report = new HtmlReport(result.GetValue(study.Out)!);
             EditReport.Write(report, options, videos, metrics, model, videoFormat);
@@ -60,10 +60,5 @@ internal static class EditCommand
             return 0;
         });
         return command;
-    }
-
-    private sealed class Steps(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
     }
 }

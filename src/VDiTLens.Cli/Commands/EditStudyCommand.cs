@@ -15,8 +15,8 @@ internal static class EditStudyCommand
         var study = new StudyOptions("WanPipeline folder (edit-study measures with the procedural evaluator of the embedded Wan model: other pipeline classes are refused)");
         var band = new Option<int>("--band") { Description = "consecutive layers transferred together", DefaultValueFactory = _ => 1 };
         var pair = new Option<string[]>("--pair") { Description = "'SOURCE => TARGET' prompt pair; repeat (default: 2 colour + 2 shape pairs)" };
-        var heads = new Option<string?>("--heads") { Description = "comma list of heads transferred (default: all)" };
-        var steps = new Option<string?>("--steps") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
+        var heads = Options.ListOption.Longs("--heads", "comma list of heads transferred (default: all)", Array.Empty<long>());
+        var steps = new Option<string?>("--step-range") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
         var command = new Command("edit-study", "Per-layer attention-map transfer: layout/motion preservation and target adherence against layer; resumes");
@@ -26,19 +26,19 @@ internal static class EditStudyCommand
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
-            var sizes = study.Resolve(result, StudyDefaults.EmbeddedWan);
-            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--steps");
+            var sizes = study.Resolve(result, StudyDefaults.Procedural);
+            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
             var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
             var options = new EditStudyOptions
             {
                 Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
                 Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                 Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                MaxSequenceLength = sizes.MaxSequenceLength, Heads = StudyOptions.Longs(result.GetValue(heads), "--heads"),
+                MaxSequenceLength = sizes.MaxSequenceLength, Heads = result.GetValue(heads)!,
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
             };
             options.Validate();
-            string model = result.GetValue(study.Model)!;
+            string model = study.ModelPath(result);
             var report = new HtmlReport(result.GetValue(study.Out)!);
             using var pipeline = StudyDefaults.LoadWan(model, compute, "edit-study", "its adherence and trajectory come from the procedural evaluator of the embedded Wan model");
             string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";

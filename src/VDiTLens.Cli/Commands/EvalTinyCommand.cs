@@ -9,11 +9,11 @@ internal static class EvalTinyCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "tiny pixel-space pipeline folder", DefaultValueFactory = _ => "models/vditlens-tiny" };
+        var model = new Option<string?>("--model") { Description = "tiny pixel-space pipeline folder (default: the embedded model)" };
         var perCombination = new Option<int>("--per-combination") { Description = "held-out prompts per held-out combination (15 combinations)", DefaultValueFactory = _ => 3 };
         var seen = new Option<int>("--seen") { Description = "also this many prompts of trained combinations (0 = none)", DefaultValueFactory = _ => 48 };
-        var steps = new Option<int>("--steps") { Description = "sampling steps", DefaultValueFactory = _ => 20 };
-        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => 5.0 };
+        var steps = new Option<int>("--steps", "--num-inference-steps") { Description = "denoising steps", DefaultValueFactory = _ => StudyDefaults.Procedural.Steps };
+        var guidance = new Option<double>("--guidance", "--guidance-scale") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => StudyDefaults.Procedural.GuidanceScale };
         var batch = new Option<int>("--batch") { Description = "prompts generated together", DefaultValueFactory = _ => 8 };
         var textLength = new Option<int>("--text-length") { Description = "rows the prompt states are zero-padded to", DefaultValueFactory = _ => 16 };
         var json = new Option<string?>("--json") { Description = "write accuracies and per-clip judgements here" };
@@ -25,7 +25,7 @@ internal static class EvalTinyCommand
         {
             var options = common.Resolve(result);
             if (result.GetValue(common.DType) == "auto") options = options with { DType = torch.ScalarType.Float32 };
-            TinyEvaluationOutput.Run(result.GetValue(model)!, options, result.GetValue(perCombination), result.GetValue(seen), result.GetValue(steps),
+            TinyEvaluationOutput.Run(Options.ModelLocator.Resolve(result.GetValue(model)), options, result.GetValue(perCombination), result.GetValue(seen), result.GetValue(steps),
                 result.GetValue(guidance), result.GetValue(batch), result.GetValue(textLength), result.GetValue(json), result.GetValue(sheet));
             return 0;
         });

@@ -11,7 +11,7 @@ internal sealed class ProbeOptionsBinder
     public Option<string?> Sites { get; } = new("--sites") { Description = "site names, prefixes ending in '*', or kinds (self, cross, joint)" };
     public Option<string?> Layers { get; } = new("--layers") { Description = "layer indices and inclusive ranges, e.g. 10-20,25" };
     public Option<string?> Heads { get; } = new("--heads") { Description = "head indices to keep" };
-    public Option<string?> Steps { get; } = new("--steps") { Description = "denoising steps to probe" };
+    public Option<string?> Steps { get; } = new("--probe-steps") { Description = "denoising steps to probe (comma list)" };
     public Option<string?> Branches { get; } = new("--branches") { Description = "guidance branches to probe (cond, uncond)" };
     public Option<int> TileSize { get; } = new("--tile-size") { Description = "tile size in patches for tile maps", DefaultValueFactory = _ => 4 };
     public Option<long> MemoryMb { get; } = new("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };

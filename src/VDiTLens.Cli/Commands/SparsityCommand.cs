@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using VDiTLens.Cli.Options;
+using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
+using VDiTLens.Studies.Scale;
 using VDiTLens.Studies.Sparsity;
 
 namespace VDiTLens.Cli.Commands;
@@ -17,63 +20,67 @@ internal static class SparsityCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)", DefaultValueFactory = _ => "models/vditlens-tiny" };
-        var prompt = new Option<string[]>("--prompt") { Description = "prompt (repeat for several); default: procedural prompts (scored by the clip evaluator on Wan folders)" };
-        var promptCount = new Option<int>("--prompts") { Description = "number of procedural prompts when no --prompt is given", DefaultValueFactory = _ => 8 };
+        var study = new StudyOptions();
+        var prompts = new PromptOptions(defaultCount: 8);
         var negative = new Option<string>("--negative-prompt") { DefaultValueFactory = _ => "" };
-        var guidance = new Option<double?>("--guidance") { Description = $"classifier-free guidance scale ({StudyDefaults.Help}: 5)" };
-        var steps = new Option<int?>("--steps") { Description = $"denoising steps ({StudyDefaults.Help}: 20)" };
-        var height = new Option<int?>("--height") { Description = $"height in pixels ({StudyDefaults.Help}: 32)" };
-        var width = new Option<int?>("--width") { Description = $"width in pixels ({StudyDefaults.Help}: 32)" };
-        var frames = new Option<int?>("--frames") { Description = $"frames ({StudyDefaults.Help}: 9)" };
-        var maxLength = new Option<int?>("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help}: 16)" };
         var split = new Option<bool>("--split-guidance") { Description = "cond and uncond as two transformer calls" };
         var method = new Option<string>("--method") { Description = "intervention type swept (bottom_k, block_topk, threshold, top_k, temperature…)", DefaultValueFactory = _ => "bottom_k" };
         var config = new Option<string?>("--config") { Description = "JSON object or list of sweep methods (or a file holding it): {\"type\":..., \"name\":..., \"level_field\":..., other fields}" };
-        var levels = new Option<string>("--levels") { Description = "comma list of levels (the method's level field, e.g. bottom_k sparsity)", DefaultValueFactory = _ => "0.1,0.3,0.5,0.7,0.9" };
-        var modes = new Option<string>("--modes") { Description = "comma list of single, leave_one_out, uniform", DefaultValueFactory = _ => "single,leave_one_out" };
-        var sites = new Option<string?>("--sites") { Description = "restrict the per-layer modes to these sites (names, prefixes ending in '*')" };
-        var keepDense = new Option<string>("--keep-dense") { Description = "uniform mode: numbers K of most sensitive layers kept dense", DefaultValueFactory = _ => "0,1,2" };
+        var levels = ListOption.Doubles("--levels", "comma list of levels (the method's level field, e.g. bottom_k sparsity)", new[] { 0.1, 0.3, 0.5, 0.7, 0.9 });
+        var modes = ListOption.Strings("--modes", "comma list of single, leave_one_out, uniform", new[] { SweepMode.Single, SweepMode.LeaveOneOut });
+        var sites = ListOption.Strings("--sites", "restrict the per-layer modes to these sites (names, prefixes ending in '*')", Array.Empty<string>());
+        var keepDense = ListOption.Ints("--keep-dense", "uniform mode: numbers K of most sensitive layers kept dense", new[] { 0, 1, 2 });
         var preset = new Option<string?>("--preset") { Description = "paper: single-layer bottom-k sweep, then uniform bottom-k with the K most sensitive layers dense" };
         var profileOnly = new Option<bool>("--profile-only") { Description = "only the dense run's coverage profile" };
         var maxCells = new Option<int?>("--max-cells") { Description = "stop after computing this many new cells (resume later)" };
         var fresh = new Option<bool>("--fresh") { Description = "discard a previous sweep in --out made with other settings" };
+        var shard = ShardOption.Create();
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the cells, generations, forwards and estimated time per cell (from a short timing on this device), and run nothing" };
         var coverageStride = new Option<int>("--coverage-stride") { Description = "top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
-        var outDir = new Option<string>("--out") { Description = "report folder", DefaultValueFactory = _ => "out/report" };
         var command = new Command("sparsity", "Attention sparsity: coverage profile, and which layers can be sparsified (resumable sweep)");
-        foreach (var o in new Option[] { model, prompt, promptCount, negative, guidance, steps, height, width, frames, maxLength, split, method, config,
-                     levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, outDir })
+        study.AddTo(command);
+        prompts.AddTo(command, withSeeds: false);
+        foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
-            var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride);
+            var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride)
+                with { Shard = result.GetValue(shard) ?? Shard.All };
             var compute = common.Resolve(result);
-            string modelPath = result.GetValue(model)!;
+            string modelPath = study.ModelPath(result);
             if (!Directory.Exists(modelPath))
-                throw new VDiTLensException($"--model {modelPath}: folder not found (the embedded model lives in models/vditlens-tiny; pass a pipeline folder)");
-            var given = result.GetValue(prompt) ?? Array.Empty<string>();
+                throw new VDiTLensException($"--model {modelPath}: folder not found (pass a pipeline folder)");
+            var given = prompts.Given(result);
             var examples = given.Length > 0 ? null
-                : new ProceduralDataset().TrainingExamples(result.GetValue(promptCount), PromptIndexBase).ToList();
-            string outPath = result.GetValue(outDir)!;
+                : new ProceduralDataset().TrainingExamples(prompts.CountOf(result), PromptIndexBase).ToList();
+            string outPath = result.GetValue(study.Out)!;
             using var pipeline = TextToVideoPipelines.Load(modelPath, compute);
-            var defaults = StudyDefaults.For(pipeline);
-            var request = new GenerationRequest
+            var request = study.Request(result, StudyDefaults.For(pipeline, modelPath)) with
             {
                 Prompts = examples?.Select(e => e.Caption).ToArray() ?? given,
                 NegativePrompt = result.GetValue(negative)!,
-                GuidanceScale = result.GetValue(guidance) ?? defaults.GuidanceScale,
-                Steps = result.GetValue(steps) ?? defaults.Steps,
-                Height = result.GetValue(height) ?? defaults.Height,
-                Width = result.GetValue(width) ?? defaults.Width,
-                Frames = result.GetValue(frames) ?? defaults.Frames,
-                MaxSequenceLength = result.GetValue(maxLength) ?? defaults.MaxSequenceLength,
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
-            var specs = examples is not null && StudyDefaults.Evaluates(pipeline) ? examples.Select(e => e.Spec).ToArray() : null;
+            var specs = examples is not null && StudyDefaults.Evaluates(pipeline, modelPath) ? examples.Select(e => e.Spec).ToArray() : null;
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
-            var outcome = Run(new SparsitySweep(Path.Combine(outPath, SparsityReport.Folder, "run"), generator, options), generator);
+            if (result.GetValue(dryRun))
+            {
+                DryRun(pipeline, request, options, generator);
+                return 0;
+            }
+            string folder = Path.Combine(outPath, SparsityReport.Folder, "run");
+            var outcome = Run(new SparsitySweep(folder, generator, options), generator);
+            if (!options.Shard.IsAll)
+            {
+                AnsiConsole.WriteLine($"shard {options.Shard}: {outcome.Computed} cells computed, {outcome.Waiting} waiting for other shards' single-layer cells; " +
+                    $"{outcome.Results.Count}/{outcome.Total} cells of the sweep are in {folder}");
+                AnsiConsole.WriteLine(outcome.Waiting > 0
+                    ? "run this shard again once the other shards have finished, then: vditlens merge --out " + outPath
+                    : "when every shard has finished: vditlens merge --out " + outPath);
+                return 0;
+            }
             var files = SparsityReport.Write(new HtmlReport(outPath), outcome);
             Summarise(outcome);
             AnsiConsole.WriteLine($"wrote {files.Count} files under {Path.Combine(outPath, SparsityReport.Folder)} and {Path.Combine(outPath, "index.html")}");
@@ -82,13 +89,13 @@ internal static class SparsityCommand
         return command;
     }
 
-    internal static SweepOptions Options(ParseResult r, Option<string> method, Option<string?> config, Option<string> levels, Option<string> modes,
-        Option<string?> sites, Option<string> keepDense, Option<string?> preset, Option<bool> profileOnly, Option<int?> maxCells, Option<bool> fresh,
+    internal static SweepOptions Options(ParseResult r, Option<string> method, Option<string?> config, Option<double[]> levels, Option<string[]> modes,
+        Option<string[]> sites, Option<int[]> keepDense, Option<string?> preset, Option<bool> profileOnly, Option<int?> maxCells, Option<bool> fresh,
         Option<int> coverageStride)
     {
         var options = r.GetValue(preset) switch
         {
-            null => new SweepOptions { Modes = List(r.GetValue(modes)!, "--modes") },
+            null => new SweepOptions { Modes = r.GetValue(modes)! },
             "paper" => SweepOptions.Paper,
             var other => throw new VDiTLensException($"--preset {other}: unknown preset (use paper)"),
         };
@@ -98,9 +105,9 @@ internal static class SparsityCommand
         {
             Methods = json is not null ? SweepMethod.Parse(json) : options.Methods.Count == 1 && r.GetValue(method) != "bottom_k"
                 ? new[] { SweepMethod.FromType(r.GetValue(method)!) } : options.Methods,
-            Levels = List(r.GetValue(levels)!, "--levels").Select(s => Number(s, "--levels")).ToArray(),
-            Sites = r.GetValue(sites) is { } s ? List(s, "--sites") : Array.Empty<string>(),
-            KeepDense = List(r.GetValue(keepDense)!, "--keep-dense").Select(s => (int)Number(s, "--keep-dense")).ToArray(),
+            Levels = r.GetValue(levels)!,
+            Sites = r.GetValue(sites)!,
+            KeepDense = r.GetValue(keepDense)!,
             ProfileOnly = r.GetValue(profileOnly),
             MaxNewCells = r.GetValue(maxCells),
             Fresh = r.GetValue(fresh),
@@ -108,30 +115,35 @@ internal static class SparsityCommand
         };
     }
 
-    private static string[] List(string s, string option)
+    private static void DryRun(ITextToVideoPipeline pipeline, GenerationRequest request, SweepOptions options, PipelineSweepGenerator generator)
     {
-        var items = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return items.Length > 0 ? items : throw new VDiTLensException($"{option} is empty");
+        var sites = pipeline.Sites.Where(x => x.Kind is Attention.AttentionKind.Self or Attention.AttentionKind.Joint).Select(x => x.Name).ToArray();
+        var plan = SparsitySweep.Plan(options, sites, generator.ForwardsPerGeneration);
+        var timing = GenerationTiming.Measure(pipeline, request);
+        var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count);
+        var table = new Table().AddColumns("cell", "cost (generations)", "estimated s");
+        foreach (var c in plan.Cells) table.AddRow(Markup.Escape(c.Description), c.Cost.ToString("F2"), (c.Cost * timing.GenerationSeconds).ToString("F1"));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"{estimate.Cells} cells, {estimate.Generations} generations (the dense reference included), {estimate.Forwards} transformer forwards");
+        AnsiConsole.WriteLine($"one generation ≈ {timing.GenerationSeconds:F2} s on {pipeline.Options.Device} ({timing.FixedSeconds:F2} s fixed + {timing.Steps} × {timing.SecondsPerStep:F3} s per step)");
+        AnsiConsole.WriteLine($"estimated total {TimeSpan.FromSeconds(estimate.Seconds):hh\\:mm\\:ss}" + (options.Shard.IsAll ? ""
+            : $"; over {options.Shard.Count} shards the longest takes {TimeSpan.FromSeconds(estimate.SecondsPerShard.Max()):hh\\:mm\\:ss}"));
+        AnsiConsole.WriteLine(FormattableString.Invariant($"estimate: cells={estimate.Cells} generations={estimate.Generations} forwards={estimate.Forwards} seconds={estimate.Seconds:F2}"));
     }
-
-    private static double Number(string s, string option) =>
-        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new VDiTLensException($"{option}: '{s}' is not a number");
 
     private static SweepOutcome Run(SparsitySweep sweep, PipelineSweepGenerator generator)
     {
         SweepOutcome outcome = null!;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .Start(ctx =>
+        ProgressDisplay.Run(ctx =>
             {
                 var cells = ctx.AddTask("dense reference", maxValue: 1);
                 var denoise = ctx.AddTask("denoising", maxValue: 1);
-                generator.StepProgress = new Reporter<GenerationProgress>(p =>
+                generator.StepProgress = new SynchronousProgress<GenerationProgress>(p =>
                 {
                     denoise.MaxValue = p.Total;
                     denoise.Value = p.Completed;
                 });
-                outcome = sweep.Run(new Reporter<SweepProgress>(p =>
+                outcome = sweep.Run(new SynchronousProgress<SweepProgress>(p =>
                 {
                     cells.MaxValue = Math.Max(1, p.Total);
                     cells.Value = p.Done;
@@ -159,11 +171,5 @@ internal static class SparsityCommand
                 r.Density?.ToString("F3") ?? "–", r.LatentRelativeL2.ToString("G3"), r.Psnr.ToString("F1"), r.Ssim.ToString("F3"), r.Accuracy?.ToString("P0") ?? "–");
         AnsiConsole.Write(sweep);
         if (!outcome.Complete) AnsiConsole.MarkupLine($"[yellow]{outcome.Results.Count}/{outcome.Total} cells done; run the same command again to resume[/]");
-    }
-
-    /// <summary>Reports synchronously on the calling thread.</summary>
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

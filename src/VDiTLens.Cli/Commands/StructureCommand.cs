@@ -14,7 +14,7 @@ internal static class StructureCommand
         var common = new CommonOptions();
         var study = new StudyOptions();
         var prompts = new Option<string[]>("--prompt") { Description = "prompt; repeat for several (default: 4 procedural prompts)" };
-        var seeds = new Option<string?>("--seeds") { Description = "comma list of seeds (default: --seed and --seed + 1)" };
+        var seeds = Options.ListOption.Longs("--seeds", "comma list of seeds (default: --seed and --seed + 1)");
         var sites = new Option<string?>("--sites") { Description = "sites to probe: names, prefixes ending in '*', or kinds (default: self,joint)" };
         var branch = new Option<string>("--branch") { Description = "guidance branch whose maps are compared: cond or uncond", DefaultValueFactory = _ => "cond" };
         var tiles = new Option<bool>("--tiles") { Description = "also probe (frame, tile) × (frame, tile) maps" };
@@ -30,7 +30,7 @@ internal static class StructureCommand
             var compute = common.Resolve(result);
             long seed = compute.Seed;
             var given = result.GetValue(prompts);
-            string model = result.GetValue(study.Model)!;
+            string model = study.ModelPath(result);
             string? other = result.GetValue(compare);
             var report = new HtmlReport(result.GetValue(study.Out)!);
             string cache = report.Asset(Path.Combine(StructureReport.Folder, "maps", "x"));
@@ -40,11 +40,11 @@ internal static class StructureCommand
             StructureOptions options = null!;
             var maps = Collect(model, compute, pipeline =>
             {
-                var sizes = study.Resolve(result, StudyDefaults.For(pipeline));
+                var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
                 options = new StructureOptions
                 {
                     Prompts = given is { Length: > 0 } ? given : StructureOptions.DefaultPrompts,
-                    Seeds = result.GetValue(seeds) is { } s ? StudyOptions.Longs(s, "--seeds") : new[] { seed, seed + 1 },
+                    Seeds = result.GetValue(seeds) is { Length: > 0 } s ? s : new[] { seed, seed + 1 },
                     Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                     Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
                     MaxSequenceLength = sizes.MaxSequenceLength, Branch = result.GetValue(branch)!,

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using VDiTLens.Pipelines;
 using VDiTLens.Procedural;
 using VDiTLens.Runtime;
@@ -5,20 +6,35 @@ using VDiTLens.Runtime;
 namespace VDiTLens.Cli.Commands;
 
 /// <summary>
-/// What the study verbs generate when a size is left unset: for Wan folders the embedded tiny model's procedural clips
-/// (the procedural evaluator reads them), for the other pipelines their own diffusers <c>__call__</c> defaults.
+/// What a verb generates when a size is left unset, taken from the model: a folder trained on procedural clips (the
+/// embedded model: its <c>training.json</c> says so) gets the procedural clip (the evaluator reads it), any other
+/// folder its pipeline's own diffusers <c>__call__</c> defaults.
 /// </summary>
 internal static class StudyDefaults
 {
     /// <summary>Guidance 5, 20 steps, the 32 × 32 × 9 procedural clip, 16 prompt tokens.</summary>
-    public static readonly GenerationDefaults EmbeddedWan = new(5.0, 20, ClipSpec.DefaultHeight, ClipSpec.DefaultWidth, ClipSpec.DefaultFrames, 16);
+    public static readonly GenerationDefaults Procedural = new(5.0, 20, ClipSpec.DefaultHeight, ClipSpec.DefaultWidth, ClipSpec.DefaultFrames, 16);
 
-    public const string Help = "default: the embedded model's for Wan folders, else the pipeline's own";
+    public const string Help = "default: the model's (the embedded model: 20 steps, guidance 5, 9 × 32 × 32, 16 tokens; others: their pipeline's)";
 
-    public static GenerationDefaults For(ITextToVideoPipeline pipeline) => pipeline is WanPipeline ? EmbeddedWan : pipeline.Defaults;
+    public static GenerationDefaults For(ITextToVideoPipeline pipeline, string folder) => Evaluates(pipeline, folder) ? Procedural : pipeline.Defaults;
 
-    /// <summary>The procedural clip evaluator only reads videos of the Wan models trained on procedural clips.</summary>
-    public static bool Evaluates(ITextToVideoPipeline pipeline) => pipeline is WanPipeline;
+    /// <summary>The procedural clip evaluator reads only videos of Wan models trained on procedural clips.</summary>
+    public static bool Evaluates(ITextToVideoPipeline pipeline, string folder) => pipeline is WanPipeline && TrainedOnProceduralClips(folder);
+
+    public static bool TrainedOnProceduralClips(string folder)
+    {
+        string path = Path.Combine(folder, Training.PipelineWarmStart.TrainingFile);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path))?["data"]?.GetValue<string>()?.StartsWith("VDiTLens.Procedural", StringComparison.Ordinal) == true;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Loads a folder for a verb that runs on Wan only (<paramref name="why"/> says what it needs); other pipeline classes are refused by name.</summary>
     public static WanPipeline LoadWan(string path, ComputeOptions compute, string verb, string why)

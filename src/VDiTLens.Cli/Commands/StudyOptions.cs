@@ -1,23 +1,30 @@
 using System.CommandLine;
-using Spectre.Console;
+using VDiTLens.Cli.Options;
+using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
 using VDiTLens.Studies.Structure;
+using Spectre.Console;
 
 namespace VDiTLens.Cli.Commands;
 
-/// <summary>Generation options shared by the study verbs; sizes left unset come from <see cref="StudyDefaults"/>.</summary>
-internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)")
+/// <summary>
+/// The generation options every generating verb takes, each with one meaning everywhere (diffusers' spellings are
+/// aliases). Sizes left unset come from the model (<see cref="StudyDefaults.For"/>); the model left unset is the
+/// embedded one, wherever the program runs from (<see cref="ModelLocator"/>).
+/// </summary>
+internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipeline, CogVideoXPipeline or MochiPipeline)", string outDefault = "out/report")
 {
-    public const string DefaultModel = "models/vditlens-tiny";
+    public Option<string?> Model { get; } = new("--model") { Description = $"{modelHelp}; default: the embedded model (or ${ModelLocator.EnvironmentVariable})" };
+    public Option<string> Out { get; } = new("--out") { Description = "report folder (index.html + data)", DefaultValueFactory = _ => outDefault };
+    public Option<int?> Steps { get; } = new("--steps", "--num-inference-steps", "--denoising-steps") { Description = $"denoising steps ({StudyDefaults.Help})" };
+    public Option<double?> Guidance { get; } = new("--guidance", "--guidance-scale") { Description = $"classifier-free guidance scale ({StudyDefaults.Help})" };
+    public Option<int?> Frames { get; } = new("--frames", "--num-frames") { Description = $"frames ({StudyDefaults.Help})" };
+    public Option<int?> Height { get; } = new("--height") { Description = $"height in pixels ({StudyDefaults.Help})" };
+    public Option<int?> Width { get; } = new("--width") { Description = $"width in pixels ({StudyDefaults.Help})" };
+    public Option<int?> MaxLength { get; } = new("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help})" };
 
-    public Option<string> Model { get; } = new("--model") { Description = modelHelp, DefaultValueFactory = _ => DefaultModel };
-    public Option<string> Out { get; } = new("--out") { Description = "report folder (index.html + data)", DefaultValueFactory = _ => "out/report" };
-    public Option<int?> Steps { get; } = new("--denoising-steps") { Description = $"denoising steps ({StudyDefaults.Help}: 20 / diffusers')" };
-    public Option<double?> Guidance { get; } = new("--guidance") { Description = $"classifier-free guidance scale ({StudyDefaults.Help})" };
-    public Option<int?> Frames { get; } = new("--frames") { Description = $"frames ({StudyDefaults.Help}: 9)" };
-    public Option<int?> Height { get; } = new("--height") { Description = $"height in pixels ({StudyDefaults.Help}: 32)" };
-    public Option<int?> Width { get; } = new("--width") { Description = $"width in pixels ({StudyDefaults.Help}: 32)" };
-    public Option<int?> MaxLength { get; } = new("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help}: 16)" };
+    /// <summary>The folder given with --model, else the embedded model's.</summary>
+    public string ModelPath(ParseResult result) => ModelLocator.Resolve(result.GetValue(Model));
 
     /// <summary>The given values, the rest from <paramref name="defaults"/>.</summary>
     public GenerationDefaults Resolve(ParseResult result, GenerationDefaults defaults) => new(
@@ -25,16 +32,25 @@ internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipel
         result.GetValue(Height) ?? defaults.Height, result.GetValue(Width) ?? defaults.Width,
         result.GetValue(Frames) ?? defaults.Frames, result.GetValue(MaxLength) ?? defaults.MaxSequenceLength);
 
-    public void AddTo(Command command)
+    /// <summary>A request with the resolved sizes, steps and guidance (prompts and seed are the caller's).</summary>
+    public GenerationRequest Request(ParseResult result, GenerationDefaults defaults)
     {
-        foreach (var o in new Option[] { Model, Out, Steps, Guidance, Frames, Height, Width, MaxLength }) command.Options.Add(o);
+        var d = Resolve(result, defaults);
+        return new GenerationRequest
+        {
+            Steps = d.Steps, GuidanceScale = d.GuidanceScale, Frames = d.Frames, Height = d.Height, Width = d.Width,
+            MaxSequenceLength = d.MaxSequenceLength,
+        };
+    }
+
+    public void AddTo(Command command, bool withOut = true)
+    {
+        foreach (var o in new Option[] { Model, Steps, Guidance, Frames, Height, Width, MaxLength }) command.Options.Add(o);
+        if (withOut) command.Options.Add(Out);
     }
 
     public static string[] Split(string? list) =>
         string.IsNullOrWhiteSpace(list) ? Array.Empty<string>() : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    public static long[] Longs(string? list, string option) => Split(list).Select(s =>
-        long.TryParse(s, out long v) ? v : throw new VDiTLensException($"{option}: '{s}' is not an integer")).ToArray();
 
     /// <summary>"a..b", "a.." , "..b" or "a" → inclusive bounds.</summary>
     public static (int? Min, int? Max) Range(string? text, string option)
@@ -48,33 +64,22 @@ internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipel
         return range;
     }
 
-    /// <summary>Runs <paramref name="work"/> under a Spectre progress display: one bar for cells, one for the denoising steps of the current cell.</summary>
-    public static T WithProgress<T>(string what, Func<IProgress<StudyProgress>, T> work)
+    /// <summary>Runs <paramref name="work"/> under the progress display: one bar for cells, one for the denoising steps of the current cell.</summary>
+    public static T WithProgress<T>(string what, Func<IProgress<StudyProgress>, T> work) => ProgressDisplay.Run(ctx =>
     {
-        T result = default!;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var cells = ctx.AddTask(what, maxValue: 1);
-                var steps = ctx.AddTask("denoising", maxValue: 1);
-                result = work(new Reporter(p =>
-                {
-                    cells.MaxValue = p.CellCount;
-                    cells.Value = p.CellIndex + (p.Steps.Total == 0 ? 0 : (double)p.Steps.Completed / p.Steps.Total);
-                    cells.Description = Markup.Escape($"{what}: {p.Cell} ({p.CellIndex + 1}/{p.CellCount})");
-                    steps.MaxValue = Math.Max(1, p.Steps.Total);
-                    steps.Value = p.Steps.Completed;
-                    steps.Description = Markup.Escape($"step {p.Steps.Completed}/{p.Steps.Total}, ETA {p.Steps.EstimatedRemaining:mm\\:ss}");
-                }));
-                cells.Value = cells.MaxValue;
-                steps.Value = steps.MaxValue;
-            });
+        var cells = ctx.AddTask(what, maxValue: 1);
+        var steps = ctx.AddTask("denoising", maxValue: 1);
+        var result = work(new SynchronousProgress<StudyProgress>(p =>
+        {
+            cells.MaxValue = p.CellCount;
+            cells.Value = p.CellIndex + (p.Steps.Total == 0 ? 0 : (double)p.Steps.Completed / p.Steps.Total);
+            cells.Description = Markup.Escape($"{what}: {p.Cell} ({p.CellIndex + 1}/{p.CellCount})");
+            steps.MaxValue = Math.Max(1, p.Steps.Total);
+            steps.Value = p.Steps.Completed;
+            steps.Description = Markup.Escape($"step {p.Steps.Completed}/{p.Steps.Total}, ETA {p.Steps.EstimatedRemaining:mm\\:ss}");
+        }));
+        cells.Value = cells.MaxValue;
+        steps.Value = steps.MaxValue;
         return result;
-    }
-
-    private sealed class Reporter(Action<StudyProgress> report) : IProgress<StudyProgress>
-    {
-        public void Report(StudyProgress value) => report(value);
-    }
+    });
 }

@@ -15,7 +15,7 @@ internal static class TrainTinyCommand
         var m = new TinyModelConfig();
         var output = new Option<string>("--out") { Description = "pipeline folder to write (EMA weights)", DefaultValueFactory = _ => "models/vditlens-tiny" };
         var work = new Option<string>("--work") { Description = "checkpoint, loss.csv and loss.png folder", DefaultValueFactory = _ => "out/train-tiny" };
-        var steps = new Option<int>("--steps") { Description = "total optimiser steps (end of the cosine schedule); 0 = as many as fit in --max-minutes", DefaultValueFactory = _ => d.Steps };
+        var steps = new Option<int>("--train-steps") { Description = "total optimiser steps (end of the cosine schedule); 0 = as many as fit in --max-minutes", DefaultValueFactory = _ => d.Steps };
         var batch = new Option<int>("--batch") { Description = "clips per step", DefaultValueFactory = _ => d.BatchSize };
         var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => d.LearningRate };
         var warmup = new Option<int>("--warmup") { Description = "warm-up steps", DefaultValueFactory = _ => d.WarmupSteps };

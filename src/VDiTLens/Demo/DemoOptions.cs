@@ -3,8 +3,6 @@ namespace VDiTLens.Demo;
 /// <summary>What the demo generates and probes. Defaults suit the embedded model (9 frames × 32 × 32).</summary>
 public sealed record DemoOptions
 {
-    public const string DefaultModel = "models/vditlens-tiny";
-
     public static readonly string[] DefaultPrompts =
     {
         "a red circle moving right quickly on a plain background",
@@ -13,7 +11,8 @@ public sealed record DemoOptions
         "a blue circle moving up slowly on a noisy background",          // held-out combination
     };
 
-    public string Model { get; init; } = DefaultModel;
+    /// <summary>The pipeline folder (the command line finds the embedded model wherever it runs from).</summary>
+    public required string Model { get; init; }
     public string Out { get; init; } = "out/report";
     public IReadOnlyList<string> Prompts { get; init; } = DefaultPrompts;
     public int Steps { get; init; } = 20;

@@ -45,7 +45,7 @@ internal sealed class CogVideoXNoiseSchedule
     {
         int n = Config.num_train_timesteps;
         if (numInferenceSteps < 1 || numInferenceSteps > n)
-            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"must be in 1..{n} (num_train_timesteps)");
+            throw new VDiTLensException($"num_inference_steps {numInferenceSteps}: this scheduler takes 1..{n} steps (its num_train_timesteps)");
         switch (Config.timestep_spacing)
         {
             case "linspace":

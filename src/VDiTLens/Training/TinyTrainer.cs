@@ -68,7 +68,7 @@ public static class TinyTrainer
         bool sizeFromTime = options.Steps == AutoSteps;
         if (sizeFromTime)
         {
-            if (options.MaxSeconds <= 0) throw new VDiTLensException("--steps 0 (size the run from the time budget) needs --max-minutes");
+            if (options.MaxSeconds <= 0) throw new VDiTLensException("Steps 0 (size the run from the time budget) needs MaxSeconds > 0");
             options = options with { Steps = int.MaxValue };
         }
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps);

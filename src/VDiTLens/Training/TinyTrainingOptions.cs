@@ -59,15 +59,15 @@ public sealed record TinyTrainingOptions(
 
     public void Validate()
     {
-        if (Steps < 0) throw new VDiTLensException($"--steps is {Steps}; it must be at least 1 (or 0 to size the run from --max-minutes)");
-        if (BatchSize < 1) throw new VDiTLensException($"--batch is {BatchSize}; it must be at least 1");
-        if (!(LearningRate > 0)) throw new VDiTLensException($"--lr is {LearningRate}; it must be positive");
+        if (Steps < 0) throw new VDiTLensException($"Steps {Steps}: must be at least 1 (or 0 to size the run from MaxSeconds)");
+        if (BatchSize < 1) throw new VDiTLensException($"BatchSize {BatchSize}: must be at least 1");
+        if (!(LearningRate > 0)) throw new VDiTLensException($"LearningRate {LearningRate}: must be positive");
         if (CaptionDropout is < 0 or > 1) throw new VDiTLensException($"caption dropout is {CaptionDropout}; it must be in [0, 1]");
         if (MaxTextLength < CaptionLength) throw new VDiTLensException($"max text length {MaxTextLength} is shorter than the caption length {CaptionLength}");
-        if (SampleShift < 0) throw new VDiTLensException($"--train-shift is {SampleShift}; it must be positive (or 0 for the scheduler's --shift)");
-        if (DirectionContrastShare is < 0 or > 1) throw new VDiTLensException($"--direction-contrast is {DirectionContrastShare}; it must be in [0, 1]");
+        if (SampleShift < 0) throw new VDiTLensException($"SampleShift {SampleShift}: must be positive (or 0 for the scheduler's shift)");
+        if (DirectionContrastShare is < 0 or > 1) throw new VDiTLensException($"DirectionContrastShare {DirectionContrastShare}: must be in [0, 1]");
         if (DirectionContrastShare > 0 && !(DirectionContrastTemperature > 0))
-            throw new VDiTLensException($"--direction-temperature is {DirectionContrastTemperature}; it must be positive");
-        if (CheckpointEvery < 1 || LogEvery < 1) throw new VDiTLensException("--checkpoint-every and the log interval must be at least 1");
+            throw new VDiTLensException($"DirectionContrastTemperature {DirectionContrastTemperature}: must be positive");
+        if (CheckpointEvery < 1 || LogEvery < 1) throw new VDiTLensException("CheckpointEvery and LogEvery must be at least 1");
     }
 }

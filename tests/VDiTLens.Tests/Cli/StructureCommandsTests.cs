@@ -65,7 +65,7 @@ public sealed class StructureCommandsTests : IDisposable
     public void Edit_writes_the_side_by_side_video_contact_sheet_and_metrics()
     {
         Assert.Equal(0, Run(EditCommand.Create(), "--source-prompt", "a red circle moving left", "--target-prompt", "a blue circle moving left",
-            "--steps", "0..1", "--heads", "1", "--video-format", ".gif"));
+            "--step-range", "0..1", "--heads", "1", "--video-format", ".gif"));
         var gif = GifReader.Read(System.IO.File.ReadAllBytes(File("edit", "source_target_edited.gif")));
         Assert.Equal((26 * 4, 8 * 4, 5), (gif.Width, gif.Height, gif.Frames.Count));
         Assert.True(System.IO.File.Exists(File("edit", "contact_sheet.png")));

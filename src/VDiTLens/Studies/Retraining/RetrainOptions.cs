@@ -30,13 +30,13 @@ public sealed record RetrainOptions
 
     public void Validate(int layers)
     {
-        if (Blocks.Count == 0) throw new VDiTLensException("--blocks: name at least one block to retrain");
+        if (Blocks.Count == 0) throw new VDiTLensException("Blocks: name at least one block to retrain");
         foreach (int b in Blocks)
-            if (b < 0 || b >= layers) throw new VDiTLensException($"--blocks: block {b} does not exist (the model has blocks 0..{layers - 1})");
-        if (TrainingSteps < 1) throw new VDiTLensException($"--train-steps {TrainingSteps}: must be at least 1");
-        if (!(LearningRate > 0)) throw new VDiTLensException($"--lr {LearningRate}: must be positive");
-        if (CheckpointEvery < 1) throw new VDiTLensException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
-        if (Prompts.Count == 0) throw new VDiTLensException("--prompt: the distillation pool needs at least one prompt");
-        if (PoolSeeds < 1) throw new VDiTLensException($"--pool-seeds {PoolSeeds}: must be at least 1");
+            if (b < 0 || b >= layers) throw new VDiTLensException($"Blocks: block {b} does not exist (the model has blocks 0..{layers - 1})");
+        if (TrainingSteps < 1) throw new VDiTLensException($"TrainingSteps {TrainingSteps}: must be at least 1");
+        if (!(LearningRate > 0)) throw new VDiTLensException($"LearningRate {LearningRate}: must be positive");
+        if (CheckpointEvery < 1) throw new VDiTLensException($"CheckpointEvery {CheckpointEvery}: must be at least 1");
+        if (Prompts.Count == 0) throw new VDiTLensException("Prompts: the distillation pool needs at least one prompt");
+        if (PoolSeeds < 1) throw new VDiTLensException($"PoolSeeds {PoolSeeds}: must be at least 1");
     }
 }

@@ -10,8 +10,8 @@ public sealed record SinkCriteria(double RatioThreshold = 10, double Epsilon = 0
 {
     public void Validate()
     {
-        if (!(RatioThreshold > 1)) throw new VDiTLensException($"--ratio {RatioThreshold}: a sink threshold must be above 1 (times the mean key)");
-        if (!(Epsilon > 0 && Epsilon < 1)) throw new VDiTLensException($"--epsilon {Epsilon}: ε must be in (0, 1)");
-        if (TopK < 1) throw new VDiTLensException($"--top-k {TopK}: must be at least 1");
+        if (!(RatioThreshold > 1)) throw new VDiTLensException($"RatioThreshold {RatioThreshold}: a sink threshold must be above 1 (times the mean key)");
+        if (!(Epsilon > 0 && Epsilon < 1)) throw new VDiTLensException($"Epsilon {Epsilon}: ε must be in (0, 1)");
+        if (TopK < 1) throw new VDiTLensException($"TopK {TopK}: must be at least 1");
     }
 }

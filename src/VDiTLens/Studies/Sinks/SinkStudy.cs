@@ -40,16 +40,26 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         return result;
     }
 
-    public SinkStudyResult Run()
+    /// <summary>Every stage the options ask for: detection and characterisation always, ablation with modes, the temperature sweep with temperatures or a sparsifier.</summary>
+    public SinkStudyResult Run() => Run(null);
+
+    /// <summary>
+    /// As <see cref="Run()"/>; <paramref name="withBaselines"/> sees the measured baselines and the result before they are
+    /// released (the report's detection maps are drawn from them).
+    /// </summary>
+    public SinkStudyResult Run(Action<IReadOnlyList<ProbedRun>, SinkStudyResult>? withBaselines)
     {
         var baselines = MeasureBaselines();
         try
         {
             var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, options.Criteria);
             var characterisation = Characterise(baselines[0], detection);
-            var ablations = Ablate(baselines, detection);
-            var temperatures = SweepTemperature(baselines, detection);
-            return new SinkStudyResult(detection, characterisation, ablations, temperatures);
+            var ablations = options.AblationModes.Count > 0 ? Ablate(baselines, detection) : Array.Empty<OutputSummary>();
+            var temperatures = options.Taus.Count > 0 || options.Sparsify is not null
+                ? SweepTemperature(baselines, detection) : Array.Empty<TemperaturePoint>();
+            var result = new SinkStudyResult(detection, characterisation, ablations, temperatures);
+            withBaselines?.Invoke(baselines, result);
+            return result;
         }
         finally
         {

@@ -42,11 +42,7 @@ public sealed class DenseReference : IDisposable
             if (file.Metadata.GetValueOrDefault("fingerprint") == fingerprint && file.Metadata.TryGetValue("probe_keys", out var keyJson))
             {
                 generated = false;
-                var all = file.LoadAll();
-                var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
-                var keys = JsonSerializer.Deserialize<ProbeKey[]>(keyJson)!;
-                return new DenseReference(all["latents"], all["video"], sites,
-                    new ProbeResults(keys.Select(k => new ProbeResult(k, all[ProbePrefix + k], 1)).ToList()));
+                return Read(file, keyJson);
             }
         }
         generated = true;
@@ -60,6 +56,26 @@ public sealed class DenseReference : IDisposable
             ["probe_keys"] = JsonSerializer.Serialize(reference.Probes.Keys.ToArray()),
         });
         return reference;
+    }
+
+    /// <summary>The reference saved in <paramref name="folder"/>, whatever run made it (merging reads it without the model).</summary>
+    public static DenseReference Load(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path)) throw new VDiTLensException($"{path}: no dense reference yet (no shard of this sweep has started)");
+        using var file = SafeTensorsFile.Open(path);
+        if (!file.Metadata.TryGetValue("probe_keys", out var keyJson))
+            throw new VDiTLensException($"{path}: written by an older version (no probe_keys); delete it and run the sweep again");
+        return Read(file, keyJson);
+    }
+
+    private static DenseReference Read(SafeTensorsFile file, string keyJson)
+    {
+        var all = file.LoadAll();
+        var sites = JsonSerializer.Deserialize<string[]>(file.Metadata["sites"])!;
+        var keys = JsonSerializer.Deserialize<ProbeKey[]>(keyJson)!;
+        return new DenseReference(all["latents"], all["video"], sites,
+            new ProbeResults(keys.Select(k => new ProbeResult(k, all[ProbePrefix + k], 1)).ToList()));
     }
 
     private static DenseReference Generate(ISweepGenerator generator, int coverageStride, CancellationToken cancellation)

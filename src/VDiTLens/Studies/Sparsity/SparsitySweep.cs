@@ -6,6 +6,7 @@ using VDiTLens.Interventions.Sparsity;
 using VDiTLens.Metrics;
 using VDiTLens.Probes;
 using VDiTLens.Procedural;
+using VDiTLens.Studies.Scale;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Sparsity;
@@ -13,10 +14,14 @@ namespace VDiTLens.Studies.Sparsity;
 /// <summary>Sweep progress: <see cref="Done"/> of <see cref="Total"/> cells finished (resumed ones included), and the estimated time left.</summary>
 public sealed record SweepProgress(int Done, int Total, int Computed, TimeSpan Elapsed, TimeSpan? Remaining, SweepCell? Current);
 
-/// <summary>The sweep's outcome: every finished cell in table order, and whether all planned cells are done.</summary>
+/// <summary>
+/// The sweep's outcome: every finished cell in the folder in table order (those of other shards included), the planned
+/// total, and what this run did: <see cref="Computed"/> new cells, <see cref="Waiting"/> of its cells left for a later run
+/// because the single-layer cells they are ranked from are not all finished yet.
+/// </summary>
 public sealed record SweepOutcome(
     IReadOnlyList<string> Sites, SparsityProfile Profile, double? DenseAccuracy,
-    IReadOnlyList<SweepCellResult> Results, int Total, int Computed, bool DenseGenerated)
+    IReadOnlyList<SweepCellResult> Results, int Total, int Computed, bool DenseGenerated, int Waiting = 0)
 {
     public bool Complete => Results.Count == Total;
 }
@@ -57,28 +62,34 @@ public sealed class SparsitySweep
         if (_options.ProfileOnly)
             return new SweepOutcome(sites, profile, denseAccuracy, Array.Empty<SweepCellResult>(), 0, 0, denseGenerated);
 
-        var swept = SweptLayers(sites);
-        var first = PlanFirst(swept, sites);
-        int uniformPerMethod = _options.Modes.Contains(SweepMode.Uniform) ? _options.KeepDense.Count * _options.Levels.Count : 0;
-        int total = first.Count + _options.Methods.Count * uniformPerMethod;
+        var cells = PlanCells(_options, sites);
+        var plan = Plan(_options, cells, sites.Count, _generator.ForwardsPerGeneration);
+        plan.Save(_folder);
+        var owners = plan.Owners(_options.Shard.Count);
+        var mine = cells.Where(c => owners[c.Cell.Id] == _options.Shard.Index).ToList();
 
+        // Every finished cell of the folder, whichever shard made it: uniform cells are ranked from all single-layer cells.
         var results = new Dictionary<SweepCell, SweepCellResult>();
-        int computed = 0;
+        foreach (var (cell, _) in cells)
+            if (Store.TryLoad(cell) is { } done) results[cell] = done;
+        int total = mine.Count, computed = 0, waiting = 0;
         var clock = Stopwatch.StartNew();
         double computeSeconds = 0;
-        bool stopped = false;
 
-        void Report(SweepCell? current) => progress?.Report(new SweepProgress(results.Count, total, computed, clock.Elapsed,
-            computed == 0 ? null : TimeSpan.FromSeconds(computeSeconds / computed * (total - results.Count)), current));
-
-        bool RunCell(SweepCell cell, IReadOnlyList<string> sparsified)
+        void Report(SweepCell? current)
         {
-            if (Store.TryLoad(cell) is { } done)
-            {
-                results[cell] = done;
-                return true;
-            }
-            if (_options.MaxNewCells is { } max && computed >= max) return false;
+            int doneOfMine = mine.Count(c => results.ContainsKey(c.Cell));
+            progress?.Report(new SweepProgress(doneOfMine, total, computed, clock.Elapsed,
+                computed == 0 ? null : TimeSpan.FromSeconds(computeSeconds / computed * (total - doneOfMine - waiting)), current));
+        }
+
+        Report(null);
+        foreach (var (cell, fixedSites) in mine)
+        {
+            if (results.ContainsKey(cell)) continue;
+            var sparsified = fixedSites ?? RankedSparsified(cell, sites, results);
+            if (sparsified is null) { waiting++; continue; }
+            if (_options.MaxNewCells is { } max && computed >= max) break;
             cancellation.ThrowIfCancellationRequested();
             Report(cell);
             var result = Compute(cell, sparsified, dense, cancellation);
@@ -87,58 +98,105 @@ public sealed class SparsitySweep
             computed++;
             computeSeconds += result.Seconds;
             Report(null);
-            return true;
         }
-
-        Report(null);
-        foreach (var (cell, sparsified) in first)
-            if (!RunCell(cell, sparsified)) { stopped = true; break; }
-
-        if (!stopped && _options.Modes.Contains(SweepMode.Uniform))
-            foreach (var method in _options.Methods)
-            {
-                foreach (int k in _options.KeepDense)
-                {
-                    var keep = k == 0 ? Array.Empty<int>() : SensitivityRanking.MostSensitive(results.Values, method.Name, k);
-                    var sparsified = sites.Where((_, i) => !keep.Contains(i)).ToArray();
-                    foreach (double level in _options.Levels)
-                        if (!RunCell(new SweepCell(method.Name, SweepMode.Uniform, k, level), sparsified)) { stopped = true; break; }
-                    if (stopped) break;
-                }
-                if (stopped) break;
-            }
-
-        var ordered = results.Values.OrderBy(r => MethodIndex(r.Cell.Method)).ThenBy(r => SweepMode.Order(r.Cell.Mode))
-            .ThenBy(r => r.Cell.Layer).ThenBy(r => r.Cell.Level).ToArray();
-        return new SweepOutcome(sites, profile, denseAccuracy, ordered, total, computed, denseGenerated);
+        return new SweepOutcome(sites, profile, denseAccuracy, Order(results.Values, _options.Methods.Select(m => m.Name).ToList()),
+            cells.Count, computed, denseGenerated, waiting);
     }
 
-    private int MethodIndex(string name)
+    /// <summary>
+    /// The sweep from whatever is in <paramref name="folder"/> (the dense reference, the plan and the finished cells of
+    /// every shard), without a model; the plan's cells that have no result are <paramref name="missing"/>.
+    /// </summary>
+    public static SweepOutcome Collect(string folder, out IReadOnlyList<PlannedCell> missing)
     {
-        for (int i = 0; i < _options.Methods.Count; i++) if (_options.Methods[i].Name == name) return i;
-        return int.MaxValue;
+        var plan = StudyPlan.TryLoad(folder)
+            ?? throw new VDiTLensException($"{Path.Combine(folder, StudyPlan.FileName)}: no plan yet (no shard of this sweep has planned its cells)");
+        using var dense = DenseReference.Load(folder);
+        var store = new CellStore(Path.Combine(folder, "cells"));
+        var found = store.LoadAll().ToDictionary(r => r.Cell.Id, StringComparer.Ordinal);
+        var results = plan.Cells.Where(c => found.ContainsKey(c.Id)).Select(c => found[c.Id]).ToList();
+        missing = plan.Cells.Where(c => !found.ContainsKey(c.Id)).ToArray();
+        var methods = results.Select(r => r.Cell.Method).Distinct().ToList(); // plan order: methods appear in the order they were given
+        return new SweepOutcome(dense.Sites, new SparsityProfile(dense.Sites, dense.Probes), null, Order(results, methods), plan.Cells.Count, 0, false);
+    }
+
+    /// <summary>Table order: method (as planned), mode, layer (K for uniform), level.</summary>
+    private static SweepCellResult[] Order(IEnumerable<SweepCellResult> results, List<string> methods) => results
+        .OrderBy(r => methods.IndexOf(r.Cell.Method) is var i and >= 0 ? i : int.MaxValue).ThenBy(r => SweepMode.Order(r.Cell.Mode))
+        .ThenBy(r => r.Cell.Layer).ThenBy(r => r.Cell.Level).ToArray();
+
+    /// <summary>
+    /// Every cell of the sweep in plan order, with the sites it sparsifies; null for uniform cells with K &gt; 0, whose
+    /// sites come from the single-layer ranking once those cells are finished.
+    /// </summary>
+    private static List<(SweepCell Cell, IReadOnlyList<string>? Sparsified)> PlanCells(SweepOptions options, IReadOnlyList<string> sites)
+    {
+        var plan = PlanFirst(options, SweptLayers(options, sites), sites).Select(p => (p.Cell, (IReadOnlyList<string>?)p.Sparsified)).ToList();
+        if (options.Modes.Contains(SweepMode.Uniform))
+            foreach (var method in options.Methods)
+            foreach (int k in options.KeepDense)
+            foreach (double level in options.Levels)
+                plan.Add((new SweepCell(method.Name, SweepMode.Uniform, k, level), k == 0 ? sites : null));
+        return plan;
+    }
+
+    /// <summary>The plan with costs: a generation, plus half a generation for the sparsified share of the layers (sparse attention and its meters).</summary>
+    /// <summary>The sweep's plan over these self-attention sites (what <c>--dry-run</c> shows), without running anything.</summary>
+    public static StudyPlan Plan(SweepOptions options, IReadOnlyList<string> sites, int forwardsPerGeneration)
+    {
+        options.Validate();
+        return options.ProfileOnly ? new StudyPlan("sparsity", Array.Empty<PlannedCell>(), forwardsPerGeneration, 1, DenseReferenceCost)
+            : Plan(options, PlanCells(options, sites), sites.Count, forwardsPerGeneration);
+    }
+
+    private static StudyPlan Plan(SweepOptions options, IReadOnlyList<(SweepCell Cell, IReadOnlyList<string>? Sparsified)> cells, int siteCount, int forwardsPerGeneration) => new("sparsity",
+        cells.Select(c =>
+        {
+            int sparsified = c.Sparsified?.Count ?? siteCount - c.Cell.Layer;
+            var after = c.Sparsified is null
+                ? cells.Where(o => o.Cell.Method == c.Cell.Method && o.Cell.Mode == SweepMode.Single).Select(o => o.Cell.Id).ToArray()
+                : Array.Empty<string>();
+            return new PlannedCell(c.Cell.Id, c.Cell.ToString(), CellCost(sparsified, siteCount), after);
+        }).ToArray(),
+        forwardsPerGeneration, DenseGenerations: 1, DenseCost: DenseReferenceCost);
+
+    /// <summary>
+    /// The dense reference in plain generations: it runs the entropy and top-k coverage probes on every self-attention
+    /// call, ≈ 3.3 × a plain forward with the fused probes (benchmarks.md, Wan2.1-1.3B).
+    /// </summary>
+    public const double DenseReferenceCost = 3.3;
+
+    public static double CellCost(int sparsifiedSites, int siteCount) => 1.0 + 0.5 * sparsifiedSites / Math.Max(1, siteCount);
+
+    /// <summary>A uniform cell's sparsified sites: all but the K most sensitive layers, once every single-layer cell of its method is finished.</summary>
+    private IReadOnlyList<string>? RankedSparsified(SweepCell cell, IReadOnlyList<string> sites, IReadOnlyDictionary<SweepCell, SweepCellResult> results)
+    {
+        var singles = PlanFirst(_options, SweptLayers(_options, sites), sites).Where(p => p.Cell.Method == cell.Method && p.Cell.Mode == SweepMode.Single).ToList();
+        if (singles.Any(p => !results.ContainsKey(p.Cell))) return null;
+        var keep = SensitivityRanking.MostSensitive(results.Values, cell.Method, cell.Layer);
+        return sites.Where((_, i) => !keep.Contains(i)).ToArray();
     }
 
     /// <summary>Layer indices swept in single and leave-one-out modes (all, or those matching <see cref="SweepOptions.Sites"/>).</summary>
-    private int[] SweptLayers(IReadOnlyList<string> sites)
+    private static int[] SweptLayers(SweepOptions options, IReadOnlyList<string> sites)
     {
-        if (_options.Sites.Count == 0) return Enumerable.Range(0, sites.Count).ToArray();
-        var filter = new AttentionSelector { Sites = _options.Sites };
+        if (options.Sites.Count == 0) return Enumerable.Range(0, sites.Count).ToArray();
+        var filter = new AttentionSelector { Sites = options.Sites };
         var layers = Enumerable.Range(0, sites.Count)
             .Where(i => filter.Accepts(new AttentionCall(new AttentionSite(sites[i], i, AttentionKind.Self, sites[i]), new AttentionRunState(), 1, TokenLayout.Text(0), TokenLayout.Text(0))))
             .ToArray();
         if (layers.Length == 0)
-            throw new VDiTLensException($"--sites {string.Join(",", _options.Sites)} matches no self-attention site (sites: {sites[0]} … {sites[^1]})");
+            throw new VDiTLensException($"Sites {string.Join(",", options.Sites)}: matches no self-attention site (sites: {sites[0]} … {sites[^1]})");
         return layers;
     }
 
-    private List<(SweepCell Cell, IReadOnlyList<string> Sparsified)> PlanFirst(int[] layers, IReadOnlyList<string> sites)
+    private static List<(SweepCell Cell, IReadOnlyList<string> Sparsified)> PlanFirst(SweepOptions options, int[] layers, IReadOnlyList<string> sites)
     {
         var plan = new List<(SweepCell, IReadOnlyList<string>)>();
-        foreach (var method in _options.Methods)
-        foreach (var mode in new[] { SweepMode.Single, SweepMode.LeaveOneOut }.Where(_options.Modes.Contains))
+        foreach (var method in options.Methods)
+        foreach (var mode in new[] { SweepMode.Single, SweepMode.LeaveOneOut }.Where(options.Modes.Contains))
         foreach (int layer in layers)
-        foreach (double level in _options.Levels)
+        foreach (double level in options.Levels)
         {
             IReadOnlyList<string> sparsified = mode == SweepMode.Single
                 ? new[] { sites[layer] }

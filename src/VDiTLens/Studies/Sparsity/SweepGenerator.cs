@@ -30,6 +30,9 @@ public interface ISweepGenerator
     /// <summary>The prompts' procedural specs (for the evaluator's accuracy), or null when the prompts are free text.</summary>
     IReadOnlyList<ClipSpec>? Specs { get; }
 
+    /// <summary>Transformer forward calls of one generation (steps × guidance branches run apart).</summary>
+    int ForwardsPerGeneration { get; }
+
     GeneratedSample Generate(CancellationToken cancellation);
 }
 
@@ -53,6 +56,8 @@ public sealed class PipelineSweepGenerator(ITextToVideoPipeline pipeline, Genera
         ["device"] = pipeline.Options.Device.ToString(),
         ["dtype"] = pipeline.Options.DType.ToString(),
     };
+
+    public int ForwardsPerGeneration { get; } = request.Steps * (request.GuidanceScale > 1 && !request.BatchGuidance ? 2 : 1);
 
     public IProgress<GenerationProgress>? StepProgress { get; set; }
 

@@ -17,6 +17,8 @@ public sealed record SweepOptions
     public int CoverageStride { get; init; } = 1;
     /// <summary>Discard a previous sweep in the folder made with other settings instead of refusing to mix them.</summary>
     public bool Fresh { get; init; }
+    /// <summary>The share of the cells this process computes (<see cref="Shard.All"/>: every cell); shards share one folder.</summary>
+    public Scale.Shard Shard { get; init; } = Scale.Shard.All;
 
     /// <summary>The paper's experiment: per-layer bottom-k sensitivity, then uniform bottom-k with the K most sensitive layers dense.</summary>
     public static SweepOptions Paper => new()
@@ -28,14 +30,16 @@ public sealed record SweepOptions
 
     public void Validate()
     {
-        if (Methods.Count == 0) throw new VDiTLensException("the sweep has no method (--method or --config)");
-        if (Levels.Count == 0) throw new VDiTLensException("--levels lists no level");
+        if (Methods.Count == 0) throw new VDiTLensException("Methods: the sweep has no method");
+        if (Levels.Count == 0) throw new VDiTLensException("Levels: the list is empty");
         foreach (var m in Modes)
-            if (!SweepMode.All.Contains(m)) throw new VDiTLensException($"--modes: unknown mode '{m}' (use {string.Join(", ", SweepMode.All)})");
-        if (Levels.Distinct().Count() != Levels.Count) throw new VDiTLensException("--levels lists a level twice");
-        if (KeepDense.Any(k => k < 0)) throw new VDiTLensException("--keep-dense values must be 0 or more");
+            if (!SweepMode.All.Contains(m)) throw new VDiTLensException($"Modes: unknown mode '{m}' (use {string.Join(", ", SweepMode.All)})");
+        if (Levels.Distinct().Count() != Levels.Count) throw new VDiTLensException("Levels: a level is listed twice");
+        if (KeepDense.Any(k => k < 0)) throw new VDiTLensException("KeepDense: values must be 0 or more");
         if (Modes.Contains(SweepMode.Uniform) && KeepDense.Any(k => k > 0) && !Modes.Contains(SweepMode.Single))
-            throw new VDiTLensException("uniform mode with --keep-dense K > 0 needs the single-layer sweep to rank layers; add 'single' to --modes");
-        if (MaxNewCells is < 0) throw new VDiTLensException("--max-cells must be 0 or more");
+            throw new VDiTLensException("uniform mode with KeepDense K > 0 needs the single-layer sweep to rank layers; add 'single' to Modes");
+        if (MaxNewCells is < 0) throw new VDiTLensException("MaxNewCells: must be 0 or more");
+        Shard.Validate();
+        if (Fresh && !Shard.IsAll) throw new VDiTLensException($"Fresh with shard {Shard}: one shard cannot discard the folder the others write to; clear it before starting the shards");
     }
 }

@@ -18,6 +18,7 @@ public sealed class CountingGenerator(ISweepGenerator inner) : ISweepGenerator
     public AttentionSeam Seam => inner.Seam;
     public IReadOnlyDictionary<string, string> Fingerprint => inner.Fingerprint;
     public IReadOnlyList<ClipSpec>? Specs => inner.Specs;
+    public int ForwardsPerGeneration => inner.ForwardsPerGeneration;
 
     public GeneratedSample Generate(CancellationToken cancellation)
     {

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Spectre.Console;
+using VDiTLens.Reports;
+using VDiTLens.Studies.Sparsity;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary><c>vditlens merge</c>: the report of a sharded study from whatever cells its shards have written; names the missing ones.</summary>
+internal static class MergeCommand
+{
+    public static Command Create()
+    {
+        var outDir = new Option<string>("--out") { Description = "report folder the shards wrote to (their --out)", DefaultValueFactory = _ => "out/report" };
+        var strict = new Option<bool>("--require-complete") { Description = "exit with status 3 when cells are missing" };
+        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity), and list missing cells");
+        command.Options.Add(outDir);
+        command.Options.Add(strict);
+        command.SetAction(result => Run(result.GetValue(outDir)!, result.GetValue(strict)));
+        return command;
+    }
+
+    public static int Run(string outPath, bool requireComplete)
+    {
+        string folder = Path.Combine(outPath, SparsityReport.Folder, "run");
+        if (!Directory.Exists(folder))
+            throw new VDiTLensException($"--out {outPath}: no sharded study in it (expected {folder}, written by vditlens sparsity --shard i/n --out {outPath})");
+        var outcome = SparsitySweep.Collect(folder, out var missing);
+        var files = SparsityReport.Write(new HtmlReport(outPath), outcome);
+        AnsiConsole.WriteLine($"merged {outcome.Results.Count}/{outcome.Total} cells into {Path.Combine(outPath, SparsityReport.Folder)} ({files.Count} files) and {Path.Combine(outPath, "index.html")}");
+        if (missing.Count == 0) return 0;
+        AnsiConsole.WriteLine($"missing {missing.Count} cells (run their shards again; they resume):");
+        foreach (var c in missing.Take(50)) AnsiConsole.WriteLine("  " + c.Description);
+        if (missing.Count > 50) AnsiConsole.WriteLine($"  … and {missing.Count - 50} more");
+        return requireComplete ? 3 : 0;
+    }
+}

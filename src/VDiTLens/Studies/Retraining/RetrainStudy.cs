@@ -1,0 +1,108 @@
+using VDiTLens.Pipelines;
+using VDiTLens.Reports;
+using VDiTLens.Runtime;
+using VDiTLens.Studies.Sinks;
+
+namespace VDiTLens.Studies.Retraining;
+
+/// <summary>Sinks and sparsity sensitivity of one model, as the before/after comparison reports them.</summary>
+public sealed record RetrainMeasurement(IReadOnlyList<SiteSinks> Sites, OutputSummary Sparsified, double SelfSinkMass, double SelfPeakRatio);
+
+/// <summary>What <see cref="RetrainStudy.Run"/> produced: the saved student folder and the comparison rows (metric, original, retrained).</summary>
+public sealed record RetrainOutcome(string StudentFolder, RetrainMeasurement Before, RetrainMeasurement After, IReadOnlyList<string[]> Rows);
+
+/// <summary>
+/// The retraining study: distil re-initialised blocks from the teacher (resuming from the work folder's checkpoint),
+/// save the student pipeline, then measure sinks and one sparsifier's sensitivity on both models with the same
+/// generations (<paramref name="compare"/>) and write the report's "retrain" section.
+/// </summary>
+public static class RetrainStudy
+{
+    public const string PoolStage = "distillation pool", TrainingStage = "training";
+
+    public static RetrainOutcome Run(WanPipeline teacher, RetrainOptions options, SinkStudyOptions compare, string workFolder, HtmlReport report,
+        ComputeOptions compute, IProgress<SinkStudyProgress>? progress = null)
+    {
+        string saved = Path.Combine(workFolder, "pipeline");
+        using (var retrainer = new BlockRetrainer(teacher, options, workFolder, Adapt(progress, PoolStage)))
+        {
+            retrainer.Train(progress is null ? null : new Reporter<RetrainProgress>(p => progress.Report(new SinkStudyProgress(TrainingStage, p.Step, p.Total))));
+            retrainer.SavePipeline(saved);
+            WriteLoss(report, retrainer.Losses);
+        }
+        using var student = WanPipeline.Load(saved, compute);
+        var before = Measure(teacher, compare, Relabel(progress, "original"));
+        var after = Measure(student, compare, Relabel(progress, "retrained"));
+        var rows = WriteComparison(report, options, before, after, workFolder);
+        return new RetrainOutcome(saved, before, after, rows);
+    }
+
+    /// <summary>Sink detection and the sparsified temperature point (<see cref="SinkStudyOptions.Sparsify"/> is required).</summary>
+    public static RetrainMeasurement Measure(WanPipeline pipeline, SinkStudyOptions options, IProgress<SinkStudyProgress>? progress = null)
+    {
+        if (options.Sparsify is null) throw new VDiTLensException("the retrain comparison needs a sparsifier (Sparsify, e.g. bottom_k:0.5)");
+        var study = new SinkStudy(pipeline, options) { Progress = progress };
+        var baselines = study.MeasureBaselines();
+        try
+        {
+            var detection = SinkAnalysis.Analyse(baselines, pipeline.Transformer.Sites, options.Criteria);
+            var sparse = study.SweepTemperature(baselines, detection).Single(p => p.Sparsified && p.Tau == 1.0);
+            var self = detection.Aggregate.Where(s => s.Kind == "self").ToList();
+            return new RetrainMeasurement(detection.Aggregate, sparse.Output, self.Average(s => s.SinkMass), self.Max(s => s.PeakRatio));
+        }
+        finally
+        {
+            foreach (var b in baselines) b.Dispose();
+        }
+    }
+
+    private static void WriteLoss(HtmlReport report, IReadOnlyList<double> losses)
+    {
+        int buckets = Math.Min(100, losses.Count);
+        if (buckets == 0) return;
+        var means = Enumerable.Range(0, buckets).Select(i => losses.Skip(i * losses.Count / buckets).Take(Math.Max(1, losses.Count / buckets)).Average()).ToArray();
+        BarChart.Write(report.Asset("retrain/loss.png"), means, barWidth: 4, gap: 1);
+    }
+
+    private static IReadOnlyList<string[]> WriteComparison(HtmlReport report, RetrainOptions options, RetrainMeasurement before, RetrainMeasurement after, string work)
+    {
+        string F(double x) => SinkReportWriter.Format(x);
+        var rows = new List<string[]>
+        {
+            new[] { "self-attention sink mass (mean over sites)", F(before.SelfSinkMass), F(after.SelfSinkMass) },
+            new[] { "self-attention peak ratio (max over sites)", F(before.SelfPeakRatio), F(after.SelfPeakRatio) },
+        };
+        foreach (int b in options.Blocks)
+        {
+            var x = before.Sites.FirstOrDefault(s => s.Site == $"blocks.{b}.attn1");
+            var y = after.Sites.FirstOrDefault(s => s.Site == $"blocks.{b}.attn1");
+            if (x is null || y is null) continue;
+            rows.Add(new[] { $"blocks.{b}.attn1 sink mass", F(x.SinkMass), F(y.SinkMass) });
+            rows.Add(new[] { $"blocks.{b}.attn1 peak ratio", F(x.PeakRatio), F(y.PeakRatio) });
+        }
+        string s = before.Sparsified.Condition;
+        rows.Add(new[] { $"{s}: latent rel. error vs dense", F(before.Sparsified.LatentRelativeError), F(after.Sparsified.LatentRelativeError) });
+        rows.Add(new[] { $"{s}: PSNR dB vs dense", F(before.Sparsified.Psnr), F(after.Sparsified.Psnr) });
+        rows.Add(new[] { $"{s}: SSIM vs dense", F(before.Sparsified.Ssim), F(after.Sparsified.Ssim) });
+        if (before.Sparsified.AttributeAccuracy is { } a && after.Sparsified.AttributeAccuracy is { } c)
+            rows.Add(new[] { $"{s}: attribute accuracy", F(a), F(c) });
+        string dir = Path.GetDirectoryName(report.Asset("retrain/x"))!;
+        SinkReportWriter.WriteCsv(Path.Combine(dir, "before_after.csv"), new[] { "metric", "original", "retrained" }, rows);
+        SinkReportWriter.WriteJson(Path.Combine(dir, "before_after.json"), new { options, before, after });
+        report.WriteSection(45, "retrain", $"Retraining blocks {string.Join(", ", options.Blocks)} from scratch ({options.Scope}, {options.Target})",
+            $"<p>Work folder: {HtmlReport.Escape(work)}</p>" + HtmlReport.Table(new[] { "metric", "original", "retrained" }, rows)
+            + HtmlReport.Figure("retrain/loss.png", "distillation loss (‖student − teacher‖² / ‖teacher‖²), left to right"));
+        return rows;
+    }
+
+    private static IProgress<(int Done, int Total)>? Adapt(IProgress<SinkStudyProgress>? progress, string stage) =>
+        progress is null ? null : new Reporter<(int Done, int Total)>(p => progress.Report(new SinkStudyProgress(stage, p.Done, p.Total)));
+
+    private static IProgress<SinkStudyProgress>? Relabel(IProgress<SinkStudyProgress>? progress, string model) =>
+        progress is null ? null : new Reporter<SinkStudyProgress>(p => progress.Report(p with { Stage = $"{model}: {p.Stage}" }));
+
+    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
