@@ -203,13 +203,13 @@ public static class KernelCheck
         if (b is not null) y = y + b;
         if (tables is { } t && count > 0)
         {
-            var pairs = y.narrow(1, start, count).unflatten(-1, new long[] { headDim / 2, 2 });
+            var pairs = y.narrow(1, start, count).unflatten(3, new long[] { headDim / 2, 2 });
             var (e, o) = (pairs.select(-1, 0), pairs.select(-1, 1));
             Tensor even, odd;
             if (table == RotaryTable.PerElement)
             {
-                var c = t.Cos.unflatten(-1, new long[] { headDim / 2, 2 }).unsqueeze(1); // [count, 1, D/2, 2]
-                var s = t.Sin.unflatten(-1, new long[] { headDim / 2, 2 }).unsqueeze(1);
+                var c = t.Cos.unflatten(1, new long[] { headDim / 2, 2 }).unsqueeze(1); // [count, 1, D/2, 2]
+                var s = t.Sin.unflatten(1, new long[] { headDim / 2, 2 }).unsqueeze(1);
                 even = e * c.select(-1, 0) - o * s.select(-1, 0);
                 odd = o * c.select(-1, 1) + e * s.select(-1, 1);
             }
