@@ -90,7 +90,7 @@ internal static class BenchOpsCommand
         AnsiConsole.WriteLine($"{results.Count - failed} of {results.Count} kernel checks PASS{(failed > 0 ? $", {failed} FAIL" : "")}");
         if (json is not null)
             File.WriteAllText(json, JsonSerializer.Serialize(new { device = options.Device.ToString(), kernels_unavailable = unavailable, results, failures = KernelCache.Failures },
-                new JsonSerializerOptions { WriteIndented = true }));
+                new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return failed == 0 ? 0 : 1;
     }
 }
