@@ -12,10 +12,14 @@ public static class CoverageKernel
     /// <summary>Sum equal first-round bins within a warp before the shared-memory atomics (sm_70 and newer); false for comparisons.</summary>
     public static bool WarpAggregation { get; set; } = true;
 
-    /// <summary>True when logits are CUDA float32 and run-time kernels work on their device.</summary>
+    /// <summary>
+    /// True when logits are CUDA float32, run-time kernels work on their device and the kernel variant has not failed
+    /// there (the caller sizes its blocks for the kernel path, which holds a third of the sort path's memory).
+    /// </summary>
     public static bool Supports(Tensor logits) =>
         FusedKernels.Enabled && logits.device.type == DeviceType.CUDA && logits.dtype == ScalarType.Float32
-        && KernelCache.Unavailable(KernelCache.DeviceOf(logits)) is null;
+        && KernelCache.Unavailable(KernelCache.DeviceOf(logits)) is null
+        && !KernelCache.HasFailed(KernelCache.DeviceOf(logits), Variant(Aggregate(KernelCache.DeviceOf(logits))));
 
     /// <summary>
     /// Coverage counts [..., 4] (float32): for each row of the softmax of scale · logits [..., Lk], the number of
@@ -26,8 +30,7 @@ public static class CoverageKernel
     {
         if (levels.Count != Levels) throw new ArgumentException($"the coverage kernel takes {Levels} levels");
         int device = KernelCache.DeviceOf(logits);
-        bool aggregate = WarpAggregation && CudaDriver.ComputeCapability(device).Major >= 7; // __match_any_sync
-        if (KernelCache.TryGet(device, Variant(aggregate)) is not { } kernel) return null;
+        if (KernelCache.TryGet(device, Variant(Aggregate(device))) is not { } kernel) return null;
         using var scope = torch.NewDisposeScope();
         long lk = logits.shape[^1], rows = logits.numel() / lk;
         var l = logits.contiguous();
@@ -39,6 +42,8 @@ public static class CoverageKernel
         shape[^1] = Levels;
         return output.reshape(shape).MoveToOuterDisposeScope();
     }
+
+    private static bool Aggregate(int device) => WarpAggregation && CudaDriver.ComputeCapability(device).Major >= 7; // __match_any_sync
 
     public static KernelVariant Variant(bool aggregate) => new("coverage_counts", ("THREADS", Threads), ("AGGREGATE", aggregate ? 1 : 0));
 }

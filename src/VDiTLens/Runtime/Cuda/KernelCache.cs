@@ -49,6 +49,12 @@ public static class KernelCache
         }
     }
 
+    /// <summary>True once this variant failed on this device (callers that size work for the kernel path ask first).</summary>
+    public static bool HasFailed(int device, KernelVariant variant)
+    {
+        lock (Gate) return Failed.ContainsKey((device, variant));
+    }
+
     /// <summary>The kernel of this variant on this device, compiled and loaded on first use; null when that failed.</summary>
     public static CudaKernel? TryGet(int device, KernelVariant variant)
     {
