@@ -39,8 +39,6 @@ internal static class BenchCommand
             {
                 var check = FusedFamilyCheck.Run(p, options);
                 AnsiConsole.WriteLine($"2-layer {p.Name} check: fused vs unfused {check.FusedVsUnfused:E2}, unfused vs float32 {check.UnfusedVsFloat32:E2}, fused vs float32 {check.FusedVsFloat32:E2}");
-                foreach (var (kernel, message) in FamilyKernels.Failures)
-                    AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
             }
             using var bench = new TransformerBenchmark(p, options);
             AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
@@ -52,8 +50,8 @@ internal static class BenchCommand
             if (!result.GetValue(plainOnly))
                 using (bench.Model.Seam.Attach(new InactiveProbe()))
                     timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
-            foreach (var (kernel, message) in FamilyKernels.Failures)
-                AnsiConsole.WriteLine($"kernel {kernel} failed to compile (reference used): {message}");
+            foreach (var failure in KernelCache.Failures)
+                AnsiConsole.WriteLine($"kernel {failure.Variant} could not run on cuda:{failure.Device} (reference used): {failure.Reason}");
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!)
                 {
@@ -62,8 +60,6 @@ internal static class BenchCommand
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }
 
-            if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
-                AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorted instead): {failure}");
             var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
             foreach (var t in timings)
                 table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
@@ -93,8 +89,6 @@ internal static class BenchCommand
         {
             AnsiConsole.WriteLine($"probe breakdown failed: {e.Message}");
         }
-        if (VDiTLens.Runtime.Cuda.CoverageKernel.Failure is { } failure)
-            AnsiConsole.WriteLine($"coverage kernel unavailable (coverage sorts instead): {failure}");
     }
 
     private static void WriteBreakdownTables(ComputeOptions options, int coverageStride)

@@ -23,12 +23,14 @@ internal static class BenchOpsCommand
         var text = new Option<int>("--text") { Description = "text tokens", DefaultValueFactory = _ => 512 };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 7 };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
+        var check = new Option<bool>("--check") { Description = "only check every CUDA kernel against its reference path (bf16 and fp16): max abs/rel error, PASS/FAIL" };
         var command = new Command("bench-ops", "Time each element-wise stage of a Wan block (unfused and fused) and check the fused kernels");
-        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json, check }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var options = common.Resolve(result);
+            if (result.GetValue(check)) return CheckKernels(options, result.GetValue(json));
             var config = ElementwiseBenchmark.Preset(result.GetValue(preset)!);
             var p = config.patch_size;
             var grid = new VideoGrid(result.GetValue(frames) / p[0], result.GetValue(height) / p[1], result.GetValue(width) / p[2]);
@@ -67,5 +69,28 @@ internal static class BenchOpsCommand
             return ok ? 0 : 1;
         });
         return command;
+    }
+
+    private static int CheckKernels(ComputeOptions options, string? json)
+    {
+        string? unavailable = options.Device.type == DeviceType.CUDA ? KernelCache.Unavailable(options.Device.index < 0 ? 0 : options.Device.index) : "not on CUDA";
+        AnsiConsole.WriteLine($"kernel check on {options.Device}: kernels {unavailable ?? "available"}; "
+            + $"{KernelCompiler.FailKernelVariable}={Environment.GetEnvironmentVariable(KernelCompiler.FailKernelVariable) ?? "(unset)"}, "
+            + $"VDITLENS_CUDA_SYNC={(CudaDriver.SynchronizeAfterLaunch ? "1" : "(unset)")}");
+        var results = KernelCheck.Run(options);
+        var t = new Table().AddColumns("check", "kernel variant", "path", "max abs", "max rel", "rel L2", "verdict");
+        foreach (var r in results)
+            t.AddRow(Markup.Escape(r.Check), Markup.Escape(r.Variant), Markup.Escape(r.Path), r.MaxAbs.ToString("E2"), r.MaxRel.ToString("E2"),
+                r.RelativeL2.ToString("E2"), r.Pass ? "PASS" : "FAIL");
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
+        AnsiConsole.Write(t);
+        foreach (var f in KernelCache.Failures)
+            AnsiConsole.WriteLine(Markup.Escape($"kernel {f.Variant} could not run on cuda:{f.Device}: {KernelCache.FirstLine(f.Reason)}"));
+        int failed = results.Count(r => !r.Pass);
+        AnsiConsole.WriteLine($"{results.Count - failed} of {results.Count} kernel checks PASS{(failed > 0 ? $", {failed} FAIL" : "")}");
+        if (json is not null)
+            File.WriteAllText(json, JsonSerializer.Serialize(new { device = options.Device.ToString(), kernels_unavailable = unavailable, results, failures = KernelCache.Failures },
+                new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        return failed == 0 ? 0 : 1;
     }
 }

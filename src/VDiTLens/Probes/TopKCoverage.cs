@@ -130,7 +130,7 @@ public sealed class TopKCoverage : IAttentionProbe, IDisposable
     /// <summary>Coverage counts [..., levels] of the softmax of scale · logits [..., Lk] (scale &gt; 0).</summary>
     public Tensor Counts(Tensor logits, double scale = 1.0)
     {
-        if (UseKernel && CoverageKernel.Supports(logits) && CoverageKernel.TryCounts(logits, scale, EntropyCoverage.Levels) is { } counts) return counts;
+        if (UseKernel && CoverageKernel.Supports(logits) && CoverageKernel.Counts(logits, scale, EntropyCoverage.Levels) is { } counts) return counts;
         var scaled = scale == 1.0 ? logits : logits * scale;
         var lse = scaled.logsumexp(-1);
         var p = (scaled - lse.unsqueeze(-1)).exp().nan_to_num(0.0); // a fully masked row contributes nothing

@@ -5,18 +5,18 @@ namespace VDiTLens.Models.Common;
 
 /// <summary>
 /// Element-wise stages shared by CogVideoX, Mochi-1 and HunyuanVideo: one fused kernel on CUDA in bfloat16/float16
-/// (<see cref="FusedKernels"/>, <see cref="FamilyKernels"/>), else the caller's reference, which is diffusers' exact
-/// op sequence and what every CPU and float32/float64 run computes.
+/// (<see cref="FusedKernels"/>, <see cref="FamilyKernels"/>), else (and whenever the kernel cannot run on the device)
+/// the caller's reference, which is diffusers' exact op sequence and what every CPU and float32/float64 run computes.
 /// </summary>
 public static class FusedOrReference
 {
     /// <summary>(LayerNorm(x)·w + b)·(1 + scale) + shift; scale/shift [B, D] or [B, 1, D].</summary>
     public static Tensor ModulatedLayerNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor scale, Tensor shift, double eps, Func<Tensor> reference) =>
-        FusedKernels.Supports(x) ? FusedKernels.ModulatedLayerNorm(x, weight, bias, scale, shift, eps) : reference();
+        (FusedKernels.Supports(x) ? FusedKernels.ModulatedLayerNorm(x, weight, bias, scale, shift, eps) : null) ?? reference();
 
     /// <summary>x + y·gate with gate [B, D] or [B, 1, D].</summary>
     public static Tensor GatedResidual(Tensor x, Tensor y, Tensor gate, Func<Tensor> reference) =>
-        FusedKernels.Supports(x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape) ? FusedKernels.GatedResidual(x, y, gate) : reference();
+        (FusedKernels.Supports(x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape) ? FusedKernels.GatedResidual(x, y, gate) : null) ?? reference();
 
     /// <summary>Per-head norm of x [B, L, H·D] and rotary on rows [ropeStart, ropeStart + ropeCount); x's layout.</summary>
     public static Tensor HeadNormRotary(Tensor x, long headDim, HeadNorm norm, Tensor? weight, Tensor? bias, double eps,

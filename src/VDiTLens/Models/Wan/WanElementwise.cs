@@ -7,16 +7,15 @@ namespace VDiTLens.Models.Wan;
 
 /// <summary>
 /// The element-wise stages of a Wan block. On CUDA in bfloat16/float16 each runs as one fused kernel
-/// (<see cref="FusedKernels"/>); everywhere else, and as the reference the fused kernels are checked against,
-/// the <c>Reference</c> methods compute exactly what diffusers' module code does.
+/// (<see cref="FusedKernels"/>); everywhere else, when a kernel cannot run on the device, and as the reference the
+/// fused kernels are checked against, the <c>Reference</c> methods compute exactly what diffusers' module code does.
 /// </summary>
 public static class WanElementwise
 {
     /// <summary>(norm(x in float32) · (1 + scale) + shift) cast to x's dtype; scale/shift may be null (no modulation).</summary>
     public static Tensor ModulatedNorm(Fp32LayerNorm norm, Tensor x, Tensor? scale, Tensor? shift) =>
-        FusedKernels.Supports(x)
-            ? FusedKernels.ModulatedLayerNorm(x, norm.weight, norm.bias, scale, shift, norm.Eps)
-            : ModulatedNormReference(norm, x, scale, shift);
+        (FusedKernels.Supports(x) ? FusedKernels.ModulatedLayerNorm(x, norm.weight, norm.bias, scale, shift, norm.Eps) : null)
+            ?? ModulatedNormReference(norm, x, scale, shift);
 
     public static Tensor ModulatedNormReference(Fp32LayerNorm norm, Tensor x, Tensor? scale, Tensor? shift)
     {
@@ -28,9 +27,8 @@ public static class WanElementwise
 
     /// <summary>(x in float32 + y·gate) cast to x's dtype; <paramref name="upcastY"/> casts y to float32 first.</summary>
     public static Tensor GatedResidual(Tensor x, Tensor y, Tensor gate, bool upcastY) =>
-        FusedKernels.Supports(x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape)
-            ? FusedKernels.GatedResidual(x, y, gate)
-            : GatedResidualReference(x, y, gate, upcastY);
+        (FusedKernels.Supports(x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape) ? FusedKernels.GatedResidual(x, y, gate) : null)
+            ?? GatedResidualReference(x, y, gate, upcastY);
 
     public static Tensor GatedResidualReference(Tensor x, Tensor y, Tensor gate, bool upcastY)
     {
@@ -45,11 +43,9 @@ public static class WanElementwise
     public static Tensor NormRotary(RmsNorm norm, Tensor x, long heads, (Tensor Cos, Tensor Sin)? rotary)
     {
         long headDim = x.shape[^1] / heads;
-        if (norm.weight is not null && FusedKernels.Supports(x) && headDim % 8 == 0 && x.dim() == 3)
-        {
-            using var fused = FusedKernels.RmsNormRotary(x, norm.weight, norm.Eps, rotary?.Cos, rotary?.Sin, headDim);
-            return fused.view(x.shape[0], x.shape[1], heads, headDim);
-        }
+        if (norm.weight is not null && FusedKernels.Supports(x) && headDim % 8 == 0 && x.dim() == 3
+            && FusedKernels.RmsNormRotary(x, norm.weight, norm.Eps, rotary?.Cos, rotary?.Sin, headDim) is { } fused)
+            using (fused) return fused.view(x.shape[0], x.shape[1], heads, headDim);
         return NormRotaryReference(norm, x, heads, rotary);
     }
 

@@ -57,21 +57,42 @@ public static unsafe class CudaDriver
         return function;
     }
 
-    public static void Launch(IntPtr function, uint gridX, uint blockX, void** args)
+    /// <summary>Set VDITLENS_CUDA_SYNC=1 to wait for each kernel right after its launch and check it (for debugging).</summary>
+    public static bool SynchronizeAfterLaunch { get; } = Environment.GetEnvironmentVariable("VDITLENS_CUDA_SYNC") == "1";
+
+    /// <summary>
+    /// Launches on the legacy default (NULL) stream; null when launched, else the driver's reason. This orders the
+    /// kernel after libtorch's work only while libtorch's current stream is the default one (TorchSharp exposes no
+    /// other), and it is also why the launchers may free their temporaries when their scope ends, before the kernel
+    /// has run: the caching allocator hands that memory out again only to work queued behind it on the same stream.
+    /// </summary>
+    public static string? Launch(IntPtr function, uint gridX, uint blockX, void** args)
     {
-        Check(Functions.Value.LaunchKernel(function, gridX, 1, 1, blockX, 1, 1, 0, IntPtr.Zero, args, null), "cuLaunchKernel");
+        int rc = Functions.Value.LaunchKernel(function, gridX, 1, 1, blockX, 1, 1, 0, IntPtr.Zero, args, null);
+        return rc == 0 ? null : ErrorText(rc);
+    }
+
+    /// <summary>Waits for all work in the current context; null when it all succeeded, else the driver's error.</summary>
+    public static string? Synchronize()
+    {
+        int rc = Functions.Value.CtxSynchronize();
+        return rc == 0 ? null : ErrorText(rc);
     }
 
     private static void Check(int rc, string call)
     {
-        if (rc == 0) return;
+        if (rc != 0) throw new VDiTLensException($"{call} failed: {ErrorText(rc)}");
+    }
+
+    private static string ErrorText(int rc)
+    {
         string message = $"error {rc}";
         if (Functions.IsValueCreated)
         {
             IntPtr text;
             if (Functions.Value.GetErrorString(rc, &text) == 0 && text != IntPtr.Zero) message = Marshal.PtrToStringAnsi(text) ?? message;
         }
-        throw new VDiTLensException($"{call} failed: {message}");
+        return message;
     }
 
     private sealed class Api
@@ -86,6 +107,7 @@ public static unsafe class CudaDriver
         public readonly delegate* unmanaged<IntPtr*, IntPtr, IntPtr, int> ModuleGetFunction;
         public readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> LaunchKernel;
         public readonly delegate* unmanaged<int, IntPtr*, int> GetErrorString;
+        public readonly delegate* unmanaged<int> CtxSynchronize;
 
         public Api(IntPtr lib)
         {
@@ -99,6 +121,7 @@ public static unsafe class CudaDriver
             ModuleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, IntPtr, int>)NativeLibrary.GetExport(lib, "cuModuleGetFunction");
             LaunchKernel = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)NativeLibrary.GetExport(lib, "cuLaunchKernel");
             GetErrorString = (delegate* unmanaged<int, IntPtr*, int>)NativeLibrary.GetExport(lib, "cuGetErrorString");
+            CtxSynchronize = (delegate* unmanaged<int>)NativeLibrary.GetExport(lib, "cuCtxSynchronize");
         }
     }
 }

@@ -4,11 +4,12 @@ namespace VDiTLens.Runtime.Cuda;
 
 /// <summary>
 /// Finds NVRTC and the CUDA driver. NVRTC is looked for first beside the libtorch in use (pip's PyTorch keeps
-/// it in <c>site-packages/nvidia/*/lib</c>, a sibling of <c>torch/lib</c>), then on the loader's path.
+/// it in <c>site-packages/nvidia/*/lib</c>, a sibling of <c>torch/lib</c>), then on the loader's path (CUDA 13, 12, then
+/// 11.2+, the soname of Debian's <c>libnvrtc11.2</c>, which the CI's compile tests use).
 /// </summary>
 public static class CudaLibraries
 {
-    private static readonly string[] NvrtcNames = { "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "nvrtc64_130_0.dll", "nvrtc64_120_0.dll" };
+    private static readonly string[] NvrtcNames = { "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so", "nvrtc64_130_0.dll", "nvrtc64_120_0.dll" };
     private static readonly string[] DriverNames = { "libcuda.so.1", "libcuda.so", "nvcuda.dll" };
 
     public static IntPtr LoadNvrtc()

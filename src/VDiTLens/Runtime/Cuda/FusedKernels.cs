@@ -4,9 +4,11 @@ using static TorchSharp.torch;
 namespace VDiTLens.Runtime.Cuda;
 
 /// <summary>
-/// Launchers of the fused element-wise kernels on TorchSharp tensors. Each takes contiguous CUDA tensors of one
-/// 16-bit type (bfloat16/float16) with float32 modulation; <see cref="Supports"/> says whether a call qualifies,
-/// and callers keep the plain TorchSharp computation for everything else.
+/// Launchers of the fused element-wise kernels of Wan (<c>Kernels/modulated_layer_norm.cu</c>, <c>gated_residual.cu</c>,
+/// <c>rms_norm_rotary.cu</c>) on TorchSharp tensors. Each takes contiguous CUDA tensors of one 16-bit type
+/// (bfloat16/float16) with float32 modulation; <see cref="Supports"/> says whether a call qualifies. Each returns null
+/// when its kernel variant cannot run on the device (<see cref="KernelCache"/>), and the caller then computes its plain
+/// TorchSharp reference, as it does for everything <see cref="Supports"/> refuses.
 /// </summary>
 public static class FusedKernels
 {
@@ -20,63 +22,60 @@ public static class FusedKernels
     {
         if (!Enabled || x.device.type != DeviceType.CUDA || !IsHalf(x.dtype)) return false;
         if (RowLaunch(x.shape[^1]) is null) return false;
-        return KernelCache.Unavailable(Device(x)) is null;
+        return KernelCache.Unavailable(KernelCache.DeviceOf(x)) is null;
     }
 
-    /// <summary>See <see cref="ElementwiseSource.ModulatedLayerNorm"/>; scale/shift are [batches, dim] float32.</summary>
-    public static Tensor ModulatedLayerNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor? scale, Tensor? shift, double eps)
+    /// <summary>See <c>Kernels/modulated_layer_norm.cu</c>; scale/shift are [batches, dim] float32.</summary>
+    public static Tensor? ModulatedLayerNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor? scale, Tensor? shift, double eps)
     {
-        using var scope = torch.NewDisposeScope();
         long dim = x.shape[^1], rows = x.numel() / dim, batches = x.shape[0];
-        var (threads, vpt) = RowLaunch(dim) ?? throw new ArgumentException("row length not supported");
+        var (threads, _) = RowLaunch(dim) ?? throw new ArgumentException("row length not supported");
+        if (KernelCache.TryGet(KernelCache.DeviceOf(x), RowVariant("modulated_layer_norm", x.dtype, dim)) is not { } kernel) return null;
+        using var scope = torch.NewDisposeScope();
         var xc = Contiguous16(x);
         var w = Float32(weight);
         var b = Float32(bias);
         var sc = Float32(scale?.reshape(batches, dim));
         var sh = Float32(shift?.reshape(batches, dim));
         var output = torch.empty_like(xc);
-        var kernel = KernelCache.Get(Device(x), "modulated_layer_norm", ElementwiseSource.ModulatedLayerNorm, RowDefines(x.dtype, dim, threads, vpt));
-        kernel.Launch((uint)rows, (uint)threads, TensorMemory.Address(xc), TensorMemory.Address(output), TensorMemory.AddressOrNull(w),
+        bool launched = kernel.TryLaunch((uint)rows, (uint)threads, TensorMemory.Address(xc), TensorMemory.Address(output), TensorMemory.AddressOrNull(w),
             TensorMemory.AddressOrNull(b), TensorMemory.AddressOrNull(sc), TensorMemory.AddressOrNull(sh), rows / batches, (float)eps);
-        return output.MoveToOuterDisposeScope();
+        return launched ? output.MoveToOuterDisposeScope() : null;
     }
 
     /// <summary>x + y·gate, gate [batches, dim] float32; x and y of one shape [batches, ..., dim].</summary>
-    public static Tensor GatedResidual(Tensor x, Tensor y, Tensor gate)
+    public static Tensor? GatedResidual(Tensor x, Tensor y, Tensor gate)
     {
-        using var scope = torch.NewDisposeScope();
         long dim = x.shape[^1], rows = x.numel() / dim, batches = x.shape[0];
+        if (KernelCache.TryGet(KernelCache.DeviceOf(x), GatedResidualVariant(x.dtype, dim)) is not { } kernel) return null;
+        using var scope = torch.NewDisposeScope();
         var xc = Contiguous16(x);
         var yc = Contiguous16(y.to(x.dtype));
         var g = Float32(gate.reshape(batches, dim))!;
         var output = torch.empty_like(xc);
         long vectors = x.numel() / 8;
         const int threads = 256;
-        var kernel = KernelCache.Get(Device(x), "gated_residual", ElementwiseSource.GatedResidual,
-            new Dictionary<string, long> { ["DIM"] = dim, ["IS_BF16"] = x.dtype == ScalarType.BFloat16 ? 1 : 0 });
         uint grid = (uint)Math.Min((vectors + threads - 1) / threads, 1L << 20);
-        kernel.Launch(grid, threads, TensorMemory.Address(xc), TensorMemory.Address(yc), TensorMemory.Address(g), TensorMemory.Address(output), vectors, rows / batches);
-        return output.MoveToOuterDisposeScope();
+        bool launched = kernel.TryLaunch(grid, threads, TensorMemory.Address(xc), TensorMemory.Address(yc), TensorMemory.Address(g), TensorMemory.Address(output), vectors, rows / batches);
+        return launched ? output.MoveToOuterDisposeScope() : null;
     }
 
     /// <summary>RMS norm across the last dimension with gain, then (if cos/sin [tokens, headDim] given) rotary per head.</summary>
-    public static Tensor RmsNormRotary(Tensor x, Tensor weight, double eps, Tensor? cos, Tensor? sin, long headDim)
+    public static Tensor? RmsNormRotary(Tensor x, Tensor weight, double eps, Tensor? cos, Tensor? sin, long headDim)
     {
-        using var scope = torch.NewDisposeScope();
         long dim = x.shape[^1], rows = x.numel() / dim, tokens = x.shape[^2];
-        var (threads, vpt) = RowLaunch(dim) ?? throw new ArgumentException("row length not supported");
+        var (threads, _) = RowLaunch(dim) ?? throw new ArgumentException("row length not supported");
         if (headDim % 8 != 0 || dim % headDim != 0) throw new ArgumentException("head_dim must be a multiple of 8 dividing the row");
+        if (KernelCache.TryGet(KernelCache.DeviceOf(x), RmsNormRotaryVariant(x.dtype, dim, headDim)) is not { } kernel) return null;
+        using var scope = torch.NewDisposeScope();
         var xc = Contiguous16(x);
         var w = weight.to(x.dtype).contiguous();
         var c = cos?.to(ScalarType.Float32).reshape(tokens, headDim).contiguous();
         var s = sin?.to(ScalarType.Float32).reshape(tokens, headDim).contiguous();
         var output = torch.empty_like(xc);
-        var defines = RowDefines(x.dtype, dim, threads, vpt);
-        defines["HEAD_DIM"] = headDim;
-        var kernel = KernelCache.Get(Device(x), "rms_norm_rotary", ElementwiseSource.RmsNormRotary, defines);
-        kernel.Launch((uint)rows, (uint)threads, TensorMemory.Address(xc), TensorMemory.Address(output), TensorMemory.Address(w),
+        bool launched = kernel.TryLaunch((uint)rows, (uint)threads, TensorMemory.Address(xc), TensorMemory.Address(output), TensorMemory.Address(w),
             TensorMemory.AddressOrNull(c), TensorMemory.AddressOrNull(s), tokens, (float)eps);
-        return output.MoveToOuterDisposeScope();
+        return launched ? output.MoveToOuterDisposeScope() : null;
     }
 
     /// <summary>Threads per row and 16-byte vectors per thread for a row length; null if the row kernels cannot take it.</summary>
@@ -93,19 +92,29 @@ public static class FusedKernels
         return null;
     }
 
-    private static Dictionary<string, long> RowDefines(ScalarType t, long dim, int threads, int vpt) => new()
+    /// <summary>A row kernel (one block per row: modulated_layer_norm, rms_modulate) for a row length the launch takes.</summary>
+    public static KernelVariant RowVariant(string kernel, ScalarType t, long dim)
     {
-        ["DIM"] = dim, ["THREADS"] = threads, ["VPT"] = vpt, ["IS_BF16"] = t == ScalarType.BFloat16 ? 1 : 0,
-    };
+        var (threads, vpt) = RowLaunch(dim) ?? throw new ArgumentException($"row length {dim} not supported by {kernel}");
+        return new(kernel, ("DIM", dim), ("THREADS", threads), ("VPT", vpt), ("IS_BF16", IsBf16(t)));
+    }
 
-    private static int Device(Tensor x) => x.device.index < 0 ? 0 : x.device.index;
+    public static KernelVariant GatedResidualVariant(ScalarType t, long dim) => new("gated_residual", ("DIM", dim), ("IS_BF16", IsBf16(t)));
+
+    public static KernelVariant RmsNormRotaryVariant(ScalarType t, long dim, long headDim)
+    {
+        var row = RowVariant("rms_norm_rotary", t, dim);
+        return row with { Defines = row.Defines.Append(KeyValuePair.Create("HEAD_DIM", headDim)).ToArray() };
+    }
+
+    internal static long IsBf16(ScalarType t) => t == ScalarType.BFloat16 ? 1 : 0;
 
     // A fresh contiguous tensor from the caching allocator is 16-byte aligned; a view with an odd offset is copied.
-    private static Tensor Contiguous16(Tensor x)
+    internal static Tensor Contiguous16(Tensor x)
     {
         var c = x.contiguous();
         return TensorMemory.Aligned16(c) ? c : c.clone();
     }
 
-    private static Tensor? Float32(Tensor? t) => t?.to(ScalarType.Float32).contiguous();
+    internal static Tensor? Float32(Tensor? t) => t?.to(ScalarType.Float32).contiguous();
 }

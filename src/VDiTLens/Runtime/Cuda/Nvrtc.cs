@@ -3,21 +3,57 @@ using System.Text;
 
 namespace VDiTLens.Runtime.Cuda;
 
-/// <summary>Run-time compilation of CUDA C source to a cubin with NVRTC.</summary>
+/// <summary>Run-time compilation of CUDA C source with NVRTC: to a cubin for a real architecture (<c>sm_80</c>), to PTX for a virtual one (<c>compute_80</c>).</summary>
 public static unsafe class Nvrtc
 {
     private static readonly Lazy<Api> Functions = new(() => new Api(CudaLibraries.LoadNvrtc()));
 
-    public static byte[] CompileToCubin(string source, string name, int computeMajor, int computeMinor, IEnumerable<string> options)
+    /// <summary>NVRTC's version (major, minor); loads the library (throws when it cannot be found).</summary>
+    public static (int Major, int Minor) Version()
+    {
+        int major, minor;
+        Check(Functions.Value.GetVersion(&major, &minor), "nvrtcVersion");
+        return (major, minor);
+    }
+
+    /// <summary>The real architectures this NVRTC compiles for (e.g. 75, 80, 90).</summary>
+    public static IReadOnlyList<int> SupportedArchitectures()
+    {
+        var api = Functions.Value;
+        int count;
+        Check(api.GetNumSupportedArchs(&count), "nvrtcGetNumSupportedArchs");
+        var archs = new int[count];
+        fixed (int* p = archs) Check(api.GetSupportedArchs(p), "nvrtcGetSupportedArchs");
+        return archs;
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="source"/> (file name <paramref name="name"/>, which names the kernel in errors) with the
+    /// given headers (include name → text) for <paramref name="architecture"/>: <c>sm_XY</c> gives a cubin,
+    /// <c>compute_XY</c> gives PTX text (UTF-8 bytes).
+    /// </summary>
+    public static byte[] Compile(string source, string name, IReadOnlyDictionary<string, string> headers, string architecture, IEnumerable<string> options)
     {
         var api = Functions.Value;
         IntPtr program;
-        using (var src = new Utf8(source))
-        using (var nm = new Utf8(name))
-            Check(api.CreateProgram(&program, src.Pointer, nm.Pointer, 0, null, null), "nvrtcCreateProgram");
+        var headerTexts = headers.Values.Select(h => new Utf8(h)).ToArray();
+        var headerNames = headers.Keys.Select(h => new Utf8(h)).ToArray();
         try
         {
-            var all = options.Prepend($"--gpu-architecture=sm_{computeMajor}{computeMinor}").ToArray();
+            var texts = stackalloc IntPtr[Math.Max(1, headerTexts.Length)];
+            var names = stackalloc IntPtr[Math.Max(1, headerNames.Length)];
+            for (int i = 0; i < headerTexts.Length; i++) { texts[i] = headerTexts[i].Pointer; names[i] = headerNames[i].Pointer; }
+            using var src = new Utf8(source);
+            using var nm = new Utf8(name);
+            Check(api.CreateProgram(&program, src.Pointer, nm.Pointer, headerTexts.Length, texts, names), "nvrtcCreateProgram");
+        }
+        finally
+        {
+            foreach (var u in headerTexts.Concat(headerNames)) u.Dispose();
+        }
+        try
+        {
+            var all = options.Prepend($"--gpu-architecture={architecture}").ToArray();
             var utf = all.Select(o => new Utf8(o)).ToArray();
             try
             {
@@ -25,17 +61,18 @@ public static unsafe class Nvrtc
                 for (int i = 0; i < utf.Length; i++) ptrs[i] = utf[i].Pointer;
                 int rc = api.CompileProgram(program, utf.Length, ptrs);
                 if (rc != 0)
-                    throw new VDiTLensException($"NVRTC could not compile kernel '{name}' ({ErrorName(rc)}):\n{Log(api, program)}");
+                    throw new VDiTLensException($"NVRTC could not compile kernel '{name}' for {architecture} ({ErrorName(rc)}):\n{Log(api, program)}");
             }
             finally
             {
                 foreach (var u in utf) u.Dispose();
             }
+            bool cubin = architecture.StartsWith("sm_", StringComparison.Ordinal);
             nuint size;
-            Check(api.GetCubinSize(program, &size), "nvrtcGetCUBINSize");
-            var cubin = new byte[(int)size];
-            fixed (byte* p = cubin) Check(api.GetCubin(program, p), "nvrtcGetCUBIN");
-            return cubin;
+            Check(cubin ? api.GetCubinSize(program, &size) : api.GetPtxSize(program, &size), cubin ? "nvrtcGetCUBINSize" : "nvrtcGetPTXSize");
+            var image = new byte[(int)size];
+            fixed (byte* p = image) Check(cubin ? api.GetCubin(program, p) : api.GetPtx(program, p), cubin ? "nvrtcGetCUBIN" : "nvrtcGetPTX");
+            return image;
         }
         finally
         {
@@ -73,6 +110,11 @@ public static unsafe class Nvrtc
         public readonly delegate* unmanaged<IntPtr, byte*, int> GetCubin;
         public readonly delegate* unmanaged<IntPtr*, int> DestroyProgram;
         public readonly delegate* unmanaged<int, IntPtr> GetErrorString;
+        public readonly delegate* unmanaged<IntPtr, nuint*, int> GetPtxSize;
+        public readonly delegate* unmanaged<IntPtr, byte*, int> GetPtx;
+        public readonly delegate* unmanaged<int*, int*, int> GetVersion;
+        public readonly delegate* unmanaged<int*, int> GetNumSupportedArchs;
+        public readonly delegate* unmanaged<int*, int> GetSupportedArchs;
 
         public Api(IntPtr lib)
         {
@@ -84,6 +126,11 @@ public static unsafe class Nvrtc
             GetCubin = (delegate* unmanaged<IntPtr, byte*, int>)NativeLibrary.GetExport(lib, "nvrtcGetCUBIN");
             DestroyProgram = (delegate* unmanaged<IntPtr*, int>)NativeLibrary.GetExport(lib, "nvrtcDestroyProgram");
             GetErrorString = (delegate* unmanaged<int, IntPtr>)NativeLibrary.GetExport(lib, "nvrtcGetErrorString");
+            GetPtxSize = (delegate* unmanaged<IntPtr, nuint*, int>)NativeLibrary.GetExport(lib, "nvrtcGetPTXSize");
+            GetPtx = (delegate* unmanaged<IntPtr, byte*, int>)NativeLibrary.GetExport(lib, "nvrtcGetPTX");
+            GetVersion = (delegate* unmanaged<int*, int*, int>)NativeLibrary.GetExport(lib, "nvrtcVersion");
+            GetNumSupportedArchs = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(lib, "nvrtcGetNumSupportedArchs");
+            GetSupportedArchs = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(lib, "nvrtcGetSupportedArchs");
         }
     }
 }

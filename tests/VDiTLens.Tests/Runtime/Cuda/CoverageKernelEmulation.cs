@@ -1,7 +1,7 @@
 namespace VDiTLens.Tests.Runtime.Cuda;
 
 /// <summary>
-/// The coverage kernel's algorithm (<c>CoverageSource</c>) step for step in C# float arithmetic, one row at a time:
+/// The coverage kernel's algorithm (<c>Runtime/Cuda/Kernels/coverage_counts.cu</c>) step for step in C# float arithmetic, one row at a time:
 /// online log-partition of the scaled row, four 8-bit radix rounds over the bit patterns of p, ties resolved by
 /// division. The CPU tests check this against the sort, so the kernel's logic is tested where no GPU is.
 /// </summary>

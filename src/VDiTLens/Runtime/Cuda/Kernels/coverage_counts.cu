@@ -1,23 +1,16 @@
-namespace VDiTLens.Runtime.Cuda;
+// CUDA C source of the top-k coverage kernel: for each row of float32 raw logits (multiplied by scale in the
+// kernel), the smallest number of keys whose probabilities p = exp(scale·logit − lse) sum to at least each of four
+// levels, without sorting. A first sweep computes the row's log-partition lse (online max and sum). Then a radix select
+// on the bit patterns of p (non-negative floats order like their bits), 8 bits per round, most significant first: each
+// round builds, per level, a histogram of count and mass of the elements still matching that level's prefix, and keeps
+// the bin where the mass above reaches the level. After four rounds the threshold value t is exact; the count is
+// #(p > t) + ⌈(level − mass(p > t)) / t⌉ (ties at t are equal, so that many of them are needed). One block of THREADS
+// threads per row; the row is read from global memory (L2) once per sweep. With AGGREGATE=1 the first round (where
+// most elements of a warp fall into the same few bins) sums equal bins within a warp before one shared-memory atomic
+// per bin. The tests hold the same algorithm in C# (CoverageKernelEmulation) and check it against the sort.
+// Defines: THREADS (a multiple of 32), AGGREGATE (1 needs __match_any_sync, sm_70 and newer).
+#include "prelude.cuh"
 
-/// <summary>
-/// CUDA C source of the top-k coverage kernel: for each row of float32 raw logits (multiplied by <c>scale</c> in the
-/// kernel), the smallest number of keys whose probabilities p = exp(scale·logit − lse) sum to at least each of four
-/// levels, without sorting. A first sweep computes the row's log-partition lse (online max and sum). Then a radix select
-/// on the bit patterns of p (non-negative floats order like their bits), 8 bits per round, most significant first: each
-/// round builds, per level, a histogram of count and mass of the elements still matching that level's prefix, and keeps
-/// the bin where the mass above reaches the level. After four rounds the threshold value t is exact; the count is
-/// #(p > t) + ⌈(level − mass(p > t)) / t⌉ (ties at t are equal, so that many of them are needed). One block of THREADS
-/// threads per row; the row is read from global memory (L2) once per sweep. With AGGREGATE=1 the first round (where
-/// most elements of a warp fall into the same few bins) sums equal bins within a warp before one shared-memory atomic
-/// per bin. The tests hold the same algorithm in C# (<c>CoverageKernelEmulation</c>) and check it against the sort.
-/// </summary>
-internal static class CoverageSource
-{
-    public const int Levels = 4;
-
-    public const string Source = """
-typedef long long i64;
 #define LEVELS 4
 #define FULL 0xffffffffu
 #define NEG_INF __uint_as_float(0xff800000u)
@@ -149,6 +142,4 @@ extern "C" __global__ void __launch_bounds__(THREADS) coverage_counts(
         const float total = (float)(count_above[tid] + need);
         out[row * LEVELS + tid] = total > (float)lk ? (float)lk : total;
     }
-}
-""";
 }
