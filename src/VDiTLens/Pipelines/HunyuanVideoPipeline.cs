@@ -37,7 +37,7 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
     public ICustomSigmasScheduler Scheduler { get; }
     public HunyuanVideoVae Vae { get; }
     public VideoGeometry Geometry { get; }
-    public HunyuanVideoPromptTemplate PromptTemplate { get; init; } = HunyuanVideoPromptTemplate.Default;
+    public HunyuanVideoPromptTemplate PromptTemplate { get; set; } = HunyuanVideoPromptTemplate.Default;
     public string ClassName => HunyuanVideoPipelineFolder.PipelineClass;
     public GenerationDefaults Defaults => GenerationDefaults.HunyuanVideo;
     public AttentionSeam Seam => Transformer.Seam;
