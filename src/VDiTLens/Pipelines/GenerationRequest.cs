@@ -98,6 +98,13 @@ public sealed record GenerationRequest
         if (MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {MaxSequenceLength}: must be at least 1");
     }
 
+    /// <summary>For pipelines without diffusers' <c>true_cfg_scale</c> (all but HunyuanVideo): refuses a request that sets it.</summary>
+    internal void RejectTrueCfg(string pipelineClass)
+    {
+        if (TrueCfgScale != 1.0)
+            throw new VDiTLensException($"TrueCfgScale (true_cfg_scale) = {TrueCfgScale} is a HunyuanVideoPipeline option; {pipelineClass} uses GuidanceScale for classifier-free guidance");
+    }
+
     /// <summary>For pipelines without diffusers' <c>use_dynamic_cfg</c>: refuses a request that asks for it.</summary>
     internal void RejectDynamicCfg(string pipelineClass)
     {
