@@ -84,7 +84,7 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
         var transformer = parts.Add(o => new HunyuanVideoTransformer3DModel(folder.TransformerConfig, o.Device, o.DType),
             o => HunyuanVideoTransformer3DModel.Load(folder.Transformer, o));
         var vae = parts.Add(o => new HunyuanVideoVae(folder.VaeConfig, o.Device, o.DType), o => HunyuanVideoVae.Load(folder.Vae, o));
-        vae.Tiling = HunyuanVideoVaeSpatialTiling.Default; // diffusers' HunyuanVideo example calls pipe.vae.enable_tiling()
+        vae.Tiling = VaeSpatialTiling.Default; // diffusers' HunyuanVideo example calls pipe.vae.enable_tiling()
         var pipeline = new HunyuanVideoPipeline(folder, options, llamaTokenizer, clipTokenizer, textEncoder, textEncoder2, transformer, scheduler, vae);
         parts.Keep();
         return pipeline;

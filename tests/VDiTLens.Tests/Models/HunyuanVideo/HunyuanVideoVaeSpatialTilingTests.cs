@@ -1,4 +1,5 @@
 using TorchSharp;
+using VDiTLens.Models.Common;
 using VDiTLens.IO;
 using VDiTLens.Models.HunyuanVideo.Vae;
 using VDiTLens.Runtime;
@@ -15,7 +16,7 @@ namespace VDiTLens.Tests.Models.HunyuanVideo;
 /// </summary>
 public sealed class HunyuanVideoVaeSpatialTilingTests(ITestOutputHelper output)
 {
-    private static readonly HunyuanVideoVaeSpatialTiling FixtureTiling = new(MinHeight: 32, MinWidth: 32, StrideHeight: 24, StrideWidth: 16);
+    private static readonly VaeSpatialTiling FixtureTiling = new(MinHeight: 32, MinWidth: 32, StrideHeight: 24, StrideWidth: 16);
 
     private static HunyuanVideoVae Load(ScalarType dtype)
     {
@@ -43,7 +44,7 @@ public sealed class HunyuanVideoVaeSpatialTilingTests(ITestOutputHelper output)
     {
         var reference = Fixtures.Load("hunyuan_video_vae_tiling/decodes.safetensors");
         using var vae = Load(ScalarType.Float64);
-        vae.Tiling = HunyuanVideoVaeSpatialTiling.Default; // 256-pixel tiles: a 48 × 64 video is one tile, so no tiling
+        vae.Tiling = VaeSpatialTiling.Default; // 256-pixel tiles: a 48 × 64 video is one tile, so no tiling
         using var decoded = vae.Decode(reference["z"]);
         Fixtures.AssertClose(decoded, reference["decode_untiled"], 1e-7, "default tiling on a small latent", output);
     }
@@ -51,7 +52,7 @@ public sealed class HunyuanVideoVaeSpatialTilingTests(ITestOutputHelper output)
     [Fact]
     public void Stride_larger_than_the_tile_is_refused()
     {
-        var e = Assert.Throws<VDiTLensException>(() => new HunyuanVideoVaeSpatialTiling(32, 32, 40, 16).Validate(8));
+        var e = Assert.Throws<VDiTLensException>(() => new VaeSpatialTiling(32, 32, 40, 16).Validate(8));
         Assert.Contains("stride (40 × 16) must not exceed the tile (32 × 32)", e.Message);
     }
 }

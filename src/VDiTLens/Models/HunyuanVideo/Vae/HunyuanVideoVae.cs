@@ -51,7 +51,7 @@ public sealed class HunyuanVideoVae : nn.Module
     /// Spatial tiling of the decode (diffusers' <c>enable_tiling()</c>); null (the default, as diffusers' VAE) decodes
     /// each temporal tile whole. The pipeline turns it on, as diffusers' HunyuanVideo example does.
     /// </summary>
-    public HunyuanVideoVaeSpatialTiling? Tiling { get; set; }
+    public VaeSpatialTiling? Tiling { get; set; }
 
     /// <summary>diffusers' decode(z).sample: latents (already divided by scaling_factor) [B, C, T, H, W] → video [B, out, 1+4(T−1), 8H, 8W], not clamped.</summary>
     public Tensor Decode(Tensor z)

@@ -1,33 +1,34 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Models.HunyuanVideo.Vae;
+namespace VDiTLens.Models.Common;
 
 /// <summary>
-/// Spatial tiling of the HunyuanVideo VAE decode (diffusers' <c>enable_tiling</c>: <c>tile_sample_min_height/width</c>,
-/// <c>tile_sample_stride_height/width</c>, in video pixels). Latents taller or wider than a tile are decoded as
+/// Spatial tiling of a video VAE decode as diffusers' HunyuanVideo and Mochi-1 VAEs do it (<c>enable_tiling</c>:
+/// <c>tile_sample_min_height/width</c>, <c>tile_sample_stride_height/width</c>, in video pixels; the two
+/// <c>tiled_decode</c>s differ only in how one tile is decoded). Latents taller or wider than a tile are decoded as
 /// overlapping tiles (tile / 8 latent pixels every stride / 8), each blended with the tile above and the one to its
 /// left over (tile − stride) pixels, linearly, then cropped to the stride and concatenated, exactly as
 /// <c>tiled_decode</c>. GroupNorm statistics are then per tile, so a tiled decode differs from an untiled one.
 /// <see cref="Default"/> is diffusers' 256 / 192.
 /// </summary>
-public sealed record HunyuanVideoVaeSpatialTiling(int MinHeight = 256, int MinWidth = 256, int StrideHeight = 192, int StrideWidth = 192)
+public sealed record VaeSpatialTiling(int MinHeight = 256, int MinWidth = 256, int StrideHeight = 192, int StrideWidth = 192)
 {
-    public static readonly HunyuanVideoVaeSpatialTiling Default = new();
+    public static readonly VaeSpatialTiling Default = new();
 
     public void Validate(int spatialScale)
     {
         foreach (var (name, value) in new[] { ("tile_sample_min_height", MinHeight), ("tile_sample_min_width", MinWidth), ("tile_sample_stride_height", StrideHeight), ("tile_sample_stride_width", StrideWidth) })
             if (value < spatialScale)
-                throw new VDiTLensException($"HunyuanVideo VAE tiling: {name} = {value} must be at least the spatial compression ratio {spatialScale}");
+                throw new VDiTLensException($"VAE tiling: {name} = {value} must be at least the spatial compression ratio {spatialScale}");
         if (StrideHeight > MinHeight || StrideWidth > MinWidth)
-            throw new VDiTLensException($"HunyuanVideo VAE tiling: the stride ({StrideHeight} × {StrideWidth}) must not exceed the tile ({MinHeight} × {MinWidth}), or tiles would leave gaps");
+            throw new VDiTLensException($"VAE tiling: the stride ({StrideHeight} × {StrideWidth}) must not exceed the tile ({MinHeight} × {MinWidth}), or tiles would leave gaps");
     }
 
     /// <summary>Whether diffusers tiles latents of this size: wider or taller than one tile.</summary>
     public bool Applies(Tensor z, int spatialScale) => z.shape[4] > MinWidth / spatialScale || z.shape[3] > MinHeight / spatialScale;
 
-    /// <summary>diffusers' <c>tiled_decode</c>: <paramref name="decodeTile"/> is post_quant_conv + decoder on one latent tile.</summary>
+    /// <summary>diffusers' <c>tiled_decode</c>: <paramref name="decodeTile"/> decodes one latent tile as the untiled decode would (HunyuanVideo: post_quant_conv + decoder; Mochi: the decoder, then the dropped first frames).</summary>
     public Tensor Decode(Tensor z, int spatialScale, Func<Tensor, Tensor> decodeTile)
     {
         Validate(spatialScale);
