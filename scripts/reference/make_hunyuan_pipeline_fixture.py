@@ -4,8 +4,8 @@ hard cases, and tiled VAE decodes of the Mochi-1 and HunyuanVideo VAEs.
 
 Conventions as make_pipeline_fixtures.py: tiny components, every floating parameter re-randomised (all-ones tensors ->
 1 + N(0, 0.1), everything else N(0, 0.05)), save_pretrained (float32 safetensors), re-loaded, the pipeline run with
-explicit initial latents once cast to float64 on the CPU (`reference.safetensors`, stored as float32) and once in
-float32 (`reference_fp32cpu.safetensors`).
+explicit initial latents once cast to float64 on the CPU (`reference_{call}.safetensors`, stored as float32) and once
+in float32 (only its relative L2 gap to the float64 run is kept, in `reference.json`).
 
 No real Llama-3 or CLIP tokenizer can be downloaded, so both are made here:
 * tokenizer/ : a byte-level BPE trained with `tokenizers` on a small corpus (which includes the pipeline's prompt
@@ -361,12 +361,10 @@ def pipeline_fixture(out):
     for name, call in calls.items():
         ref = run_pipeline(folder, torch.float64, call, latents_init)
         f32 = run_pipeline(folder, torch.float32, call, latents_init)
-        a, b = store(ref), store(f32)
-        for d in (a, b):
-            d["latents_init"] = latents_init.contiguous()
-            d.update({k: v.contiguous() for k, v in ids.items()})
+        a = store(ref)
+        a["latents_init"] = latents_init.contiguous()
+        a.update({k: v.contiguous() for k, v in ids.items()})
         save_file(a, os.path.join(folder, f"reference_{name}.safetensors"))
-        save_file(b, os.path.join(folder, f"reference_{name}_fp32cpu.safetensors"))
         rel = lambda x, y: float((x.double() - y.double()).norm() / max(y.double().norm(), 1e-30))
         diffs[name] = {k: rel(f32[k], ref[k]) for k in ref if ref[k].is_floating_point()}
         info.setdefault("keys", {})[name] = {k: list(v.shape) for k, v in a.items()}
@@ -381,9 +379,6 @@ def pipeline_fixture(out):
 def tiling_fixture(out, vae_dir):
     """Tiled decodes (diffusers' enable_tiling with small tiles so tiny latents are split) of the family VAE fixtures."""
     from diffusers import AutoencoderKLHunyuanVideo, AutoencoderKLMochi
-    folder = os.path.join(out, "vae_tiling")
-    os.makedirs(folder, exist_ok=True)
-    tensors, info = {}, {}
     cases = [
         ("hunyuan", AutoencoderKLHunyuanVideo, "hunyuan_video_vae", (1, 4, 3, 6, 8),
          dict(tile_sample_min_height=32, tile_sample_min_width=32, tile_sample_stride_height=24, tile_sample_stride_width=16)),
@@ -391,6 +386,7 @@ def tiling_fixture(out, vae_dir):
          dict(tile_sample_min_height=32, tile_sample_min_width=32, tile_sample_stride_height=24, tile_sample_stride_width=16)),
     ]
     for name, cls, sub, shape, tiling in cases:
+        tensors, info = {}, {}
         vae = cls.from_pretrained(os.path.join(vae_dir, sub)).eval()
         defaults = {k: v for k, v in vars(vae).items() if k.startswith("tile_") or k.startswith("use_")}
         z = torch.randn(shape, generator=torch.Generator().manual_seed(500), dtype=torch.float32)
@@ -403,14 +399,21 @@ def tiling_fixture(out, vae_dir):
                 vae.enable_tiling(**tiling)
                 tensors[f"{name}.decode_tiled{suffix}"] = vae.decode(z.to(dtype)).sample.float().contiguous()
         vae.disable_tiling()
-        info[name] = {"class": cls.__name__, "weights": f"tests/fixtures/{sub}", "enable_tiling": tiling,
-                      "default_tile_settings": defaults, "z_shape": list(shape), "z_seed": 500}
+        info = {"class": cls.__name__, "weights": f"tests/fixtures/{sub}", "enable_tiling": tiling,
+                "default_tile_settings": defaults, "z_shape": list(shape), "z_seed": 500}
         print(name, "tiled vs untiled max abs",
               float((tensors[f"{name}.decode_tiled"] - tensors[f"{name}.decode_untiled"]).abs().max()), flush=True)
-    save_file(tensors, os.path.join(folder, "decodes.safetensors"))
-    info["keys"] = {k: list(v.shape) for k, v in tensors.items()}
-    with open(os.path.join(folder, "fixture.json"), "w") as f:
-        json.dump(info, f, indent=2)
+        # Stored as tests/fixtures/{sub}_tiling: z, decode_tiled, decode_untiled (+ the float32 tiled decode for HunyuanVideo).
+        stored = {"z": tensors[f"{name}.z"], "decode_tiled": tensors[f"{name}.decode_tiled"],
+                  "decode_untiled": tensors[f"{name}.decode_untiled"]}
+        if name == "hunyuan":
+            stored["decode_tiled_fp32cpu"] = tensors[f"{name}.decode_tiled_fp32cpu"]
+        folder = os.path.join(out, f"{sub}_tiling")
+        os.makedirs(folder, exist_ok=True)
+        save_file(stored, os.path.join(folder, "decodes.safetensors"))
+        info["keys"] = {k: list(v.shape) for k, v in stored.items()}
+        with open(os.path.join(folder, "fixture.json"), "w") as f:
+            json.dump(info, f, indent=2)
 
 
 def main():
