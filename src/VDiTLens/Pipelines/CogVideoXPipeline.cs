@@ -125,6 +125,7 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
     public Tensor Denoise(GenerationRequest request)
     {
         request.Validate();
+        request.RejectTrueCfg(ClassName);
         var config = Transformer.Config;
         if (!config.use_rotary_positional_embeddings && request.PromptEmbeds is null && request.MaxSequenceLength != config.max_text_seq_length)
             throw new VDiTLensException(

@@ -9,6 +9,9 @@ public sealed record GenerationDefaults(double GuidanceScale, int Steps, int Hei
     /// <summary>MochiPipeline: guidance 4.5, 64 steps, 480 × 848, 19 frames, 256 tokens.</summary>
     public static readonly GenerationDefaults Mochi = new(4.5, 64, 480, 848, 19, 256);
 
+    /// <summary>HunyuanVideoPipeline: embedded guidance 6, 50 steps, 720 × 1280, 129 frames, 256 tokens.</summary>
+    public static readonly GenerationDefaults HunyuanVideo = new(6.0, 50, 720, 1280, 129, 256);
+
     /// <summary>
     /// CogVideoXPipeline: guidance 6, 50 steps, 226 tokens; height, width and frames from the transformer config
     /// (sample_height · spatial scale, sample_width · spatial scale, sample_frames: 480 × 720, 49 frames for CogVideoX-2b/5b).

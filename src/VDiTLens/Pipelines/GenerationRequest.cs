@@ -29,6 +29,21 @@ public sealed record GenerationRequest
     /// <summary>The token mask of <see cref="NegativePromptEmbeds"/> (diffusers' <c>negative_prompt_attention_mask=</c>).</summary>
     public Tensor? NegativePromptAttentionMask { get; init; }
 
+    /// <summary>
+    /// Precomputed pooled embeddings [B, P] of the prompts (diffusers' <c>pooled_prompt_embeds=</c>; HunyuanVideo's CLIP
+    /// output, required there with <see cref="PromptEmbeds"/>).
+    /// </summary>
+    public Tensor? PooledPromptEmbeds { get; init; }
+
+    /// <summary>Precomputed pooled embeddings of the negative prompt (diffusers' <c>negative_pooled_prompt_embeds=</c>).</summary>
+    public Tensor? NegativePooledPromptEmbeds { get; init; }
+
+    /// <summary>
+    /// HunyuanVideoPipeline only (diffusers' <c>true_cfg_scale</c>, default 1): above 1, classifier-free guidance with
+    /// <see cref="NegativePrompt"/> on top of the embedded guidance that <see cref="GuidanceScale"/> sets there.
+    /// </summary>
+    public double TrueCfgScale { get; init; } = 1.0;
+
     /// <summary>Videos generated: the rows of <see cref="PromptEmbeds"/> when given, else one per prompt.</summary>
     public int BatchSize => PromptEmbeds is { } e ? (int)e.shape[0] : Prompts.Count;
 
@@ -79,7 +94,15 @@ public sealed record GenerationRequest
         if (BatchSize == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt (or PromptEmbeds)");
         if (Steps < 1) throw new VDiTLensException($"steps = {Steps}: at least 1 denoising step is needed");
         if (!double.IsFinite(GuidanceScale)) throw new VDiTLensException($"guidance scale {GuidanceScale} is not a finite number");
+        if (!double.IsFinite(TrueCfgScale)) throw new VDiTLensException($"true_cfg_scale {TrueCfgScale} is not a finite number");
         if (MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {MaxSequenceLength}: must be at least 1");
+    }
+
+    /// <summary>For pipelines without diffusers' <c>true_cfg_scale</c> (all but HunyuanVideo): refuses a request that sets it.</summary>
+    internal void RejectTrueCfg(string pipelineClass)
+    {
+        if (TrueCfgScale != 1.0)
+            throw new VDiTLensException($"TrueCfgScale (true_cfg_scale) = {TrueCfgScale} is a HunyuanVideoPipeline option; {pipelineClass} uses GuidanceScale for classifier-free guidance");
     }
 
     /// <summary>For pipelines without diffusers' <c>use_dynamic_cfg</c>: refuses a request that asks for it.</summary>

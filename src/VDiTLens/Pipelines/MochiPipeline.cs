@@ -76,6 +76,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
         var textEncoder = parts.T5TextEncoder(folder.TextEncoderConfig, folder.TextEncoder.Path);
         var transformer = parts.Add(o => new MochiTransformer3DModel(folder.TransformerConfig, o.Device, o.DType), o => MochiTransformer3DModel.Load(folder.Transformer, o));
         var vae = parts.Add(o => new MochiVae(folder.VaeConfig, o.Device, o.DType), o => MochiVae.Load(folder.Vae, o));
+        vae.Tiling = VaeSpatialTiling.Default; // diffusers' Mochi example calls pipe.enable_vae_tiling()
         var pipeline = new MochiPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
         parts.Keep();
         return pipeline;
@@ -135,6 +136,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
     {
         request.Validate();
         request.RejectDynamicCfg(ClassName);
+        request.RejectTrueCfg(ClassName);
         var sigmas = Sigmas(request.Steps);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;

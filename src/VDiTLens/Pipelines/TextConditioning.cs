@@ -5,19 +5,22 @@ namespace VDiTLens.Pipelines;
 
 /// <summary>
 /// One guidance branch's text input to a transformer: embeddings [B, L, D] in the transformer dtype on the device and,
-/// for models that take one (Mochi), the token mask [B, L] (true = real token). Owns both tensors.
+/// for models that take them, the token mask [B, L] (true = real token; Mochi, HunyuanVideo) and a pooled embedding
+/// [B, P] (HunyuanVideo's CLIP <c>pooled_projections</c>). Owns its tensors.
 /// </summary>
-public sealed class TextConditioning(Tensor embeds, Tensor? mask) : IDisposable
+public sealed class TextConditioning(Tensor embeds, Tensor? mask, Tensor? pooled = null) : IDisposable
 {
     public Tensor Embeds { get; } = embeds;
     public Tensor? Mask { get; } = mask;
+    public Tensor? Pooled { get; } = pooled;
     public long Rows => Embeds.shape[0];
     public long Tokens => Embeds.shape[1];
 
     /// <summary>Rows of <paramref name="first"/> then rows of <paramref name="second"/> (batched guidance), as new tensors.</summary>
     public static TextConditioning Concat(TextConditioning first, TextConditioning second) => new(
         torch.cat(new[] { first.Embeds, second.Embeds }, 0),
-        first.Mask is null || second.Mask is null ? null : torch.cat(new[] { first.Mask, second.Mask }, 0));
+        first.Mask is null || second.Mask is null ? null : torch.cat(new[] { first.Mask, second.Mask }, 0),
+        first.Pooled is null || second.Pooled is null ? null : torch.cat(new[] { first.Pooled, second.Pooled }, 0));
 
     /// <summary>
     /// A caller's embeddings (and mask), checked, as new tensors in <paramref name="dtype"/> on <paramref name="device"/>;
@@ -41,5 +44,6 @@ public sealed class TextConditioning(Tensor embeds, Tensor? mask) : IDisposable
     {
         Embeds.Dispose();
         Mask?.Dispose();
+        Pooled?.Dispose();
     }
 }

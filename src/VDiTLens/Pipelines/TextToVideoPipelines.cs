@@ -12,6 +12,7 @@ public static class TextToVideoPipelines
         [WanPipelineFolder.PipelineClass] = WanPipeline.Load,
         [CogVideoXPipelineFolder.PipelineClass] = CogVideoXPipeline.Load,
         [MochiPipelineFolder.PipelineClass] = MochiPipeline.Load,
+        [HunyuanVideoPipelineFolder.PipelineClass] = HunyuanVideoPipeline.Load,
     };
 
     public static IReadOnlyCollection<string> SupportedClasses => Loaders.Keys;

@@ -112,6 +112,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
     {
         request.Validate();
         request.RejectDynamicCfg(ClassName);
+        request.RejectTrueCfg(ClassName);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;

@@ -29,6 +29,7 @@ public sealed record LlamaConfig
         r.RejectUnless("model_type", n => n is null || n.GetValue<string>() == "llama", "a model type other than llama");
         r.RejectUnless("hidden_act", n => n is null || n.GetValue<string>() == "silu", "an MLP activation other than silu");
         r.RejectUnless("rope_scaling", n => n is null || RopeType(n) == "default", "rotary scaling (only the default rope is implemented)");
+        r.RejectUnless("rope_parameters", n => n is null || RopeType(n) is null or "default", "rotary scaling (only the default rope is implemented)");
         r.RejectUnless("pretraining_tp", n => n is null || n.GetValue<int>() == 1, "tensor-parallel pretraining slices (pretraining_tp > 1)");
         var d = new LlamaConfig();
         int heads = r.Get("num_attention_heads", d.num_attention_heads);
@@ -42,7 +43,8 @@ public sealed record LlamaConfig
             num_key_value_heads = r.Get<int?>("num_key_value_heads", null) ?? heads,
             head_dim = r.Get<int?>("head_dim", null),
             rms_norm_eps = r.Get("rms_norm_eps", d.rms_norm_eps),
-            rope_theta = r.Get("rope_theta", d.rope_theta),
+            // transformers 5 writes rope_theta inside rope_parameters; older configs at the top level.
+            rope_theta = folder.Config["rope_parameters"]?["rope_theta"] is JsonValue theta ? theta.GetValue<double>() : r.Get("rope_theta", d.rope_theta),
             max_position_embeddings = r.Get("max_position_embeddings", d.max_position_embeddings),
             attention_bias = r.Get("attention_bias", d.attention_bias),
             mlp_bias = r.Get("mlp_bias", d.mlp_bias),

@@ -1,14 +1,16 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
+using VDiTLens.IO;
+using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Llama;
 
 /// <summary>
 /// transformers' LlamaModel (decoder stack without the LM head): embed_tokens, layers, final norm. Positions are
-/// 0..L−1 (no KV cache); attention is causal, and padding keys (attention_mask 0) are masked except that every
-/// query may attend itself, so a padded query row never sees an empty key set.
+/// 0..L−1 (no KV cache); attention is causal and padding keys (attention_mask 0) are masked, as transformers does;
+/// a query row left with no key at all (a left-padded position) attends itself, so it never sees an empty key set.
 /// </summary>
 public sealed class LlamaModel : nn.Module
 {
@@ -33,10 +35,29 @@ public sealed class LlamaModel : nn.Module
         Sites = layers.Select(l => l.self_attn.Site).ToList();
     }
 
+    /// <summary>A bare <c>LlamaModel</c> checkpoint folder (weights named embed_tokens.*, layers.*, norm.*), in evaluation mode.</summary>
+    public static LlamaModel Load(ModelFolder folder, ComputeOptions options) =>
+        WeightLoader.LoadFolder(new LlamaModel(LlamaConfig.Read(folder), options.Device, options.DType), folder,
+            ignoreUnexpected: name => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal));
+
     /// <param name="inputIds">int64 [B, L]</param>
     /// <param name="attentionMask">optional [B, L], 1 for real tokens and 0 for padding</param>
     /// <returns>last hidden state [B, L, hidden] after the final norm</returns>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null)
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null) => Run(inputIds, attentionMask, layers.Count, finalNorm: true);
+
+    /// <summary>
+    /// transformers' <c>hidden_states[-(skip + 1)]</c> of <c>output_hidden_states=True</c>: with <paramref name="skip"/> 0
+    /// the normed last hidden state, otherwise the residual stream after the first <c>num_hidden_layers − skip</c> layers
+    /// (the later layers are not run).
+    /// </summary>
+    public Tensor HiddenStateFromEnd(Tensor inputIds, Tensor? attentionMask, int skip)
+    {
+        if (skip < 0 || skip > layers.Count)
+            throw new VDiTLensException($"hidden state {skip} from the end does not exist: the model has {layers.Count} layers (hidden_states has {layers.Count + 1} entries)");
+        return skip == 0 ? Forward(inputIds, attentionMask) : Run(inputIds, attentionMask, layers.Count - skip, finalNorm: false);
+    }
+
+    private Tensor Run(Tensor inputIds, Tensor? attentionMask, int layerCount, bool finalNorm)
     {
         if (inputIds.dim() != 2) throw new VDiTLensException($"input_ids must be [batch, length]; got [{string.Join(", ", inputIds.shape)}]");
         using var scope = torch.NewDisposeScope();
@@ -51,16 +72,17 @@ public sealed class LlamaModel : nn.Module
         {
             valid = attentionMask.to(device).ne(0);
             var eye = torch.eye(l, dtype: ScalarType.Bool, device: device).view(1, 1, l, l);
-            mask = causal.logical_and(valid.view(b, 1, 1, l)).logical_or(eye);
+            mask = causal.logical_and(valid.view(b, 1, 1, l));
+            mask = mask.logical_or(eye.logical_and(mask.any(-1, keepdim: true).logical_not()));
         }
         var layout = TokenLayout.Text(l, valid);
         Report("embed_tokens", x);
-        for (int i = 0; i < layers.Count; i++)
+        for (int i = 0; i < layerCount; i++)
         {
             x = layers[i].Forward(x, rotary, mask, layout);
             Report($"layers.{i}", x);
         }
-        return norm.forward(x).MoveToOuterDisposeScope();
+        return (finalNorm ? norm.forward(x) : x).MoveToOuterDisposeScope();
     }
 
     private void Report(string key, Tensor x)

@@ -47,13 +47,31 @@ public sealed class HunyuanVideoVae : nn.Module
     public static HunyuanVideoVae Load(ModelFolder folder, ComputeOptions options) =>
         WeightLoader.LoadFolder(new HunyuanVideoVae(HunyuanVideoVaeConfig.Read(folder), options.Device, options.DType), folder);
 
+    /// <summary>
+    /// Spatial tiling of the decode (diffusers' <c>enable_tiling()</c>); null (the default, as diffusers' VAE) decodes
+    /// each temporal tile whole. The pipeline turns it on, as diffusers' HunyuanVideo example does.
+    /// </summary>
+    public VaeSpatialTiling? Tiling { get; set; }
+
     /// <summary>diffusers' decode(z).sample: latents (already divided by scaling_factor) [B, C, T, H, W] → video [B, out, 1+4(T−1), 8H, 8W], not clamped.</summary>
     public Tensor Decode(Tensor z)
     {
         CheckInput(z, Config.latent_channels, "latents z", "latent_channels");
         using var _ = torch.no_grad();
         if (z.shape[2] > HunyuanVideoVaeTemporalTiling.SampleMinFrames / TemporalScale)
-            return HunyuanVideoVaeTemporalTiling.Decode(z, TemporalScale, DecodeWhole);
+            return HunyuanVideoVaeTemporalTiling.Decode(z, TemporalScale, DecodeSpatial);
+        return DecodeSpatial(z);
+    }
+
+    /// <summary>One temporal tile (or all of z): spatially tiled when <see cref="Tiling"/> is on and z is larger than a tile.</summary>
+    private Tensor DecodeSpatial(Tensor z)
+    {
+        if (Tiling is { } tiling && tiling.Applies(z, SpatialScale))
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = z.to(Device).to(DType);
+            return tiling.Decode(x, SpatialScale, tile => decoder.forward(post_quant_conv.forward(tile))).MoveToOuterDisposeScope();
+        }
         return DecodeWhole(z);
     }
 

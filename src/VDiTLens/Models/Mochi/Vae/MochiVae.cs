@@ -54,6 +54,13 @@ public sealed class MochiVae : nn.Module
     public static MochiVae Load(ModelFolder folder, ComputeOptions options) =>
         WeightLoader.LoadFolder(new MochiVae(MochiVaeConfig.Read(folder), options.Device, options.DType), folder);
 
+    /// <summary>
+    /// Spatial tiling of the decode (diffusers' <c>enable_tiling()</c>; null, the default, decodes in one piece). Each
+    /// tile is decoded as the untiled decode would (framewise or not, first frames dropped), then blended.
+    /// MochiPipeline turns it on, as diffusers' Mochi example calls <c>pipe.enable_vae_tiling()</c>.
+    /// </summary>
+    public VaeSpatialTiling? Tiling { get; set; }
+
     /// <summary>Decodes de-normalised latents z [B, latent_channels, T, h, w] (diffusers' decode(z).sample; not clamped).</summary>
     public Tensor Decode(Tensor z)
     {
@@ -61,11 +68,19 @@ public sealed class MochiVae : nn.Module
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var latents = z.to(Device).to(DType);
+        var video = Tiling is { } tiling && tiling.Applies(latents, Config.SpatialScale)
+            ? tiling.Decode(latents, Config.SpatialScale, DecodeUntiled)
+            : DecodeUntiled(latents);
+        return video.contiguous().MoveToOuterDisposeScope();
+    }
+
+    private Tensor DecodeUntiled(Tensor latents)
+    {
         var video = FramewiseDecoding ? DecodeFramewise(latents) : decoder.Forward(latents, null);
         int ts = Config.TemporalScale;
         if (DropLastTemporalFrames && video.shape[2] >= ts)
             video = video.narrow(2, ts - 1, video.shape[2] - (ts - 1));
-        return video.contiguous().MoveToOuterDisposeScope();
+        return video;
     }
 
     private Tensor DecodeFramewise(Tensor z)
