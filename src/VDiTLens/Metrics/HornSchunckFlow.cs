@@ -12,7 +12,8 @@ public sealed record HornSchunckOptions(double Alpha = 0.03, int Iterations = 60
 /// <summary>
 /// Classical dense optical flow: Horn–Schunck (1981) with coarse-to-fine warping (an image pyramid of 2× steps, images
 /// pre-smoothed with a Gaussian of σ = 1, several warps per level, each solving the linearised brightness constancy
-/// with a quadratic smoothness term by Jacobi iterations on the total flow). float64 on the CPU. This is not RAFT: it
+/// with a quadratic smoothness term by Jacobi iterations on the total flow; where the current flow points outside the
+/// second image the data term is dropped and smoothness alone sets the flow). float64 on the CPU. This is not RAFT: it
 /// has no learned prior, is less accurate on large motions, occlusions and flat regions, and its magnitudes are not
 /// calibrated to RAFT's, so VBench thresholds applied to it give a different (classical) measure.
 /// Flow convention: flow[:, y, x] = (dx, dy) such that second(x + dx, y + dy) ≈ first(x, y).
@@ -85,13 +86,15 @@ public static class HornSchunckFlow
 
     private static Tensor Refine(Tensor a, Tensor b, Tensor flow, HornSchunckOptions options)
     {
-        var (warped, _) = Warp(b[0], flow[0]);
+        var (warped, inside) = Warp(b[0], flow[0]);
         var bw = warped.unsqueeze(0);
         var mean = (a + bw) / 2;
         var padded = nn.functional.pad(mean, new long[] { 1, 1, 1, 1 }, PaddingModes.Replicate);
-        var ix = (padded[.., .., 1..^1, 2..] - padded[.., .., 1..^1, ..^2]) / 2;
-        var iy = (padded[.., .., 2.., 1..^1] - padded[.., .., ..^2, 1..^1]) / 2;
-        var it = bw - a;
+        // no data term where the warp samples outside the second image (content entering the frame): smoothness fills in
+        var seen = inside.to(ScalarType.Float64).view(1, 1, a.shape[2], a.shape[3]);
+        var ix = (padded[.., .., 1..^1, 2..] - padded[.., .., 1..^1, ..^2]) / 2 * seen;
+        var iy = (padded[.., .., 2.., 1..^1] - padded[.., .., ..^2, 1..^1]) / 2 * seen;
+        var it = (bw - a) * seen;
         var denominator = ix * ix + iy * iy + options.Alpha * options.Alpha;
         var (u0, v0) = (flow[.., 0..1], flow[.., 1..2]);
         var (u, v) = (u0, v0);

@@ -70,6 +70,9 @@ public sealed class DistortionOrderingTests(ITestOutputHelper output)
         }).ToArray();
         AssertDecreasing(shares, "moving-pair share, frame drop");
         Assert.Equal(1.0, shares[0]);
+        using var clean = VideoFlow.Of(clip);
+        var scores = DynamicDegree.FromFlows(clean.Forward).PairScores;
+        Assert.All(scores, s => Assert.InRange(s, 0.8 * Math.Sqrt(5), 1.25 * Math.Sqrt(5))); // the pan moves every pixel by √5 px
     }
 
     [Fact]
