@@ -65,7 +65,7 @@ public sealed class SparseGenerationBenchmark(BenchmarkPreset preset, ComputeOpt
         using var d = dense.Latents;
         using var s = sparse.Latents;
         double range = (d.max() - d.min()).item<float>();
-        return new SparseGenerationResult(settings, dense.StepMs, sparse.StepMs, Psnr.Of(d, s, range), RelativeL2.Of(d, s), density);
+        return new SparseGenerationResult(settings, dense.StepMs, sparse.StepMs, Psnr.MeanOverVideos(d, s, range), RelativeL2.Of(d, s), density);
     }
 
     private GenerationRun Generate(IVideoTransformer model, Tensor noise, Tensor text, int steps, double shift)

@@ -22,9 +22,17 @@ public static class Ssim
         if (reference.dim() != 4) throw new VDiTLensException($"SSIM needs images [N, C, H, W], got [{string.Join(", ", reference.shape)}]");
         using var scope = torch.NewDisposeScope();
         long n = reference.shape[0], c = reference.shape[1], h = reference.shape[2], w = reference.shape[3];
-        int size = WindowFor(h, w);
         var x = reference.to(ScalarType.Float64).cpu().reshape(n * c, 1, h, w);
         var y = test.to(ScalarType.Float64).cpu().reshape(n * c, 1, h, w);
+        return Terms(x, y, WindowFor(h, w), dataRange).Ssim.mean().item<double>();
+    }
+
+    /// <summary>
+    /// Per image of <paramref name="x"/> and <paramref name="y"/> [K, 1, H, W] (float64): the mean SSIM map and the mean
+    /// contrast-structure map (2σxy + C2) / (σx² + σy² + C2), each [K], over the valid window positions.
+    /// </summary>
+    internal static (Tensor Ssim, Tensor ContrastStructure) Terms(Tensor x, Tensor y, int size, double dataRange)
+    {
         var window = Window(size).view(1, 1, size, size);
         Tensor Filter(Tensor t) => nn.functional.conv2d(t, window);
         var (muX, muY) = (Filter(x), Filter(y));
@@ -32,8 +40,9 @@ public static class Ssim
         var syy = Filter(y * y) - muY * muY;
         var sxy = Filter(x * y) - muX * muY;
         double c1 = Math.Pow(K1 * dataRange, 2), c2 = Math.Pow(K2 * dataRange, 2);
-        var map = (2 * muX * muY + c1) * (2 * sxy + c2) / ((muX * muX + muY * muY + c1) * (sxx + syy + c2));
-        return map.mean().item<double>();
+        var cs = (2 * sxy + c2) / (sxx + syy + c2);
+        var ssim = (2 * muX * muY + c1) / (muX * muX + muY * muY + c1) * cs;
+        return (ssim.flatten(1).mean(new long[] { 1 }), cs.flatten(1).mean(new long[] { 1 }));
     }
 
     /// <summary>Mean SSIM of videos [B, F, H, W, C] (channels last, as pipelines return them).</summary>
@@ -46,7 +55,7 @@ public static class Ssim
         return Of(a, b, dataRange);
     }
 
-    private static Tensor Frames(Tensor video) =>
+    internal static Tensor Frames(Tensor video) =>
         video.reshape(video.shape[0] * video.shape[1], video.shape[2], video.shape[3], video.shape[4]).permute(0, 3, 1, 2);
 
     /// <summary>The window side used for images of <paramref name="height"/> × <paramref name="width"/>.</summary>

@@ -14,9 +14,10 @@ public sealed class ImageMetricTests
         var b = (a + 0.05 * TorchSharp.torch.randn(a.shape, generator: new Generator(2))).clamp(0, 1);
         var x = a.data<float>().ToArray();
         var y = b.data<float>().ToArray();
-        double mse = x.Zip(y, (p, q) => ((double)p - q) * ((double)p - q)).Average();
-        Assert.Equal(10 * Math.Log10(1 / mse), Psnr.Of(b, a), 9);
-        Assert.True(double.IsPositiveInfinity(Psnr.Of(a, a)));
+        int half = x.Length / 2;
+        double Naive(int from) => 10 * Math.Log10(1 / x.Skip(from).Take(half).Zip(y.Skip(from).Take(half), (p, q) => ((double)p - q) * ((double)p - q)).Average());
+        Assert.Equal((Naive(0) + Naive(half)) / 2, Psnr.MeanOverVideos(b, a), 9);
+        Assert.True(double.IsPositiveInfinity(Psnr.MeanOverVideos(a, a)));
     }
 
     [Fact]

@@ -17,9 +17,10 @@ public sealed class MetricReferenceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Psnr_matches_the_definition_per_item_and_overall()
+    public void Psnr_is_each_videos_psnr_averaged_over_videos_not_the_pooled_error()
     {
         var (a, b) = Pair(new long[] { 2, 3, 6, 7, 3 }, 1);
+        b[1] = (a[1] + 0.3 * (b[1] - a[1])).clamp(0, 1); // the second video is much closer: pooled and per-video differ
         var x = a.to(ScalarType.Float64).data<double>().ToArray();
         var y = b.to(ScalarType.Float64).data<double>().ToArray();
         double Naive(int from, int count)
@@ -29,13 +30,21 @@ public sealed class MetricReferenceTests(ITestOutputHelper output)
             return 10 * Math.Log10(1.0 / (s / count));
         }
         int per = x.Length / 2;
-        double overall = Psnr.Of(a, b), mean = Psnr.MeanOverItems(a, b);
+        double mean = Psnr.MeanOverVideos(a, b), pooled = Naive(0, x.Length);
         double expectedMean = (Naive(0, per) + Naive(per, per)) / 2;
-        output.WriteLine($"PSNR {overall} vs {Naive(0, x.Length)}; mean {mean} vs {expectedMean}");
-        Assert.Equal(Naive(0, x.Length), overall, 10);
+        output.WriteLine($"PSNR mean over videos {mean} vs naive {expectedMean}; pooled (not used) {pooled}");
         Assert.Equal(expectedMean, mean, 10);
-        Assert.Equal(double.PositiveInfinity, Psnr.Of(a, a));
-        Assert.Equal(10 * Math.Log10(4 / 0.25), Psnr.Of(torch.zeros(4), torch.full(4, 0.5), dataRange: 2), 12);
+        Assert.Equal(new[] { Naive(0, per), Naive(per, per) }, Psnr.PerVideo(a, b), new ToleranceComparer(1e-10));
+        Assert.True(Math.Abs(mean - pooled) > 0.5, "the test pair should separate the two definitions");
+        Assert.Equal(double.PositiveInfinity, Psnr.MeanOverVideos(a, a));
+        Assert.Equal(10 * Math.Log10(4 / 0.25), Psnr.MeanOverVideos(torch.zeros(1, 4), torch.full(1, 4, 0.5), dataRange: 2), 12);
+        Assert.Throws<VDiTLensException>(() => Psnr.MeanOverVideos(torch.zeros(4), torch.zeros(4)));
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double p, double q) => Math.Abs(p - q) <= tolerance;
+        public int GetHashCode(double value) => 0;
     }
 
     [Theory]

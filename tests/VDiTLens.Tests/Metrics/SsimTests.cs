@@ -49,8 +49,8 @@ public sealed class SsimTests
         TorchRuntime.Initialise();
         using var a = torch.zeros(2, 4, 4, 3, dtype: ScalarType.Float64);
         using var b = torch.full(new long[] { 2, 4, 4, 3 }, 0.1, ScalarType.Float64);
-        Assert.Equal(20.0, Psnr.Of(a, b), 9);
-        Assert.Equal(double.PositiveInfinity, Psnr.Of(a, a));
+        Assert.Equal(20.0, Psnr.MeanOverVideos(a, b), 9);
+        Assert.Equal(double.PositiveInfinity, Psnr.MeanOverVideos(a, a));
     }
 
     [Fact]

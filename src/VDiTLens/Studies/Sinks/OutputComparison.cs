@@ -17,7 +17,7 @@ public static class OutputComparison
         var reference = Judge(baseline.Video);
         return new OutputChange(changed.Run,
             RelativeL2.Of(baseline.Latents, changed.Latents),
-            Psnr.Of(changed.Video, baseline.Video),
+            Psnr.MeanOverVideos(baseline.Video, changed.Video),
             Ssim.OfVideo(changed.Video, baseline.Video),
             spec is null ? null : judged.Matches(spec),
             judged.Colour == reference.Colour && judged.Shape == reference.Shape && judged.Direction == reference.Direction);

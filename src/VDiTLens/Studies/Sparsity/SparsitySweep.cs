@@ -228,7 +228,7 @@ public sealed class SparsitySweep
             var bySite = meters.Length == 1 ? meters[0].BySite.ToDictionary(kv => kv.Key, kv => kv.Value) : new Dictionary<string, double>();
             return new SweepCellResult(cell, sparsified, density, bySite,
                 RelativeL2.Of(dense.Latents, sample.Latents),
-                Psnr.MeanOverItems(dense.Video, sample.Video),
+                Psnr.MeanOverVideos(dense.Video, sample.Video),
                 Ssim.OfVideo(dense.Video, sample.Video),
                 Accuracy(sample.Video),
                 clock.Elapsed.TotalSeconds);

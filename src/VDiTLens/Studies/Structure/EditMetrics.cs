@@ -56,7 +56,7 @@ public sealed record EditMetrics(
             JudgedAttributes.Of(source), JudgedAttributes.Of(target), JudgedAttributes.Of(edited),
             TrajectoryDistance(edited, source), TrajectoryDistance(target, source),
             Ssim.OfVideo(videos.Edited.unsqueeze(0), videos.Source.unsqueeze(0)), Ssim.OfVideo(videos.Target.unsqueeze(0), videos.Source.unsqueeze(0)),
-            Psnr.Of(videos.Edited, videos.Source), Psnr.Of(videos.Target, videos.Source),
+            Psnr.MeanOverVideos(videos.Source.unsqueeze(0), videos.Edited.unsqueeze(0)), Psnr.MeanOverVideos(videos.Source.unsqueeze(0), videos.Target.unsqueeze(0)),
             FrameDifferenceCorrelation.Compute(videos.Edited, videos.Source), FrameDifferenceCorrelation.Compute(videos.Target, videos.Source),
             Is(colourChanged, edited.Colour, want.Colour), Is(shapeChanged, edited.Shape, want.Shape),
             Is(colourChanged, target.Colour, want.Colour), Is(shapeChanged, target.Shape, want.Shape));
