@@ -21,6 +21,7 @@ internal static class CommandCatalog
         yield return SparsityCommand.Create();
         yield return BenchSparseCommand.Create();
         yield return StructureCommand.Create();
+        yield return MapCommand.Create();
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();
