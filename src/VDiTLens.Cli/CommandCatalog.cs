@@ -22,6 +22,7 @@ internal static class CommandCatalog
         yield return BenchSparseCommand.Create();
         yield return StructureCommand.Create();
         yield return MapCommand.Create();
+        yield return HeadsCommand.Create();
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();
