@@ -26,6 +26,7 @@ internal static class CommandCatalog
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();
+        yield return TextAblationCommand.Create();
         yield return RetrainCommand.Create();
         yield return TrainTinyCommand.Create();
         yield return EvalTinyCommand.Create();
