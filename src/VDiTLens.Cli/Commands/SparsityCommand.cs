@@ -45,6 +45,8 @@ internal static class SparsityCommand
                      levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, outDir })
             command.Options.Add(o);
         common.AddTo(command);
+        var proxyPass = new SparsityProxyPass();
+        proxyPass.AddTo(command);
         command.SetAction(result =>
         {
             var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride);
@@ -71,6 +73,7 @@ internal static class SparsityCommand
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
+            if (!proxyPass.Run(result, pipeline, request, ref options, outPath)) return 0;
             var specs = examples is not null && StudyDefaults.Evaluates(pipeline) ? examples.Select(e => e.Spec).ToArray() : null;
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
             var outcome = Run(new SparsitySweep(Path.Combine(outPath, SparsityReport.Folder, "run"), generator, options), generator);
