@@ -21,9 +21,12 @@ internal static class CommandCatalog
         yield return SparsityCommand.Create();
         yield return BenchSparseCommand.Create();
         yield return StructureCommand.Create();
+        yield return MapCommand.Create();
+        yield return HeadsCommand.Create();
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();
+        yield return TextAblationCommand.Create();
         yield return RetrainCommand.Create();
         yield return TrainTinyCommand.Create();
         yield return EvalTinyCommand.Create();

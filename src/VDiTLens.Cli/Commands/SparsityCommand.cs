@@ -43,6 +43,8 @@ internal static class SparsityCommand
         foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun })
             command.Options.Add(o);
         common.AddTo(command);
+        var proxyPass = new SparsityProxyPass();
+        proxyPass.AddTo(command);
         command.SetAction(result =>
         {
             var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride)
@@ -63,6 +65,7 @@ internal static class SparsityCommand
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
+            if (!proxyPass.Run(result, pipeline, request, ref options, outPath)) return 0;
             var specs = examples is not null && StudyDefaults.Evaluates(pipeline, modelPath) ? examples.Select(e => e.Spec).ToArray() : null;
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
             if (result.GetValue(dryRun))

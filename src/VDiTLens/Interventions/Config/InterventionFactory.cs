@@ -19,12 +19,13 @@ namespace VDiTLens.Interventions.Config;
 /// </list>
 /// Others: <c>temperature</c> (<c>tau</c>: a number, or one per listed head), <c>sink_ablation</c>
 /// (<c>positions</c> and/or <c>positions_by_site</c> {site: [..]}, <c>mode</c> "mask" | "zero_values"),
-/// <c>head_ablation</c> (needs <c>heads</c>), <c>map_transfer</c> (<c>pairs</c> [[target, source], …]).
+/// <c>head_ablation</c> (needs <c>heads</c>), <c>map_transfer</c> (<c>pairs</c> [[target, source], …]), <c>text_keep</c>
+/// (<c>keep</c>: text-token indices kept, default [0]; <c>mode</c> "mask" | "zero_values").
 /// </summary>
 public static class InterventionFactory
 {
     public static readonly string[] Types =
-        { "bottom_k", "top_k", "threshold", "block_topk", "sliding_tile", "spatial_temporal", "temperature", "sink_ablation", "head_ablation", "map_transfer" };
+        { "bottom_k", "top_k", "threshold", "block_topk", "sliding_tile", "spatial_temporal", "temperature", "sink_ablation", "head_ablation", "map_transfer", "text_keep" };
 
     public static IReadOnlyList<IAttentionIntervention> FromJson(string json) => InterventionConfig.Parse(json).Select(Build).ToArray();
 
@@ -42,6 +43,7 @@ public static class InterventionFactory
                 "sink_ablation" => new SinkAblation(SinkPositionsOf(f), ModeOf(f), spec.Scope),
                 "head_ablation" => new HeadAblation(spec.Scope),
                 "map_transfer" => new MapTransfer(f.Pairs("pairs") ?? throw f.Error("pairs", "is required"), spec.Scope),
+                "text_keep" => new TextKeep(f.Longs("keep") ?? new long[] { 0 }, TextKeepModeOf(f), spec.Scope),
                 _ => Sparse(spec),
             };
         }
@@ -102,6 +104,13 @@ public static class InterventionFactory
     {
         null or "mask" => SinkAblationMode.Mask,
         "zero_values" => SinkAblationMode.ZeroValues,
+        var other => throw f.Error("mode", $"is '{other}'; use \"mask\" or \"zero_values\""),
+    };
+
+    private static TextKeepMode TextKeepModeOf(SpecFields f) => f.String("mode") switch
+    {
+        null or "mask" => TextKeepMode.Mask,
+        "zero_values" => TextKeepMode.ZeroValues,
         var other => throw f.Error("mode", $"is '{other}'; use \"mask\" or \"zero_values\""),
     };
 }

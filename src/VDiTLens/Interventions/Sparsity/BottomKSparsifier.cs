@@ -19,8 +19,9 @@ public sealed class BottomKSparsifier(double sparsity, IReadOnlyList<long>? keep
         var n = valid.sum(-1, keepdim: true, type: ScalarType.Int64);
         var drop = (n.to(ScalarType.Float64) * Sparsity).floor().to(ScalarType.Int64);
         var invalid = block.Logits.shape[^1] - n;
-        // masked keys sort first (below every probability), so the dropped ranks start after them
-        var ranks = RowRanks.Of(block.Probabilities.masked_fill(valid.logical_not(), -1.0), descending: false);
-        return (ranks < invalid).logical_or(ranks >= invalid + drop);
+        // masked keys (-1) are the `invalid` smallest, so the invalid + drop smallest are them plus the dropped keys;
+        // found by selection, not by sorting every row
+        var probabilities = block.Probabilities.masked_fill(valid.logical_not(), -1.0);
+        return RowSelection.Smallest(probabilities, invalid + drop).logical_not().logical_or(valid.logical_not());
     };
 }

@@ -1,0 +1,65 @@
+using VDiTLens.Cli.Options;
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using VDiTLens.Pipelines;
+using VDiTLens.Studies.Maps;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary><c>vditlens heads</c>: which heads sink, where and when — layer × head × step views of one generation.</summary>
+internal static class HeadsCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var study = new StudyOptions();
+        var prompt = new Option<string>("--prompt") { Description = "the prompt", DefaultValueFactory = _ => "a red square moving right" };
+        var negative = new Option<string>("--negative-prompt") { DefaultValueFactory = _ => "" };
+        var sites = new Option<string>("--sites") { Description = "sites: names, prefixes ending in '*', or kinds", DefaultValueFactory = _ => "self,joint" };
+        var ratio = new Option<double>("--ratio") { Description = "a key is a sink of a head when it receives at least this × the mean", DefaultValueFactory = _ => 10 };
+        var coverageStride = new Option<int>("--coverage-stride") { Description = "coverage on every n-th query (32–64 at full Wan sizes)", DefaultValueFactory = _ => 1 };
+        var pictureSteps = ListOption.Ints("--picture-steps", "steps drawn in heads.svg (default: up to 6 spread over the run; every step is in heads.csv)");
+        var command = new Command("heads", "Layer × head × step views: top-1 and sink mass, entropy, coverage per head and step → heads.csv + heads.svg");
+        foreach (var o in new Option[] { prompt, negative, sites, ratio, coverageStride, pictureSteps }) command.Options.Add(o);
+        study.AddTo(command);
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var compute = common.Resolve(result);
+            string modelPath = study.ModelPath(result);
+            if (!Directory.Exists(modelPath)) throw new VDiTLensException($"--model {modelPath}: folder not found");
+            using var pipeline = TextToVideoPipelines.Load(modelPath, compute);
+            var sizes = study.Resolve(result, StudyDefaults.For(pipeline, modelPath));
+            var options = new HeadViewOptions
+            {
+                Sites = StudyOptions.Split(result.GetValue(sites)),
+                Ratio = result.GetValue(ratio),
+                CoverageStride = result.GetValue(coverageStride),
+                PictureSteps = result.GetValue(pictureSteps) ?? Array.Empty<int>(),
+            };
+            var clock = Stopwatch.StartNew();
+            var request = new GenerationRequest
+            {
+                Prompts = new[] { result.GetValue(prompt)! }, NegativePrompt = result.GetValue(negative)!, Seed = compute.Seed,
+                GuidanceScale = sizes.GuidanceScale, Steps = sizes.Steps, Height = sizes.Height, Width = sizes.Width, Frames = sizes.Frames,
+                MaxSequenceLength = sizes.MaxSequenceLength,
+                OnStep = info =>
+                {
+                    if (info.Step == 0 && info.TotalSteps > 1)
+                        AnsiConsole.WriteLine($"step 0 took {clock.Elapsed.TotalSeconds:F1} s (probed); about {clock.Elapsed.TotalSeconds * (info.TotalSteps - 1):F0} s for the rest");
+                },
+            };
+            AnsiConsole.WriteLine($"head views: runs {HeadViewStudy.Forwards(request)} probed transformer forwards ({request.Steps} steps{(request.GuidanceScale > 1 ? ", cond and uncond" : "")})");
+            var views = HeadViewStudy.Run(pipeline, request, options, Path.Combine(result.GetValue(study.Out)!, "heads"));
+            var strongest = views.Rows.OrderByDescending(r => r.SinkMass).ThenByDescending(r => r.Top1Mass).Take(5);
+            var table = new Table().AddColumns("site", "step", "head", "top-1 mass", "sink mass", "entropy", "coverage@0.9");
+            foreach (var r in strongest)
+                table.AddRow(Markup.Escape(r.Site), r.Step.ToString(), r.Head.ToString(), r.Top1Mass.ToString("F3"), r.SinkMass.ToString("F3"), r.Entropy.ToString("F2"), r.Coverage90.ToString("F3"));
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine($"{views.Rows.Count} (site, step, head) rows in {clock.Elapsed.TotalSeconds:F1} s; wrote {views.CsvPath} and {views.SvgPath}");
+            return 0;
+        });
+        return command;
+    }
+}

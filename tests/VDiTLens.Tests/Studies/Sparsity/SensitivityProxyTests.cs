@@ -1,0 +1,59 @@
+using TorchSharp;
+using VDiTLens.Interventions.Config;
+using VDiTLens.Pipelines;
+using VDiTLens.Studies.Sparsity;
+using VDiTLens.Tests.Pipelines;
+using VDiTLens.Tests.TestSupport;
+using static TorchSharp.torch;
+
+namespace VDiTLens.Tests.Studies.Sparsity;
+
+public sealed class SensitivityProxyTests
+{
+    [Fact]
+    public void Proxy_cell_equals_the_guided_prediction_change_of_a_generation_sparsified_at_that_step_only()
+    {
+        using var pipeline = WanPipelineParityTests.LoadFixture();
+        var reference = Fixtures.Load("wan_pipeline/reference.safetensors");
+        var request = WanPipelineParityTests.FixtureRequest(reference["latents_init"]) with { BatchGuidance = false };
+        var options = new ProxyOptions { Levels = new[] { 0.5 }, Samples = 2, Sites = new[] { "blocks.1.attn1" } };
+        var proxy = SensitivityProxy.Run(pipeline, request, options);
+        Assert.Equal(new[] { 0, 3 }, proxy.Steps);
+        Assert.Equal(4 * 2 + 2 * (1 + 1) * 2, proxy.Forwards);
+        var cell = Assert.Single(proxy.Cells);
+
+        Tensor GuidedAt(int step, string? json)
+        {
+            Tensor? kept = null;
+            var attached = json is null ? new List<IDisposable>() : InterventionFactory.FromJson(json).Select(i => pipeline.Seam.Attach(i)).ToList();
+            try
+            {
+                pipeline.Denoise(request with { OnStep = s => { if (s.Step == step) kept = s.NoisePrediction.to(ScalarType.Float32).cpu().clone().DetachFromDisposeScope(); } }).Dispose();
+            }
+            finally
+            {
+                foreach (var a in attached) a.Dispose();
+            }
+            return kept!;
+        }
+        for (int i = 0; i < proxy.Steps.Count; i++)
+        {
+            int step = proxy.Steps[i];
+            var dense = GuidedAt(step, null);
+            var sparse = GuidedAt(step, $$"""[{"type":"bottom_k","sparsity":0.5,"sites":["blocks.1.attn1"],"steps":[{{step}},{{step}}]}]""");
+            double expected = Fixtures.RelativeL2(sparse, dense);
+            Assert.True(expected > 1e-4, $"step {step}: the sparsifier changed nothing ({expected:E2}); the check would be empty");
+            Assert.True(Math.Abs(cell.PerStep[i] - expected) <= 1e-4 * expected, $"step {step}: proxy {cell.PerStep[i]:E6} vs generation {expected:E6}");
+        }
+        Assert.Equal(cell.PerStep.Average(), cell.RelativeChange, 12);
+    }
+
+    [Fact]
+    public void Spearman_matches_a_hand_computation_with_ties()
+    {
+        Assert.Equal(4.5 / Math.Sqrt(22.5), RankCorrelation.Spearman(new double[] { 1, 2, 2, 3 }, new double[] { 10, 20, 30, 40 }), 12);
+        Assert.Equal(-1, RankCorrelation.Spearman(new double[] { 1, 2, 3 }, new double[] { 3, 2, 1 }), 12);
+        Assert.Equal(new[] { 2.0, 2.0, 2.0, 4.0 }, RankCorrelation.Ranks(new double[] { 5, 5, 5, 9 }));
+        Assert.Throws<VDiTLensException>(() => RankCorrelation.Spearman(new double[] { 1 }, new double[] { 1 }));
+    }
+}
