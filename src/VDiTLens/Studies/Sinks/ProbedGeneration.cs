@@ -9,7 +9,8 @@ namespace VDiTLens.Studies.Sinks;
 
 /// <summary>
 /// Runs one generation with interventions attached and probes reading the conditional branch (cond and uncond run
-/// as separate calls, so every probed call is whole): received mass and entropy per (site, step).
+/// as separate calls, so every probed call is whole): received mass and entropy per (site, step), over the video
+/// query rows only (joint attention's text queries are left out).
 /// </summary>
 public static partial class ProbedGeneration
 {
@@ -20,7 +21,8 @@ public static partial class ProbedGeneration
         var filter = sites with { Branches = new[] { "cond" } };
         var mass = new ReceivedMass();
         var entropy = new EntropyCoverage(coverageStride: int.MaxValue);
-        var probe = new AttentionMapProbe(new IAttentionStatistic[] { mass, entropy }, filter, ProbeGrouping.Step, memoryBudgetBytes);
+        var videoMass = new VideoQueryRows(mass);
+        var probe = new AttentionMapProbe(new IAttentionStatistic[] { videoMass, new VideoQueryRows(entropy) }, filter, ProbeGrouping.Step, memoryBudgetBytes);
         var attached = new List<IDisposable>();
         try
         {
@@ -38,6 +40,7 @@ public static partial class ProbedGeneration
                 Mass = BySiteStep(mass.Results(), "received_mass", t => t.mean(new long[] { 0 })),
                 Entropy = BySiteStep(entropy.Results().Where(kv => kv.Key.EndsWith(".entropy", StringComparison.Ordinal)), "entropy", t => t.mean(new long[] { 0 })),
                 Layouts = mass.Layouts.GroupBy(kv => SiteStep(kv.Key + ".x", "x").Site).ToDictionary(g => g.Key, g => g.First().Value),
+                ValidKeys = videoMass.ValidKeys.GroupBy(kv => SiteStep(kv.Key + ".x", "x").Site).ToDictionary(g => g.Key, g => g.First().Value),
             };
         }
         finally
