@@ -8,6 +8,7 @@ using VDiTLens.Probes;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
 using VDiTLens.Studies.Sinks;
+using VDiTLens.Studies.Sinks.Statistics;
 
 namespace VDiTLens.Cli.Commands;
 
@@ -99,6 +100,10 @@ internal static class SinksCommand
                         var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, criteria);
                         var verdict = SinkVerdict.Of(detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!)));
                         html.Append(SinkReportWriter.WriteDetection(report, detection, baselines, verdict));
+                        var clusters = TextKeyClusters.Find(pipeline, options.Template, options.Prompts);
+                        var statistics = SinkStatisticsAnalysis.Analyse(SiteObservations.From(baselines, pipeline.Sites),
+                            new SinkStatisticsOptions(criteria.TopK, criteria.Epsilon), clusters);
+                        html.Append(SinkStatisticsReport.Write(report, statistics));
                         html.Append(SinkReportWriter.WriteCharacterisation(report, study.Characterise(baselines[0], detection)));
                         if (options.AblationModes.Count > 0)
                             html.Append(SinkReportWriter.WriteOutputs(report, "ablation", "Ablation: sinks vs as many random keys", study.Ablate(baselines, detection)));
