@@ -8,7 +8,8 @@ namespace VDiTLens.Studies.Sinks;
 
 /// <summary>
 /// Runs one generation with interventions attached and probes reading the conditional branch (cond and uncond run
-/// as separate calls, so every probed call is whole): received mass and entropy per (site, step).
+/// as separate calls, so every probed call is whole): received mass and entropy per (site, step), over the video
+/// query rows only (joint attention's text queries are left out).
 /// </summary>
 public static class ProbedGeneration
 {
@@ -19,7 +20,8 @@ public static class ProbedGeneration
         var filter = sites with { Branches = new[] { "cond" } };
         var mass = new ReceivedMass();
         var entropy = new EntropyCoverage(coverageStride: int.MaxValue);
-        var probe = new AttentionMapProbe(new IAttentionStatistic[] { mass, entropy }, filter, ProbeGrouping.Step, memoryBudgetBytes);
+        var videoMass = new VideoQueryRows(mass);
+        var probe = new AttentionMapProbe(new IAttentionStatistic[] { videoMass, new VideoQueryRows(entropy) }, filter, ProbeGrouping.Step, memoryBudgetBytes);
         var attached = new List<IDisposable>();
         try
         {
@@ -35,8 +37,10 @@ public static class ProbedGeneration
                 Latents = latents.cpu().clone(),
                 Video = video,
                 Mass = BySiteStep(mass.Results(), "received_mass", t => t.mean(new long[] { 0 })),
+
                 Entropy = BySiteStep(entropy.Results(), "entropy", t => t.mean(new long[] { 0 })),
                 Layouts = mass.Layouts.GroupBy(kv => kv.Key.Site).ToDictionary(g => g.Key, g => g.First().Value),
+                ValidKeys = videoMass.ValidKeys.GroupBy(kv => kv.Key.Site).ToDictionary(g => g.Key, g => g.First().Value),
             };
         }
         finally

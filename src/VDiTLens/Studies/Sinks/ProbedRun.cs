@@ -18,6 +18,8 @@ public sealed class ProbedRun : IDisposable
     public required IReadOnlyDictionary<(string Site, int Step), Tensor> Mass { get; init; }
     public required IReadOnlyDictionary<(string Site, int Step), Tensor> Entropy { get; init; }
     public required IReadOnlyDictionary<string, TokenLayout> Layouts { get; init; }
+    /// <summary>Per site, which keys were real (not padding); absent where every key is.</summary>
+    public IReadOnlyDictionary<string, bool[]> ValidKeys { get; init; } = new Dictionary<string, bool[]>();
 
     public IEnumerable<int> Steps => Mass.Keys.Select(k => k.Step).Distinct().Order();
 

@@ -2,6 +2,7 @@ using System.Text;
 using VDiTLens.Models.Llama;
 using VDiTLens.Pipelines;
 using VDiTLens.Reports;
+using VDiTLens.Studies.Sinks.Statistics;
 
 namespace VDiTLens.Studies.Sinks;
 
@@ -15,7 +16,7 @@ public sealed class SinkStudyReport(HtmlReport report)
 
     public string Folder => Path.Combine(report.Folder, "sinks");
 
-    /// <summary>Runs the study and adds detection, characterisation, ablation and temperature parts; <paramref name="model"/> names the model in the verdict.</summary>
+    /// <summary>Runs the study and adds detection, the length-invariant statistics, characterisation, ablation and temperature parts; <paramref name="model"/> names the model in the verdict.</summary>
     public (SinkStudyResult Result, SinkVerdict Verdict) AddStudy(ITextToVideoPipeline pipeline, SinkStudyOptions options, string model,
         IProgress<SinkStudyProgress>? progress = null)
     {
@@ -24,6 +25,9 @@ public sealed class SinkStudyReport(HtmlReport report)
         {
             verdict = SinkVerdict.Of(r.Detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), model);
             _html.Append(SinkReportWriter.WriteDetection(report, r.Detection, baselines, verdict));
+            var statistics = SinkStatisticsAnalysis.Analyse(SiteObservations.From(baselines, pipeline.Sites),
+                new SinkStatisticsOptions(options.Criteria.TopK, options.Criteria.Epsilon), TextKeyClusters.Find(pipeline, options.Template, options.Prompts));
+            _html.Append(SinkStatisticsReport.Write(report, statistics));
             _html.Append(SinkReportWriter.WriteCharacterisation(report, r.Characterisation));
             if (r.Ablations.Count > 0)
                 _html.Append(SinkReportWriter.WriteOutputs(report, "ablation", "Ablation: sinks vs as many random keys", r.Ablations));

@@ -26,9 +26,10 @@ public static class SparsifySpec
         ISparsifier sparsifier = parts[0] switch
         {
             "bottom_k" => new BottomKSparsifier(value),
+            "bottom_k_head" => new BottomKPerHeadSparsifier(value),
             "top_k" => new TopKSparsifier((long)value),
             "threshold" => new ThresholdSparsifier(value),
-            _ => throw new VDiTLensException($"--sparsify '{text}': type '{parts[0]}' is not bottom_k, top_k, threshold or block_topk"),
+            _ => throw new VDiTLensException($"--sparsify '{text}': type '{parts[0]}' is not bottom_k, bottom_k_head, top_k, threshold or block_topk"),
         };
         return new SparseAttention(sparsifier, scope);
     }

@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>
-/// Generates every prompt of <see cref="StructureOptions"/> in one batch per seed with frame (and tile) map probes
+/// Generates every prompt of <see cref="StructureOptions"/> in one batch per seed, every row from the same starting
+/// noise (<see cref="SharedNoise"/>: "same seed" means the same noise across prompts), with frame (and tile) map probes
 /// grouped by step and run, and keeps the maps. Each seed's raw probe results are saved to
 /// <c>&lt;cache&gt;/&lt;label&gt;_seed&lt;seed&gt;.safetensors</c> as soon as that seed finishes; a rerun with the same options
 /// loads them instead of generating again.
@@ -74,9 +75,10 @@ public static class StructureCollector
             Cancellation = cancellation,
             Progress = progress is null ? null : new Forward(p => progress.Report(new StudyProgress($"seed {seed}", seedIndex, o.Seeds.Count, p))),
         };
+        using var noise = SharedNoise.For(pipeline, request);
         try
         {
-            pipeline.Denoise(request).Dispose();
+            pipeline.Denoise(request with { InitialLatents = noise }).Dispose();
         }
         finally
         {

@@ -48,7 +48,7 @@ public sealed record StructureOptions
     /// <summary>Everything but the seed that determines one seed's maps, so a resumed run can tell whether saved maps still apply.</summary>
     public string Fingerprint(string model) => string.Join("|",
         model, string.Join(";", Prompts), Steps, Guidance, NegativePrompt, Frames, Height, Width, MaxSequenceLength, Branch,
-        Tiles, TileSize, string.Join(";", Sites));
+        Tiles, TileSize, string.Join(";", Sites), "shared-noise");
 
     public void Validate()
     {
