@@ -8,7 +8,7 @@ namespace VDiTLens.Attention;
 /// site's reference key (<c>attn.{layer}.{kind}</c>), computed densely in float64. For small inputs and reference checks only:
 /// it refuses when the maps would exceed <see cref="MaxBytes"/>.
 /// </summary>
-public sealed class DenseProbabilityRecorder(long maxBytes = 1L << 30) : IAttentionProbe
+public sealed class DenseProbabilityRecorder(long maxBytes = 1L << 30) : IAttentionProbe, IDisposable
 {
     public long MaxBytes { get; } = maxBytes;
     public long Bytes { get; private set; }
@@ -27,5 +27,11 @@ public sealed class DenseProbabilityRecorder(long maxBytes = 1L << 30) : IAttent
         var p = AppliedAttention.Logits(call, q.to(ScalarType.Float64), k.to(ScalarType.Float64), rows, null, null, ScalarType.Float64).softmax(-1);
         string key = call.State.Step >= 0 ? $"{call.Site.ReferenceKey}.step{call.State.Step}.{call.State.Branch}" : call.Site.ReferenceKey;
         Probabilities[key] = p.to(ScalarType.Float32).DetachFromDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in Probabilities.Values) p.Dispose();
+        Probabilities.Clear();
     }
 }

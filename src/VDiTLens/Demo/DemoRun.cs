@@ -52,6 +52,7 @@ public static class DemoRun
         log?.Report("judging clips and writing the report");
         var clips = WriteClips(report, o, video);
         var layers = WriteAttention(report, pipeline, results, o);
+        results.Dispose();
         File.WriteAllText(report.Asset("data/demo.json"), JsonSerializer.Serialize(new { prompts = o.Prompts, clips, layers, seconds = clock.Elapsed.TotalSeconds }, new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,entropy,coverage90_fraction,top_receiver,top_ratio" }
             .Concat(layers.Select(l => $"{l.Site},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopRatio:F2}")));
