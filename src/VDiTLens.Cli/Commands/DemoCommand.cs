@@ -10,6 +10,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var common = new CommonOptions();
+        var explorer = new ExplorerCliOptions();
         var model = new Option<string>("--model") { Description = "pipeline folder", DefaultValueFactory = _ => DemoOptions.DefaultModel };
         var outDir = new Option<string>("--out") { Description = "report folder (index.html opens offline)", DefaultValueFactory = _ => "out/report" };
         var prompts = new Option<string[]>("--prompt") { Description = "prompts (repeatable); default: four procedural prompts, two of them held out of training", AllowMultipleArgumentsPerToken = false };
@@ -18,6 +19,7 @@ internal static class DemoCommand
         var command = new Command("demo", "Generate with the embedded model, probe its attention, and write an HTML report");
         foreach (var o in new Option[] { model, outDir, prompts, steps, guidance }) command.Options.Add(o);
         common.AddTo(command);
+        explorer.AddTo(command);
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
@@ -26,7 +28,7 @@ internal static class DemoCommand
             {
                 Model = result.GetValue(model)!, Out = result.GetValue(outDir)!,
                 Prompts = given is { Length: > 0 } ? given : DemoOptions.DefaultPrompts,
-                Steps = result.GetValue(steps), Guidance = result.GetValue(guidance),
+                Steps = result.GetValue(steps), Guidance = result.GetValue(guidance), Explorer = explorer.Resolve(result),
             };
             if (!Directory.Exists(options.Model))
                 throw new VDiTLensException($"{options.Model}: model folder not found (run from the repository root, or pass --model)");

@@ -122,7 +122,14 @@ internal static class RetrainCommand
     {
         int buckets = Math.Min(100, losses.Count);
         var means = Enumerable.Range(0, buckets).Select(i => losses.Skip(i * losses.Count / buckets).Take(Math.Max(1, losses.Count / buckets)).Average()).ToArray();
-        VDiTLens.Reports.BarChart.Write(report.Asset("retrain/loss.png"), means, barWidth: 4, gap: 1);
+        File.WriteAllLines(report.Asset("retrain/loss.csv"), means.Select((m, i) => $"{i},{m.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}").Prepend("bucket,mean_relative_loss"));
+        var chart = VDiTLens.Reports.Charts.LineChart.Render(new VDiTLens.Reports.Charts.LineChartSpec
+        {
+            Title = "Distillation loss", XTitle = $"training progress (bucket of {Math.Max(1, losses.Count / buckets)} steps)", YTitle = "‖student − teacher‖² / ‖teacher‖²",
+            Series = new[] { new VDiTLens.Reports.Charts.LineSeries("mean loss", means.Select((_, i) => (double)i).ToArray(), means) { Markers = buckets <= 30 } },
+            YMin = 0, IntegerX = true,
+        });
+        report.Chart("retrain/loss.svg", chart, "distillation loss during retraining", new DataLink("CSV", "retrain/loss.csv"));
     }
 
     private static void WriteComparison(HtmlReport report, RetrainOptions options, Measured before, Measured after, string work)
@@ -152,7 +159,7 @@ internal static class RetrainCommand
         SinkReportWriter.WriteJson(Path.Combine(dir, "before_after.json"), new { options, before, after });
         report.WriteSection(45, "retrain", $"Retraining blocks {string.Join(", ", options.Blocks)} from scratch ({options.Scope}, {options.Target})",
             $"<p>Work folder: {HtmlReport.Escape(work)}</p>" + HtmlReport.Table(new[] { "metric", "original", "retrained" }, rows)
-            + HtmlReport.Figure("retrain/loss.png", "distillation loss (‖student − teacher‖² / ‖teacher‖²), left to right"));
+            + HtmlReport.Figure("retrain/loss.svg", "distillation loss during retraining") + "<p>Data: <a href=\"retrain/loss.csv\">loss.csv</a>.</p>");
         foreach (var row in rows) AnsiConsole.WriteLine(string.Join("  ", row));
     }
 }

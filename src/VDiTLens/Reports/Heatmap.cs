@@ -3,25 +3,13 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Reports;
 
-/// <summary>Renders 2D matrices as PNG heatmaps (viridis-like colour map, optional per-map scaling).</summary>
+/// <summary>
+/// Renders 2D matrices as PNG pictures (viridis, one block of pixels per cell) for places that want a picture file;
+/// report figures use <see cref="Charts.HeatmapChart"/>, which adds axes and a colour bar.
+/// </summary>
 public static class Heatmap
 {
-    // Anchor colours of the viridis map, interpolated linearly.
-    private static readonly (double R, double G, double B)[] Anchors =
-    {
-        (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
-    };
-
-    public static (byte R, byte G, byte B) Colour(double t)
-    {
-        t = double.IsNaN(t) ? 0 : Math.Clamp(t, 0, 1);
-        double x = t * (Anchors.Length - 1);
-        int i = Math.Min((int)x, Anchors.Length - 2);
-        double f = x - i;
-        var a = Anchors[i];
-        var b = Anchors[i + 1];
-        return ((byte)(a.R + (b.R - a.R) * f), (byte)(a.G + (b.G - a.G) * f), (byte)(a.B + (b.B - a.B) * f));
-    }
+    public static (byte R, byte G, byte B) Colour(double t) => Charts.Colormap.Viridis(t);
 
     /// <summary>Writes <paramref name="matrix"/> [rows, cols] as a PNG, each cell <paramref name="cell"/> pixels, scaled min..max (or 0..max).</summary>
     public static void Write(string path, Tensor matrix, int cell = 8, bool fromZero = true, bool logScale = false)
