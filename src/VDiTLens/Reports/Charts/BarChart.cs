@@ -25,7 +25,7 @@ public static class BarChart
         if (spec.Values.Count != n) throw new VDiTLensException($"bar chart '{spec.Title}': {spec.Values.Count} values for {n} categories");
         var finite = spec.Values.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
         var scale = NiceScale.For(Math.Min(0, finite.Min()), Math.Max(0, finite.Max()), 6);
-        double slot = Math.Clamp(440.0 / n, 3, 48), bar = slot * (n > 40 ? 0.9 : 0.72);
+        double slot = Math.Max(Math.Clamp(440.0 / n, 3, 48), 240.0 / n), bar = Math.Min(slot * (n > 40 ? 0.9 : 0.72), 40);
         bool rotate = spec.Categories.Max(c => c.Length) > 4;
         double labelWidth = spec.Categories.Max(c => SvgCanvas.TextWidth(c));
         int step = HeatmapChart.ThinStep(slot, rotate ? SvgCanvas.FontSize + 2 : labelWidth + 6);
@@ -35,7 +35,10 @@ public static class BarChart
         double right = left + n * slot, bottom = top + spec.Height - 60;
         double Y(double v) => bottom - (v - scale.Min) / (scale.Max - scale.Min) * (bottom - top);
 
-        var svg = new SvgCanvas { Width = right + 16, Height = bottom + 6 + labelHeight + 20 };
+        var svg = new SvgCanvas
+        {
+            Width = Math.Max(right + 16, spec.Title is null ? 0 : SvgCanvas.TextWidth(spec.Title, 12.5) + 20), Height = bottom + 6 + labelHeight + 20,
+        };
         if (spec.Title is not null) svg.Text(8, 20, spec.Title, weight: "bold", size: 12.5);
         foreach (double t in scale.Ticks)
         {

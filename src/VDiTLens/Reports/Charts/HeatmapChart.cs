@@ -89,12 +89,13 @@ public static class HeatmapChart
         double panelGap = spec.Panels.Count > 1 ? 14 : 0;
         double blockW = pw + panelGap, blockH = panelTitle + ph + colLabelHeight + 4;
         double plotsRight = left + perRow * blockW - panelGap;
-        double barX = plotsRight + 18, barH = Math.Max(ph, 100), barW = 12;
+        double barX = plotsRight + 18, barH = Math.Max(Math.Max(ph, 100), SvgCanvas.TextWidth(spec.ValueTitle) + 12), barW = 12;
         var scale = NiceScale.For(lo, hi, Math.Max(3, (int)(barH / 28)), extend: false);
         double barLabelWidth = scale.Ticks.Max(t => SvgCanvas.TextWidth(scale.Label(t)));
 
         var svg = new SvgCanvas();
-        svg.Width = barX + barW + TickLength + LabelGap + barLabelWidth + 8 + 16 + 6;
+        svg.Width = Math.Max(barX + barW + TickLength + LabelGap + barLabelWidth + 8 + 16 + 6,
+            spec.Title is null ? 0 : SvgCanvas.TextWidth(spec.Title, 12.5) + 20);
         svg.Height = top + gridRows * blockH + 18 + 6;
         if (svg.Height < top + barH + 30) svg.Height = top + barH + 30;
         if (spec.Title is not null) svg.Text(8, 8 + 12, spec.Title, weight: "bold", size: 12.5);

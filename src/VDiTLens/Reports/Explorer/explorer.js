@@ -56,15 +56,16 @@
     var lo = o.min !== undefined ? o.min : 0, hi = -Infinity;
     panels.forEach(function (p) { p.values.forEach(function (v) { if (isFinite(v)) hi = Math.max(hi, v); }); });
     if (!(hi > lo)) hi = lo + 1;
-    var cell = o.cell || Math.max(2, Math.min(32, 220 / Math.max(rows, cols))), pw = cols * cell, ph = rows * cell;
+    var cell = o.cell || Math.max(2, Math.min(56, 220 / Math.max(rows, cols))), pw = cols * cell, ph = rows * cell;
     var rl = o.rowLabels || range(rows).map(String), cl = o.colLabels || range(cols).map(String);
     var rs = thin(cell, 13), cs = thin(cell, Math.max.apply(null, cl.map(function (s) { return s.length; })) * 6.6 + 6);
     var rlw = Math.max.apply(null, rl.map(function (s) { return s.length * 6.6; })), left = 30 + rlw, top = o.title ? 26 : 8;
     var pt = panels.some(function (p) { return p.title; }) ? 16 : 0, gap = panels.length > 1 ? 12 : 0, per = Math.min(panels.length, o.perRow || 9);
     var gridRows = Math.ceil(panels.length / per), blockH = pt + ph + 20, right = left + per * (pw + gap) - gap;
-    var barX = right + 16, barH = Math.max(ph, 90), ticks = niceTicks(lo, hi, Math.max(3, Math.floor(barH / 28)));
+    var barX = right + 16, barH = Math.max(ph, 90, o.valueTitle.length * 6.6 + 12), ticks = niceTicks(lo, hi, Math.max(3, Math.floor(barH / 28)));
     var width = barX + 12 + 8 + Math.max.apply(null, ticks.map(function (t) { return fmtTick(t, ticks) .length * 6.6; })) + 24;
     var height = Math.max(top + gridRows * blockH + 18, top + pt + barH + 24);
+    if (o.title) width = Math.max(width, o.title.length * 7.6 + 20);
     var s = ['<svg class="chart" width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height + '" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">',
       '<rect width="100%" height="100%" fill="#fff"/>'];
     if (o.title) s.push('<text x="8" y="18" font-weight="bold" font-size="12.5">' + esc(o.title) + '</text>');
@@ -190,11 +191,11 @@
   }
   function cross(ctx, x, y, r) { ctx.beginPath(); ctx.moveTo(x - r, y); ctx.lineTo(x + r, y); ctx.moveTo(x, y - r); ctx.lineTo(x, y + r); ctx.stroke(); }
   function colourBar(max, title) {
-    var w = 260, ticks = niceTicks(0, max, 5), s = ['<svg width="' + (w + 200) + '" height="38" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">'];
-    for (var i = 0; i < 48; i++) s.push('<rect x="' + (8 + i * w / 48) + '" y="4" width="' + (w / 48 + 0.5) + '" height="10" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
-    s.push('<rect x="8" y="4" width="' + w + '" height="10" fill="none" stroke="#555" stroke-width="0.8"/>');
-    ticks.forEach(function (t) { var x = 8 + t / max * w; s.push('<line x1="' + x + '" y1="14" x2="' + x + '" y2="17" stroke="#555"/><text x="' + x + '" y="29" text-anchor="middle">' + fmtTick(t, ticks) + '</text>'); });
-    s.push('<text x="' + (w + 18) + '" y="13" font-weight="600">' + esc(title) + ' (overlay opacity 0.62)</text></svg>');
+    var w = 260, x0 = 20, ticks = niceTicks(0, max, 5), s = ['<svg width="' + (w + 340) + '" height="38" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">'];
+    for (var i = 0; i < 48; i++) s.push('<rect x="' + (x0 + i * w / 48) + '" y="4" width="' + (w / 48 + 0.5) + '" height="10" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
+    s.push('<rect x="' + x0 + '" y="4" width="' + w + '" height="10" fill="none" stroke="#555" stroke-width="0.8"/>');
+    ticks.forEach(function (t) { var x = x0 + t / max * w; s.push('<line x1="' + x + '" y1="14" x2="' + x + '" y2="17" stroke="#555"/><text x="' + x + '" y="29" text-anchor="middle">' + fmtTick(t, ticks) + '</text>'); });
+    s.push('<text x="' + (x0 + w + 10) + '" y="13" font-weight="600">' + esc(title) + ' (overlay opacity 0.62)</text></svg>');
     return s.join('');
   }
   function headName() { return state.head < 0 ? 'head mean' : 'head ' + state.head; }
