@@ -47,12 +47,12 @@ public static class DemoCharts
         html.Append(report.Chart("demo/entropy_layer_head.svg", HeatmapChart.Render(new HeatmapSpec
         {
             Panels = new[] { HeatmapPanel.Of(null, byHead) }, Title = "Entropy per layer and head",
-            RowTitle = "layer", ColumnTitle = "head", ValueTitle = "entropy (nats)", Min = byHead.min().item<double>(), CellSize = 34,
+            RowTitle = "layer", ColumnTitle = "head", ValueTitle = "entropy (nats)", Min = byHead.min().item<double>(),
         }), "mean over prompts and denoising steps (conditional branch)", csv));
         html.Append(report.Chart("demo/sink_ratio_by_layer.svg", BarChart.Render(new BarChartSpec
         {
-            Title = "Strongest attention sink per layer", XTitle = "layer", YTitle = "top key's mass ÷ mean key's mass",
-            Categories = layers.Select(l => l.Layer.ToString(CultureInfo.InvariantCulture)).ToArray(), Values = layers.Select(l => l.TopRatio).ToArray(), Height = 240,
+            Title = "Strongest attention sink per layer", XTitle = "layer", YTitle = "top key ÷ mean key (mass)",
+            Categories = layers.Select(l => l.Layer.ToString(CultureInfo.InvariantCulture)).ToArray(), Values = layers.Select(l => l.TopRatio).ToArray(),
         }), "received mass of the key receiving the most attention, as a multiple of the mean (1 = no sink)", new DataLink("CSV", "data/layers.csv")));
         html.Append("</div>");
 

@@ -18,7 +18,14 @@ public sealed class DemoReportTests
     private static readonly string[] Prompts = { "a red circle moving left", "a blue square moving right" };
     private const int Steps = 3;
 
-    private static string MakeReport(PixelSpacePipeline pipeline)
+    /// <summary>A temporary report folder, deleted with the object.</summary>
+    private sealed class TempReport(string path) : IDisposable
+    {
+        public string Path { get; } = path;
+        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+    }
+
+    private static TempReport MakeReport(PixelSpacePipeline pipeline)
     {
         TorchRuntime.Initialise();
         string folder = Path.Combine(Path.GetTempPath(), "vditlens-report-" + Guid.NewGuid().ToString("N"));
@@ -26,7 +33,7 @@ public sealed class DemoReportTests
         {
             Model = pipeline.Path, Out = folder, Steps = Steps, Frames = 3, Height = 16, Width = 16, Prompts = Prompts,
         }, new ComputeOptions(torch.CPU, torch.ScalarType.Float32, 1));
-        return folder;
+        return new TempReport(folder);
     }
 
     private static string ScreenshotFolder => Path.Combine(AppContext.BaseDirectory, "browser-screenshots");
@@ -35,7 +42,8 @@ public sealed class DemoReportTests
     public void Report_has_every_file_it_references_and_every_chart_links_its_data()
     {
         using var pipeline = new PixelSpacePipeline();
-        string folder = MakeReport(pipeline);
+        using var report = MakeReport(pipeline);
+        string folder = report.Path;
         string html = File.ReadAllText(Path.Combine(folder, "index.html"));
         var references = Regex.Matches(html, "(?:src|href)=\"([^\"#][^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
         Assert.Contains(references, s => s.EndsWith(".gif"));
@@ -68,7 +76,8 @@ public sealed class DemoReportTests
             return;
         }
         using var pipeline = new PixelSpacePipeline();
-        string folder = MakeReport(pipeline);
+        using var report = MakeReport(pipeline);
+        string folder = report.Path;
         using var browser = new HeadlessChromium();
         browser.Open(Path.Combine(folder, "index.html"));
         WaitFor(browser, "document.body.dataset.assets !== undefined && document.getElementById('explorer').dataset.rendered !== undefined");

@@ -32,7 +32,7 @@ public static class BarChart
         double labelHeight = rotate ? labelWidth * 0.72 + 8 : SvgCanvas.FontSize + 4;
         double yLabelWidth = scale.Ticks.Max(t => SvgCanvas.TextWidth(scale.Label(t)));
         double top = 10 + (spec.Title is null ? 0 : 20), left = 8 + 18 + yLabelWidth + 6;
-        double right = left + n * slot, bottom = top + spec.Height - 60;
+        double right = left + n * slot, bottom = top + Math.Max(spec.Height - 60, SvgCanvas.TextWidth(spec.YTitle) + 10);
         double Y(double v) => bottom - (v - scale.Min) / (scale.Max - scale.Min) * (bottom - top);
 
         var svg = new SvgCanvas

@@ -51,6 +51,8 @@ public static class HeatmapChart
 {
     public const int MaxCellElements = 6000;
     private const double LabelGap = 4, TickLength = 3;
+    // Adjacent cells and colour-bar bands without anti-aliased seams between them.
+    private const string Crisp = "shape-rendering=\"crispEdges\"";
 
     public static SvgChart Render(HeatmapSpec spec)
     {
@@ -72,7 +74,7 @@ public static class HeatmapChart
         int perRow = Math.Clamp(spec.PanelsPerRow, 1, spec.Panels.Count);
         int gridRows = (spec.Panels.Count + perRow - 1) / perRow;
         double target = spec.Panels.Count == 1 ? 280 : Math.Max(64, 600.0 / perRow);
-        double cell = spec.CellSize ?? Math.Clamp(target / Math.Max(rows, cols), 1, 36);
+        double cell = spec.CellSize ?? Math.Clamp(target / Math.Max(rows, cols), 1, 56);
         double pw = cols * cell, ph = rows * cell;
 
         // Tick labels: every k-th, k a nice step, so labels do not overlap.
@@ -131,7 +133,7 @@ public static class HeatmapChart
         double barY = firstPanelY;
         const int bands = 64;
         for (int i = 0; i < bands; i++)
-            svg.Rect(barX, barY + barH - (i + 1) * barH / bands, barW, barH / bands + 0.5, Colormap.Hex(Colormap.Viridis((i + 0.5) / bands)));
+            svg.Rect(barX, barY + barH - (i + 1) * barH / bands, barW, barH / bands + 0.5, Colormap.Hex(Colormap.Viridis((i + 0.5) / bands)), attributes: Crisp);
         svg.Rect(barX, barY, barW, barH, "none", "#555", attributes: "stroke-width=\"0.8\"");
         foreach (double t in scale.Ticks)
         {
@@ -176,7 +178,7 @@ public static class HeatmapChart
             {
                 double v = panel.Values[r, c];
                 // Cells overlap by a hair so no background seams show between them.
-                svg.Rect(x0 + c * cell, y0 + r * cell, cell + 0.3, cell + 0.3, Colour(v),
+                svg.Rect(x0 + c * cell, y0 + r * cell, cell + 0.3, cell + 0.3, Colour(v), attributes: Crisp,
                     title: $"{prefix}{spec.RowTitle} {rowLabels[r]}, {spec.ColumnTitle} {colLabels[c]}: {NiceScale.Value(v)}");
             }
     }

@@ -55,11 +55,11 @@ public static class LineChart
         double yLabelWidth = yScale.Ticks.Max(t => SvgCanvas.TextWidth(yScale.Label(t)));
         double legendWidth = spec.Series.Max(s => SvgCanvas.TextWidth(s.Name)) + 34;
         double top = 10 + (spec.Title is null ? 0 : 20), left = 8 + 18 + yLabelWidth + 6;
-        double right = spec.Width - legendWidth - 12, bottom = spec.Height - 40;
+        double right = spec.Width - legendWidth - 12, bottom = Math.Max(spec.Height - 40, top + SvgCanvas.TextWidth(spec.YTitle) + 10);
         double X(double v) => left + (v - xScale.Min) / (xScale.Max - xScale.Min) * (right - left);
         double Y(double v) => bottom - (Math.Clamp(v, yScale.Min, yScale.Max) - yScale.Min) / (yScale.Max - yScale.Min) * (bottom - top);
 
-        var svg = new SvgCanvas { Width = spec.Width, Height = spec.Height };
+        var svg = new SvgCanvas { Width = spec.Width, Height = bottom + 40 };
         if (spec.Title is not null) svg.Text(8, 20, spec.Title, weight: "bold", size: 12.5);
         foreach (double t in yScale.Ticks)
         {
@@ -74,7 +74,7 @@ public static class LineChart
             svg.Text(X(t), bottom + 15, xScale.Label(t), "middle");
         }
         svg.Rect(left, top, right - left, bottom - top, "none", "#555", attributes: "stroke-width=\"0.8\"");
-        svg.Text((left + right) / 2, spec.Height - 8, spec.XTitle, "middle", weight: "600");
+        svg.Text((left + right) / 2, svg.Height - 8, spec.XTitle, "middle", weight: "600");
         svg.Text(14, (top + bottom) / 2, spec.YTitle, "middle", rotate: -90, weight: "600", centreV: true);
 
         for (int i = 0; i < spec.Series.Count; i++)

@@ -63,7 +63,7 @@
     var pt = panels.some(function (p) { return p.title; }) ? 16 : 0, gap = panels.length > 1 ? 12 : 0, per = Math.min(panels.length, o.perRow || 9);
     var gridRows = Math.ceil(panels.length / per), blockH = pt + ph + 20, right = left + per * (pw + gap) - gap;
     var barX = right + 16, barH = Math.max(ph, 90, o.valueTitle.length * 6.6 + 12), ticks = niceTicks(lo, hi, Math.max(3, Math.floor(barH / 28)));
-    var width = barX + 12 + 8 + Math.max.apply(null, ticks.map(function (t) { return fmtTick(t, ticks) .length * 6.6; })) + 24;
+    var tickWidth = Math.max.apply(null, ticks.map(function (t) { return fmtTick(t, ticks).length * 6.6; })), width = barX + 20 + tickWidth + 24;
     var height = Math.max(top + gridRows * blockH + 18, top + pt + barH + 24);
     if (o.title) width = Math.max(width, o.title.length * 7.6 + 20);
     var s = ['<svg class="chart" width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height + '" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">',
@@ -74,7 +74,7 @@
       if (p.title) s.push('<text x="' + (x0 + pw / 2) + '" y="' + (y0 - 5) + '" text-anchor="middle">' + esc(p.title) + '</text>');
       for (var r = 0; r < rows; r++) for (var c = 0; c < cols; c++) {
         var v = p.values[r * cols + c];
-        s.push('<rect x="' + (x0 + c * cell) + '" y="' + (y0 + r * cell) + '" width="' + (cell + 0.3) + '" height="' + (cell + 0.3) + '" fill="' +
+        s.push('<rect x="' + (x0 + c * cell) + '" y="' + (y0 + r * cell) + '" width="' + (cell + 0.3) + '" height="' + (cell + 0.3) + '" shape-rendering="crispEdges" fill="' +
           (isFinite(v) ? hex(viridis((v - lo) / (hi - lo))) : '#e8e8e8') + '" data-r="' + r + '" data-c="' + c + '"><title>' + esc((p.title ? p.title + ': ' : '') +
           o.rowTitle + ' ' + rl[r] + ', ' + o.colTitle + ' ' + cl[c] + ': ' + fmt(v)) + '</title></rect>');
       }
@@ -88,13 +88,13 @@
     s.push('<text x="' + ((left + right) / 2) + '" y="' + (top + gridRows * blockH + 12) + '" text-anchor="middle" font-weight="600">' + esc(o.colTitle) + '</text>');
     s.push('<text x="14" y="' + (y0 + ph / 2) + '" text-anchor="middle" dominant-baseline="central" font-weight="600" transform="rotate(-90 14 ' + (y0 + ph / 2) + ')">' + esc(o.rowTitle) + '</text>');
     for (var i = 0; i < 48; i++)
-      s.push('<rect x="' + barX + '" y="' + (y0 + barH - (i + 1) * barH / 48) + '" width="12" height="' + (barH / 48 + 0.5) + '" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
+      s.push('<rect x="' + barX + '" y="' + (y0 + barH - (i + 1) * barH / 48) + '" width="12" height="' + (barH / 48 + 0.5) + '" shape-rendering="crispEdges" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
     s.push('<rect x="' + barX + '" y="' + y0 + '" width="12" height="' + barH + '" fill="none" stroke="#555" stroke-width="0.8"/>');
     ticks.forEach(function (t) {
       var y = y0 + barH - (t - lo) / (hi - lo) * barH;
       s.push('<line x1="' + (barX + 12) + '" y1="' + y + '" x2="' + (barX + 15) + '" y2="' + y + '" stroke="#555"/><text x="' + (barX + 17) + '" y="' + y + '" dominant-baseline="central">' + fmtTick(t, ticks) + '</text>');
     });
-    var tx = width - 10;
+    var tx = barX + 20 + tickWidth + 12;
     s.push('<text x="' + tx + '" y="' + (y0 + barH / 2) + '" text-anchor="middle" dominant-baseline="central" font-weight="600" transform="rotate(90 ' + tx + ' ' + (y0 + barH / 2) + ')">' + esc(o.valueTitle) + '</text>');
     s.push('</svg>');
     return s.join('');
