@@ -42,7 +42,7 @@ public static class DemoRun
         ExplorerCapture? capture = null;
         using (var probes = new ProbeSet(pipeline.Seam, probeOptions))
         {
-            if (o.Explorer.Enabled) capture = new ExplorerCapture(pipeline.Seam, o.Explorer with { Sites = o.Explorer.Sites.Count > 0 ? o.Explorer.Sites : new[] { "self" } }, o.Steps, layout);
+            if (o.Explorer.Enabled) capture = new ExplorerCapture(pipeline.Seam, o.Explorer, o.Steps, layout);
             try
             {
                 log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
@@ -74,7 +74,7 @@ public static class DemoRun
                 ? (b % o.Prompts.Count, b < o.Prompts.Count ? "cond" : "uncond") : (b, "cond")).ToList();
             var explorerSites = selfSites.Where(s => explorerResults.ContainsKey($"{s}.step{capture.Steps[0]}.frame_map")).ToList();
             (explorerHtml, _) = ExplorerWriter.Write(report, new ExplorerInput(explorerResults, capture.Steps, explorerSites, o.Prompts, batchRows,
-                layout.Grid!, video, o.Steps, capture.Options));
+                layout.Grid!, capture.Queries, video, o.Steps, capture.Options));
         }
         File.WriteAllText(report.Asset("data/demo.json"), JsonSerializer.Serialize(new { prompts = o.Prompts, clips, layers, seconds = clock.Elapsed.TotalSeconds }, new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,layer,entropy,coverage90_fraction,top_receiver,top_ratio" }

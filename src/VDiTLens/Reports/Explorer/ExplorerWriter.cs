@@ -59,7 +59,7 @@ public static class ExplorerWriter
             siteData.Add(stepData);
         }
         var queries = input.Options.QueryCells(g);
-        saved["row_queries"] = torch.tensor(input.Options.QueryPositions(Attention.TokenLayout.Video(g)));
+        saved["row_queries"] = torch.tensor(input.Queries.ToArray());
         string safetensors = report.Asset(Safetensors);
         SafeTensorsWriter.Save(safetensors, saved);
 
