@@ -6,7 +6,7 @@ namespace VDiTLens.Cli.Commands;
 /// <summary>The options of the report's attention explorer, shared by every verb that writes one.</summary>
 internal sealed class ExplorerCliOptions
 {
-    public Option<string?> Steps { get; } = new("--explorer-steps") { Description = "denoising steps the explorer captures, e.g. 0,10,19 (default: first, middle and last)" };
+    public Option<string?> Steps { get; } = new("--explorer-steps") { Description = "denoising steps the explorer captures, e.g. 0,10,19 (default: the first and the last)" };
     public Option<int> Queries { get; } = new("--explorer-queries") { Description = "queries per frame side whose attention rows are captured (N×N per frame)", DefaultValueFactory = _ => ExplorerOptions.Default.Queries };
     public Option<string?> Sites { get; } = new("--explorer-sites") { Description = "sites the explorer captures: names, prefixes ending in *, or kinds (default: self)" };
     public Option<int> TileSize { get; } = new("--explorer-tile-size") { Description = "tile edge of the explorer's tile map, in patches", DefaultValueFactory = _ => ExplorerOptions.Default.TileSize };

@@ -89,19 +89,19 @@ public sealed class DemoReportTests
         using var recorded = SafeTensorsFile.Open(Path.Combine(folder, ExplorerWriter.Safetensors));
         var sites = browser.Evaluate("VDITLENS_EXPLORER.sites")!.AsArray().Select(s => s!.GetValue<string>()).ToArray();
         var steps = browser.Evaluate("VDITLENS_EXPLORER.steps")!.AsArray().Select(s => s!.GetValue<int>()).ToArray();
-        Assert.Equal(new[] { 0, 1, 2 }, steps);
+        Assert.Equal(new[] { 0, Steps - 1 }, steps);
         Assert.Equal(2, sites.Length);
 
         // Selecting layer, head, step, branch and prompt redraws the maps with the recorded values of that choice.
         string before = browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML");
-        foreach (var (id, value) in new[] { ("site", "1"), ("head", "1"), ("step", "2"), ("branch", "uncond"), ("prompt", "1") })
+        foreach (var (id, value) in new[] { ("site", "1"), ("head", "1"), ("step", "1"), ("branch", "uncond"), ("prompt", "1") })
             browser.Evaluate($"(function(){{var e=document.getElementById('explorer-{id}');e.value='{value}';e.dispatchEvent(new Event('change'));}})()");
         Assert.NotEqual(before, browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML"));
         int row = browser.Evaluate<int>("vditlensExplorer.batchRow()");
         Assert.Equal(Prompts.Length + 1, row); // uncond rows follow the cond rows
         foreach (string map in ExplorerWriter.Maps)
         {
-            using var expected = recorded.Load($"{sites[1]}.step{steps[2]}.{map}")[row, 1].flatten();
+            using var expected = recorded.Load($"{sites[1]}.step{steps[1]}.{map}")[row, 1].flatten();
             AssertDecoded(expected, Numbers(browser.Evaluate($"vditlensExplorer.mapValues('{map}')")));
         }
         browser.Screenshot(Path.Combine(ScreenshotFolder, "frame-map.png"), "#explorer-frame-map");
@@ -117,7 +117,7 @@ public sealed class DemoReportTests
         browser.Click(x + (queries[target][2] + 0.5) / gw * w, y + (queries[target][1] + 0.5) / gh * h);
         Assert.Equal(target.ToString(), browser.Evaluate<string>("document.getElementById('explorer-readout').dataset.query"));
         var overlay = Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()"));
-        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[2]))[row, target].flatten())
+        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[1]))[row, target].flatten())
         {
             AssertDecoded(rows, overlay);
             Assert.Equal(1.0, rows.sum().item<float>(), 4); // a softmax row over the video keys
@@ -125,7 +125,7 @@ public sealed class DemoReportTests
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-query.png"), "#explorer");
 
         browser.Evaluate("(function(){var e=document.getElementById('explorer-overlay');e.value='mass';e.dispatchEvent(new Event('change'));})()");
-        using (var mass = recorded.Load($"{sites[1]}.step{steps[2]}.received_mass")[row, 1].flatten())
+        using (var mass = recorded.Load($"{sites[1]}.step{steps[1]}.received_mass")[row, 1].flatten())
             AssertDecoded(mass, Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-mass.png"), "#explorer");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "charts.png"), "#demo figure.chart");

@@ -9,7 +9,7 @@ namespace VDiTLens.Reports.Explorer;
 /// </summary>
 public sealed record ExplorerOptions
 {
-    /// <summary>Denoising steps to capture; empty = the first, middle and last step.</summary>
+    /// <summary>Denoising steps to capture; empty = the first and the last step.</summary>
     public IReadOnlyList<int> Steps { get; init; } = Array.Empty<int>();
     /// <summary>Queries per frame side: a Queries × Queries grid of patch positions, centred in equal cells.</summary>
     public int Queries { get; init; } = 2;
@@ -27,7 +27,7 @@ public sealed record ExplorerOptions
     public IReadOnlyList<int> ResolveSteps(int total)
     {
         if (total < 1) throw new VDiTLensException($"explorer: a run of {total} denoising steps has nothing to capture");
-        if (Steps.Count == 0) return new[] { 0, (total - 1) / 2, total - 1 }.Distinct().ToArray();
+        if (Steps.Count == 0) return new[] { 0, total - 1 }.Distinct().ToArray();
         foreach (int s in Steps)
             if (s < 0 || s >= total)
                 throw new VDiTLensException($"explorer steps: step {s} is outside the run's 0..{total - 1}; choose steps in that range");

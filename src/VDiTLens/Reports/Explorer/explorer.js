@@ -115,8 +115,8 @@
 
   // ---- Frames: pictures, overlay, query cross and sink rings.
   var framesBox = document.getElementById('explorer-frames'), canvases = [];
-  // Frames about 150 px wide, at an integer multiple of their pixels when they are small.
-  var cw = D.video.width >= 150 ? D.video.width : D.video.width * Math.round(150 / D.video.width), ch = Math.round(cw * D.video.height / D.video.width);
+  // All frames on one row where they fit at 72 px or more (pixels scaled without smoothing), at most 160 px each.
+  var cw = Math.max(72, Math.min(160, Math.floor((Math.max(600, root.clientWidth - 30) - 8 * F) / F))), ch = Math.round(cw * D.video.height / D.video.width);
   range(F).forEach(function (f) {
     var fig = document.createElement('figure'), c = document.createElement('canvas'), cap = document.createElement('figcaption');
     c.width = cw; c.height = ch; c.dataset.frame = f; c.className = 'explorer-frame';
@@ -161,9 +161,11 @@
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(frameBitmap(state.prompt, f), 0, 0, cw, ch);
       if (values && max > 0) {
-        ctx.globalAlpha = 0.62;
+        // Opacity grows with the value, so the frame shows through where little attention goes.
         for (var y = 0; y < H; y++) for (var x = 0; x < W; x++) {
-          ctx.fillStyle = hex(viridis(values[f * HW + y * W + x] / max));
+          var t = values[f * HW + y * W + x] / max;
+          ctx.globalAlpha = 0.15 + 0.7 * t;
+          ctx.fillStyle = hex(viridis(t));
           ctx.fillRect(x * sx, y * sy, Math.ceil(sx), Math.ceil(sy));
         }
         ctx.globalAlpha = 1;
@@ -195,7 +197,7 @@
     for (var i = 0; i < 48; i++) s.push('<rect x="' + (x0 + i * w / 48) + '" y="4" width="' + (w / 48 + 0.5) + '" height="10" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
     s.push('<rect x="' + x0 + '" y="4" width="' + w + '" height="10" fill="none" stroke="#555" stroke-width="0.8"/>');
     ticks.forEach(function (t) { var x = x0 + t / max * w; s.push('<line x1="' + x + '" y1="14" x2="' + x + '" y2="17" stroke="#555"/><text x="' + x + '" y="29" text-anchor="middle">' + fmtTick(t, ticks) + '</text>'); });
-    s.push('<text x="' + (x0 + w + 10) + '" y="13" font-weight="600">' + esc(title) + ' (overlay opacity 0.62)</text></svg>');
+    s.push('<text x="' + (x0 + w + 10) + '" y="13" font-weight="600">' + esc(title) + ' (opacity grows with the value)</text></svg>');
     return s.join('');
   }
   function headName() { return state.head < 0 ? 'head mean' : 'head ' + state.head; }

@@ -6,10 +6,10 @@ namespace VDiTLens.Tests.Reports.Explorer;
 public sealed class ExplorerOptionsTests
 {
     [Fact]
-    public void Default_steps_are_first_middle_and_last_and_chosen_steps_are_checked()
+    public void Default_steps_are_the_first_and_the_last_and_chosen_steps_are_checked()
     {
-        Assert.Equal(new[] { 0, 9, 19 }, new ExplorerOptions().ResolveSteps(20));
-        Assert.Equal(new[] { 0, 1 }, new ExplorerOptions().ResolveSteps(2));
+        Assert.Equal(new[] { 0, 19 }, new ExplorerOptions().ResolveSteps(20));
+        Assert.Equal(new[] { 0 }, new ExplorerOptions().ResolveSteps(1));
         Assert.Equal(new[] { 3, 5 }, new ExplorerOptions { Steps = new[] { 5, 3, 5 } }.ResolveSteps(20));
         var e = Assert.Throws<VDiTLensException>(() => new ExplorerOptions { Steps = new[] { 25 } }.ResolveSteps(20));
         Assert.Contains("0..19", e.Message);
