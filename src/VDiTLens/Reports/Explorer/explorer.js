@@ -116,7 +116,7 @@
   // ---- Frames: pictures, overlay, query cross and sink rings.
   var framesBox = document.getElementById('explorer-frames'), canvases = [];
   // All frames on one row where they fit at 72 px or more (pixels scaled without smoothing), at most 160 px each.
-  var cw = Math.max(72, Math.min(160, Math.floor((Math.max(600, root.clientWidth - 30) - 8 * F) / F))), ch = Math.round(cw * D.video.height / D.video.width);
+  var cw = Math.max(72, Math.min(160, Math.floor((Math.max(600, root.clientWidth - 30) - 14 * F) / F))), ch = Math.round(cw * D.video.height / D.video.width);
   range(F).forEach(function (f) {
     var fig = document.createElement('figure'), c = document.createElement('canvas'), cap = document.createElement('figcaption');
     c.width = cw; c.height = ch; c.dataset.frame = f; c.className = 'explorer-frame';
@@ -193,7 +193,7 @@
   }
   function cross(ctx, x, y, r) { ctx.beginPath(); ctx.moveTo(x - r, y); ctx.lineTo(x + r, y); ctx.moveTo(x, y - r); ctx.lineTo(x, y + r); ctx.stroke(); }
   function colourBar(max, title) {
-    var w = 260, x0 = 20, ticks = niceTicks(0, max, 5), s = ['<svg width="' + (w + 340) + '" height="38" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">'];
+    var w = 260, x0 = 20, ticks = niceTicks(0, max, 5), s = ['<svg width="' + (w + 460) + '" height="38" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">'];
     for (var i = 0; i < 48; i++) s.push('<rect x="' + (x0 + i * w / 48) + '" y="4" width="' + (w / 48 + 0.5) + '" height="10" fill="' + hex(viridis((i + 0.5) / 48)) + '"/>');
     s.push('<rect x="' + x0 + '" y="4" width="' + w + '" height="10" fill="none" stroke="#555" stroke-width="0.8"/>');
     ticks.forEach(function (t) { var x = x0 + t / max * w; s.push('<line x1="' + x + '" y1="14" x2="' + x + '" y2="17" stroke="#555"/><text x="' + x + '" y="29" text-anchor="middle">' + fmtTick(t, ticks) + '</text>'); });
