@@ -13,11 +13,13 @@ internal static class DemoCommand
         var common = new CommonOptions();
         var study = new StudyOptions("WanPipeline folder");
         study.Out.Description = "report folder (index.html opens offline)";
+        var explorer = new ExplorerCliOptions();
         var prompts = new Option<string[]>("--prompt") { Description = "prompts (repeatable); default: four procedural prompts, two of them held out of training", AllowMultipleArgumentsPerToken = false };
         var command = new Command("demo", "Generate with the embedded model, probe its attention, and write an HTML report");
         study.AddTo(command);
         command.Options.Add(prompts);
         common.AddTo(command);
+        explorer.AddTo(command);
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
@@ -31,7 +33,7 @@ internal static class DemoCommand
                 Model = model, Out = result.GetValue(study.Out)!,
                 Prompts = given is { Length: > 0 } ? given : DemoOptions.DefaultPrompts,
                 Steps = sizes.Steps, Guidance = sizes.GuidanceScale, Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                MaxSequenceLength = sizes.MaxSequenceLength,
+                MaxSequenceLength = sizes.MaxSequenceLength, Explorer = explorer.Resolve(result),
             };
             var clips = ProgressDisplay.Run(ctx =>
             {

@@ -1,3 +1,5 @@
+using VDiTLens.Reports.Explorer;
+
 namespace VDiTLens.Demo;
 
 /// <summary>What the demo generates and probes. Defaults suit the embedded model (9 frames × 32 × 32).</summary>
@@ -21,4 +23,6 @@ public sealed record DemoOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
+    /// <summary>What the report's attention explorer captures.</summary>
+    public ExplorerOptions Explorer { get; init; } = ExplorerOptions.Default;
 }

@@ -1,13 +1,14 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.IO;
-using VDiTLens.IO.Video;
 using VDiTLens.Pipelines;
 using VDiTLens.Probes;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Explorer;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
@@ -18,8 +19,8 @@ public sealed record DemoClip(string Prompt, string Judged, string Gif, bool Mat
 
 /// <summary>
 /// The main job on the embedded model: generate a few prompts with attention probes attached, judge each clip with
-/// the procedural evaluator, and write the report (videos, contact sheet, per-layer frame maps and sink maps,
-/// entropy/coverage table, JSON/CSV data).
+/// the procedural evaluator, and write the report (videos, contact sheet, per-layer charts of frame maps, sinks,
+/// entropy and coverage, the interactive attention explorer, JSON/CSV/safetensors data).
 /// </summary>
 public static class DemoRun
 {
@@ -34,28 +35,50 @@ public static class DemoRun
             Probes = new[] { "frame", "modality", "mass", "entropy", "rows" },
             Filter = new AttentionSelector { Sites = new[] { "self" }, Branches = new[] { "cond" } },
         };
+        var layout = LayoutOf(pipeline, o);
         Tensor video;
-        ProbeResults results;
+        Dictionary<string, Tensor> results;
+        Dictionary<string, Tensor>? explorerResults = null;
+        ExplorerCapture? capture = null;
         using (var probes = new ProbeSet(pipeline.Seam, probeOptions))
         {
-            log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
-            video = pipeline.Generate(new GenerationRequest
+            if (o.Explorer.Enabled) capture = new ExplorerCapture(pipeline.Seam, o.Explorer, o.Steps, layout);
+            try
             {
-                Prompts = o.Prompts, Steps = o.Steps, GuidanceScale = o.Guidance, Seed = compute.Seed,
-                Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
-                Progress = progress,
-            });
-            results = probes.Results();
-            SafeTensorsWriter.Save(report.Asset("data/probes.safetensors"), results.ByPrintedKey());
+                log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
+                video = pipeline.Generate(new GenerationRequest
+                {
+                    Prompts = o.Prompts, Steps = o.Steps, GuidanceScale = o.Guidance, Seed = compute.Seed,
+                    Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
+                    Progress = progress,
+                });
+                results = probes.Results().ByPrintedKey();
+                explorerResults = capture?.Results();
+            }
+            finally
+            {
+                capture?.Dispose();
+            }
+            SafeTensorsWriter.Save(report.Asset("data/probes.safetensors"), results);
         }
 
         log?.Report("judging clips and writing the report");
         var clips = WriteClips(report, o, video);
-        var layers = WriteAttention(report, pipeline, results, o);
-        results.Dispose();
+        var selfSites = pipeline.Transformer.Sites.Where(s => s.Kind == AttentionKind.Self && results.ContainsKey(s.Name + ".frame_map")).Select(s => s.Name).ToList();
+        var layers = Summarise(results, selfSites, layout, o.Prompts.Count);
+        string explorerHtml = "";
+        if (capture is not null && explorerResults is not null)
+        {
+            int rows = (int)explorerResults.First(kv => kv.Key.EndsWith(".frame_map", StringComparison.Ordinal)).Value.shape[0];
+            var batchRows = Enumerable.Range(0, rows).Select(b => rows == 2 * o.Prompts.Count
+                ? (b % o.Prompts.Count, b < o.Prompts.Count ? "cond" : "uncond") : (b, "cond")).ToList();
+            var explorerSites = selfSites.Where(s => explorerResults.ContainsKey($"{s}.step{capture.Steps[0]}.frame_map")).ToList();
+            (explorerHtml, _) = ExplorerWriter.Write(report, new ExplorerInput(explorerResults, capture.Steps, explorerSites, o.Prompts, batchRows,
+                layout.Grid!, capture.Queries, video, o.Steps, capture.Options));
+        }
         File.WriteAllText(report.Asset("data/demo.json"), JsonSerializer.Serialize(new { prompts = o.Prompts, clips, layers, seconds = clock.Elapsed.TotalSeconds }, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,entropy,coverage90_fraction,top_receiver,top_ratio" }
-            .Concat(layers.Select(l => $"{l.Site},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopRatio:F2}")));
+        File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,layer,entropy,coverage90_fraction,top_receiver,top_ratio" }
+            .Concat(layers.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Site},{l.Layer},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopRatio:F2}"))));
 
         var body = new System.Text.StringBuilder();
         body.Append($"<p>Model <code>{HtmlReport.Escape(o.Model)}</code>, {o.Steps} steps, guidance {o.Guidance}, seed {compute.Seed}, {ComputeOptions.NameOf(compute.DType)} on {HtmlReport.Escape(compute.Device.ToString())}; {clock.Elapsed.TotalSeconds:F1} s.</p>");
@@ -64,13 +87,11 @@ public static class DemoRun
         body.Append(HtmlReport.Figure("demo/contact_sheet.png", "all frames, one row per prompt"));
         body.Append(HtmlReport.Table(new[] { "prompt", "evaluator reads", "matches prompt" },
             clips.Select(c => new[] { c.Prompt, c.Judged, c.Matches ? "yes" : "no" })));
-        body.Append("<h3>Attention per layer (self-attention, conditional rows, head-averaged)</h3>");
+        body.Append("<h3>Attention explorer</h3>").Append(explorerHtml.Length > 0 ? explorerHtml : "<p>Not captured (explorer disabled).</p>");
+        body.Append("<h3>Attention per layer (self-attention, conditional rows, mean over prompts and denoising steps)</h3>");
         body.Append(HtmlReport.Table(new[] { "site", "entropy (nats)", "keys for 90% mass (fraction)", "top receiver", "ratio to mean" },
             layers.Select(l => new[] { l.Site, l.Entropy.ToString("F3"), l.Coverage90.ToString("F3"), l.TopReceiver, l.TopRatio.ToString("F1") })));
-        body.Append("<p>Frame × frame maps (row: query frame, column: key frame):</p>");
-        foreach (var l in layers) body.Append(HtmlReport.Figure(l.FrameMap, l.Site));
-        body.Append("<p>Attention received per key on the video grid (frames left to right): sinks show as bright cells.</p>");
-        foreach (var l in layers) body.Append(HtmlReport.Figure(l.SinkMap, l.Site));
+        body.Append(DemoCharts.Write(report, results, layers, layout, o.Prompts));
         body.Append("<p>Data: <a href=\"data/demo.json\">demo.json</a>, <a href=\"data/layers.csv\">layers.csv</a>, <a href=\"data/probes.safetensors\">probes.safetensors</a> (keys: docs/probes.md).</p>");
         report.WriteSection(10, "demo", "Demo: generation and attention on the embedded model", body.ToString());
         video.Dispose();
@@ -102,30 +123,16 @@ public static class DemoRun
             && words.Contains(c.ToString().ToLowerInvariant()) && words.Contains(s.ToString().ToLowerInvariant()) && words.Contains(d.ToString().ToLowerInvariant());
     }
 
-    private sealed record LayerSummary(string Site, double Entropy, double Coverage90, string TopReceiver, double TopRatio, string FrameMap, string SinkMap);
-
-    private static List<LayerSummary> WriteAttention(HtmlReport report, WanPipeline pipeline, ProbeResults r, DemoOptions o)
+    private static List<DemoLayer> Summarise(Dictionary<string, Tensor> r, IReadOnlyList<string> sites, TokenLayout layout, int prompts)
     {
-        var list = new List<LayerSummary>();
-        foreach (var site in pipeline.Transformer.Sites.Where(s => s.Kind == AttentionKind.Self))
+        var list = new List<DemoLayer>();
+        for (int i = 0; i < sites.Count; i++)
         {
-            string k = site.Name;
-            if (!r.TryGetValue(k + ".frame_map", out var frame)) continue;
-            var cond = (Tensor t) => t.mean(new long[] { 0, 1 }); // the probes read the conditional rows; prompt and head mean
-            string framePng = $"demo/{k}.frame_map.png";
-            var fm = cond(frame);
-            Heatmap.Write(report.Asset(framePng), fm, Heatmap.CellFor(fm.shape[0], fm.shape[1], 144));
-            var mass = cond(r[k + ".received_mass"]);
-            // Frames side by side: [F, H, W] → [H, F·W].
-            string sinkPng = $"demo/{k}.received_mass.png";
-            var layout = LayoutOf(pipeline, o);
-            var g = layout.Grid!;
-            var sideBySide = mass.reshape(g.Frames, g.Height, g.Width).permute(1, 0, 2).reshape(g.Height, g.Frames * g.Width);
-            Heatmap.Write(report.Asset(sinkPng), sideBySide, 8);
-            var top = SinkLocator.Top(r[k + ".received_mass"], layout, 1)[0];
-            double entropy = r[k + ".entropy"].mean().item<float>();
-            double coverage90 = r[k + ".coverage_fraction"].mean(new long[] { 0, 1 })[1].item<float>();
-            list.Add(new LayerSummary(k, entropy, coverage90, top.Location, top.RatioToMean, framePng, sinkPng));
+            string k = sites[i];
+            var top = SinkLocator.Top(r[k + ".received_mass"].narrow(0, 0, prompts), layout, 1)[0];
+            double entropy = r[k + ".entropy"].narrow(0, 0, prompts).mean().item<float>();
+            double coverage90 = r[k + ".coverage_fraction"].narrow(0, 0, prompts).mean(new long[] { 0, 1 })[1].item<float>();
+            list.Add(new DemoLayer(k, i, entropy, coverage90, top.Location, top.RatioToMean));
         }
         return list;
     }
@@ -137,3 +144,6 @@ public static class DemoRun
         return TokenLayout.Video(new VideoGrid((int)shape[2] / p[0], (int)shape[3] / p[1], (int)shape[4] / p[2]));
     }
 }
+
+/// <summary>One self-attention layer of the demo's table (conditional rows, head- and step-averaged).</summary>
+public sealed record DemoLayer(string Site, int Layer, double Entropy, double Coverage90, string TopReceiver, double TopRatio);

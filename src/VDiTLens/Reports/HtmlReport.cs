@@ -43,7 +43,8 @@ public sealed class HtmlReport
           .Append("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}")
           .Append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
           .Append("th{background:#f3f3f3}img{image-rendering:pixelated;margin:4px;border:1px solid #ddd}")
-          .Append("figure{display:inline-block;margin:6px;text-align:center}figcaption{font-size:12px}nav a{margin-right:1em}")
+          .Append("figure{display:inline-block;margin:6px;text-align:center;vertical-align:top}figcaption{font-size:12px;max-width:640px;margin:2px auto}nav a{margin-right:1em}")
+          .Append("figure.chart svg{display:block;margin:0 auto}figcaption .links{color:#777;white-space:nowrap}figcaption .links a{color:#2a6f97}")
           .Append("</style></head><body>\n<h1>VDiTLens report</h1>\n<nav>");
         foreach (var f in sections)
         {
@@ -77,6 +78,24 @@ public sealed class HtmlReport
             sb.Append("</tr>");
         }
         return sb.Append("</table>").ToString();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="chart"/> to <paramref name="relativeSvg"/> in the report and returns the figure's HTML:
+    /// the chart inline (tooltips work), the caption, and links to the SVG file and to the data it was drawn from.
+    /// </summary>
+    public string Chart(string relativeSvg, Charts.SvgChart chart, string caption, params DataLink[] data)
+    {
+        AtomicWrite(Asset(relativeSvg), chart.File);
+        return ChartFigure(relativeSvg, chart, caption, data);
+    }
+
+    /// <summary>The figure HTML of a chart already written to <paramref name="relativeSvg"/>.</summary>
+    public static string ChartFigure(string relativeSvg, Charts.SvgChart chart, string caption, params DataLink[] data)
+    {
+        var links = new[] { new DataLink("SVG", relativeSvg) }.Concat(data)
+            .Select(d => $"<a href=\"{Escape(d.Href)}\">{Escape(d.Label)}</a>");
+        return $"<figure class=\"chart\">{chart.Inline}<figcaption>{Escape(caption)} <span class=\"links\">[{string.Join(" · ", links)}]</span></figcaption></figure>";
     }
 
     public static string Figure(string relativeSrc, string caption, int? width = null) =>

@@ -32,7 +32,7 @@ public sealed class SinksCommandTests : IDisposable
             string report = Path.Combine(_dir, "report");
             Assert.Equal(0, Run(SinksCommand.Create(), Small.Concat(new[] { "--model", pipeline.Path, "--seeds", "0", "--ablation", "mask",
                 "--tau", "0.5", "--sparsify", "bottom_k:0.5", "--llm", llm, "--llm-length", "12", "--out", report }).ToArray()));
-            foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_self.png", "sink_mass_cross.png", "maps/blocks.1.attn1.png",
+            foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_self.svg", "sink_mass_cross.svg", "maps/blocks.1.attn1.svg",
                          "characterisation.json", "ablation.csv", "temperature.csv", "llm.json" })
                 Assert.True(File.Exists(Path.Combine(report, "sinks", file)), file);
             var temperature = File.ReadAllLines(Path.Combine(report, "sinks", "temperature.csv"));

@@ -37,8 +37,8 @@ public sealed class SparsityCommandTests(ITestOutputHelper output) : IDisposable
         Assert.True(json["complete"]!.GetValue<bool>());
         var uniformAll = json["cells"]!.AsArray().First(c => c!["Cell"]!["Mode"]!.GetValue<string>() == "uniform" && c["Cell"]!["Layer"]!.GetValue<int>() == 0)!;
         Assert.Equal(0.5, uniformAll["Density"]!.GetValue<double>(), 2); // bottom-k 50%: half the keys kept (floor rounding)
-        foreach (var png in new[] { "coverage_by_layer.png", "sweep_bottom_k_single.png", "sweep_bottom_k_uniform.png", "coverage_vs_degradation_bottom_k.png" })
-            Assert.True(new FileInfo(Path.Combine(folder, png)).Length > 0, png);
+        foreach (var svg in new[] { "coverage_by_layer.svg", "sweep_bottom_k_single.svg", "sweep_bottom_k_uniform.svg", "coverage_vs_degradation_bottom_k.svg" })
+            Assert.True(new FileInfo(Path.Combine(folder, svg)).Length > 0, svg);
         string html = File.ReadAllText(Path.Combine(_dir, "index.html"));
         Assert.Contains("id=\"sparsity\"", html);
         Assert.Contains("Looks sparse vs can be sparsified", html);

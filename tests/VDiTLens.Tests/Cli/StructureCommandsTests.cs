@@ -49,8 +49,8 @@ public sealed class StructureCommandsTests : IDisposable
         }
         Assert.Equal(2, json["kinds"]!["tile_map"]!.AsArray().Count);
         Assert.Equal(1 + 2 * 2 * 3, System.IO.File.ReadAllLines(File("structure", "summary.csv")).Length); // header + 2 kinds × 2 sites × (mean + 2 heads)
-        foreach (var png in new[] { "frame_map_layer_step_to_final.png", "frame_map_prompts_blocks_0_attn1.png", "frame_map_mean_blocks_1_attn1.png", "tile_map_mean_blocks_0_attn1.png" })
-            Assert.True(System.IO.File.Exists(File("structure", png)), png);
+        foreach (var svg in new[] { "frame_map_layer_step_to_final.svg", "frame_map_prompts.svg", "frame_map_mean_blocks_1_attn1.svg", "tile_map_mean_blocks_0_attn1.svg" })
+            Assert.True(System.IO.File.Exists(File("structure", svg)), svg);
         Assert.Contains("id=\"structure\"", System.IO.File.ReadAllText(File("index.html")));
 
         string saved = File("structure", "maps", "maps_seed1.safetensors");
@@ -84,8 +84,8 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(new[] { "L0_pair0.json", "L1_pair0.json", "all_pair0.json" }, cells);
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
         Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
-        Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.png")));
-        Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.png")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.svg")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.svg")));
         Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
 
         // a finished cell is loaded, not recomputed; a deleted one is recomputed

@@ -72,8 +72,8 @@ public sealed class StudiesOnOtherPipelinesTests(ITestOutputHelper output) : IDi
             "--prompt", "a red ball rolls", "--seeds", "0", "--steps", "2", "--ablation", "mask", "--tau", "2", "--out", _dir,
         }).ToArray()));
         string sinks = Path.Combine(_dir, "sinks");
-        foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_joint.png", "characterisation.json", "ablation.csv", "temperature.csv",
-                     $"maps/{JointSites[family][1]}.png" })
+        foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_joint.svg", "characterisation.json", "ablation.csv", "temperature.csv",
+                     $"maps/{JointSites[family][1]}.svg" })
             Assert.True(File.Exists(Path.Combine(sinks, file)), file);
         var detection = JsonNode.Parse(File.ReadAllText(Path.Combine(sinks, "detection.json")))!;
         var aggregate = detection["Aggregate"]!.AsArray();

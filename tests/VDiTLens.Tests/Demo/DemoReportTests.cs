@@ -1,59 +1,163 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using TorchSharp;
 using VDiTLens.Demo;
+using VDiTLens.IO;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Explorer;
 using VDiTLens.Runtime;
 using VDiTLens.Tests.Pipelines;
 using VDiTLens.Tests.TestSupport;
+using static TorchSharp.torch;
 
 namespace VDiTLens.Tests.Demo;
 
 public sealed class DemoReportTests
 {
-    private static string MakeReport(PixelSpacePipeline pipeline)
+    private static readonly string[] Prompts = { "a red circle moving left", "a blue square moving right" };
+    private const int Steps = 3;
+
+    /// <summary>A temporary report folder, deleted with the object.</summary>
+    private sealed class TempReport(string path) : IDisposable
+    {
+        public string Path { get; } = path;
+        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+    }
+
+    private static TempReport MakeReport(PixelSpacePipeline pipeline)
     {
         TorchRuntime.Initialise();
         string folder = Path.Combine(Path.GetTempPath(), "vditlens-report-" + Guid.NewGuid().ToString("N"));
         DemoRun.Run(new DemoOptions
         {
-            Model = pipeline.Path, Out = folder, Steps = 2, Frames = 3, Height = 16, Width = 16,
-            Prompts = new[] { "a red circle moving left", "a blue square moving right" },
+            Model = pipeline.Path, Out = folder, Steps = Steps, Frames = 3, Height = 16, Width = 16, Prompts = Prompts,
         }, new ComputeOptions(torch.CPU, torch.ScalarType.Float32, 1));
-        return folder;
+        return new TempReport(folder);
     }
 
+    private static string ScreenshotFolder => Path.Combine(AppContext.BaseDirectory, "browser-screenshots");
+
     [Fact]
-    public void Report_has_every_picture_it_references()
+    public void Report_has_every_file_it_references_and_every_chart_links_its_data()
     {
         using var pipeline = new PixelSpacePipeline();
-        string folder = MakeReport(pipeline);
+        using var report = MakeReport(pipeline);
+        string folder = report.Path;
         string html = File.ReadAllText(Path.Combine(folder, "index.html"));
-        var sources = System.Text.RegularExpressions.Regex.Matches(html, "src=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
-        Assert.Contains(sources, s => s.EndsWith(".gif"));
-        Assert.Contains(sources, s => s.EndsWith(".frame_map.png"));
-        Assert.All(sources, s => Assert.True(File.Exists(Path.Combine(folder, s)), $"missing {s}"));
-        Assert.True(File.Exists(Path.Combine(folder, "data", "demo.json")));
+        var references = Regex.Matches(html, "(?:src|href)=\"([^\"#][^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains(references, s => s.EndsWith(".gif"));
+        Assert.Contains(references, s => s == "demo/frame_maps.svg");
+        Assert.Contains(references, s => s == ExplorerWriter.DataScript);
+        Assert.Contains(references, s => s == ExplorerWriter.Safetensors);
+        Assert.All(references, s => Assert.True(File.Exists(Path.Combine(folder, s)), $"missing {s}"));
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
+
+        // Every chart is a well-formed SVG file, inline with its axes, and links the data it was drawn from.
+        var figures = Regex.Matches(html, "<figure class=\"chart\">(.*?)</figure>", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
+        Assert.True(figures.Count >= 6, $"{figures.Count} charts");
+        Assert.All(figures, f => Assert.True(Regex.Matches(f, "<a href=").Count >= 2, "a chart without a data link"));
+        foreach (var svg in Directory.GetFiles(folder, "*.svg", SearchOption.AllDirectories))
+            Assert.Equal("svg", XDocument.Load(svg).Root!.Name.LocalName);
+        string frameMaps = File.ReadAllText(Path.Combine(folder, "demo", "frame_maps.svg"));
+        Assert.Contains(">query frame<", frameMaps);
+        Assert.Contains(">key frame<", frameMaps);
+        Assert.Contains(">share of video-key mass<", frameMaps);
+        Assert.True(new FileInfo(Path.Combine(folder, ExplorerWriter.DataScript)).Length < 1 << 20);
     }
 
     [Fact]
-    public void Report_opens_in_headless_chromium_without_errors_and_a_broken_one_is_caught()
+    public void Explorer_in_headless_chromium_draws_the_recorded_probe_data()
     {
-        if (HeadlessBrowser.Executable is null)
+        if (HeadlessChromium.Executable is null)
         {
-            Assert.False(HeadlessBrowser.Required, "chromium is required (VDITLENS_REQUIRE_BROWSER=1) but not installed");
+            Assert.True(HeadlessChromium.MaySkip, HeadlessChromium.MissingMessage);
             return;
         }
         using var pipeline = new PixelSpacePipeline();
-        string folder = MakeReport(pipeline);
-        var (dom, log) = HeadlessBrowser.Open(Path.Combine(folder, "index.html"));
-        Assert.Contains("data-assets=\"ok\"", dom);
-        Assert.DoesNotContain("Uncaught", log);
-        Assert.DoesNotContain("missing assets", log);
+        using var report = MakeReport(pipeline);
+        string folder = report.Path;
+        using var browser = new HeadlessChromium();
+        browser.Open(Path.Combine(folder, "index.html"));
+        WaitFor(browser, "document.body.dataset.assets !== undefined && document.getElementById('explorer').dataset.rendered !== undefined");
+        Assert.Empty(browser.Errors);
+        Assert.Equal("ok", browser.Evaluate<string>("document.body.dataset.assets"));
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "report.png"));
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-initial.png"), "#explorer");
 
-        // The same check must fail on a report with a missing picture.
+        using var recorded = SafeTensorsFile.Open(Path.Combine(folder, ExplorerWriter.Safetensors));
+        var sites = browser.Evaluate("VDITLENS_EXPLORER.sites")!.AsArray().Select(s => s!.GetValue<string>()).ToArray();
+        var steps = browser.Evaluate("VDITLENS_EXPLORER.steps")!.AsArray().Select(s => s!.GetValue<int>()).ToArray();
+        Assert.Equal(new[] { 0, Steps - 1 }, steps);
+        Assert.Equal(2, sites.Length);
+
+        // Selecting layer, head, step, branch and prompt redraws the maps with the recorded values of that choice.
+        string before = browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML");
+        foreach (var (id, value) in new[] { ("site", "1"), ("head", "1"), ("step", "1"), ("branch", "uncond"), ("prompt", "1") })
+            browser.Evaluate($"(function(){{var e=document.getElementById('explorer-{id}');e.value='{value}';e.dispatchEvent(new Event('change'));}})()");
+        Assert.NotEqual(before, browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML"));
+        int row = browser.Evaluate<int>("vditlensExplorer.batchRow()");
+        Assert.Equal(Prompts.Length + 1, row); // uncond rows follow the cond rows
+        foreach (string map in ExplorerWriter.Maps)
+        {
+            using var expected = recorded.Load($"{sites[1]}.step{steps[1]}.{map}")[row, 1].flatten();
+            AssertDecoded(expected, Numbers(browser.Evaluate($"vditlensExplorer.mapValues('{map}')")));
+        }
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "frame-map.png"), "#explorer-frame-map");
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "tile-map.png"), "#explorer-tile-map");
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "mass-maps.png"), "#explorer-mass-maps");
+
+        // A real click on frame 2 at a captured query's patch selects that query; the overlay is its recorded row.
+        var queries = browser.Evaluate("VDITLENS_EXPLORER.queries")!.AsArray().Select(q => q!.AsArray().Select(v => v!.GetValue<int>()).ToArray()).ToArray();
+        var grid = browser.Evaluate("VDITLENS_EXPLORER.grid")!;
+        int gh = grid["height"]!.GetValue<int>(), gw = grid["width"]!.GetValue<int>();
+        int target = Array.FindLastIndex(queries, q => q[0] == 2);
+        var (x, y, w, h) = browser.Box("canvas[data-frame=\"2\"]");
+        browser.Click(x + (queries[target][2] + 0.5) / gw * w, y + (queries[target][1] + 0.5) / gh * h);
+        Assert.Equal(target.ToString(), browser.Evaluate<string>("document.getElementById('explorer-readout').dataset.query"));
+        var overlay = Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()"));
+        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[1]))[row, target].flatten())
+        {
+            AssertDecoded(rows, overlay);
+            Assert.Equal(1.0, rows.sum().item<float>(), 4); // a softmax row over the video keys
+        }
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-query.png"), "#explorer");
+
+        browser.Evaluate("(function(){var e=document.getElementById('explorer-overlay');e.value='mass';e.dispatchEvent(new Event('change'));})()");
+        using (var mass = recorded.Load($"{sites[1]}.step{steps[1]}.received_mass")[row, 1].flatten())
+            AssertDecoded(mass, Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-mass.png"), "#explorer");
+        browser.Screenshot(Path.Combine(ScreenshotFolder, "charts.png"), "#demo figure.chart");
+        Assert.Empty(browser.Errors);
+
+        // The same checks catch a report with a missing picture.
         new HtmlReport(folder).WriteSection(99, "broken", "broken", HtmlReport.Figure("nope.png", "missing"));
-        var (brokenDom, _) = HeadlessBrowser.Open(Path.Combine(folder, "index.html"));
-        Assert.Contains("data-assets=\"broken\"", brokenDom);
+        browser.Open(Path.Combine(folder, "index.html"));
+        WaitFor(browser, "document.body.dataset.assets !== undefined");
+        Assert.Equal("broken", browser.Evaluate<string>("document.body.dataset.assets"));
+        Assert.Contains(browser.Errors, e => e.Contains("nope.png"));
+    }
+
+    /// <summary>Each value the page decoded is within half a quantisation step (max / 65535 / 2) of the recorded float32.</summary>
+    private static void AssertDecoded(Tensor expected, double[] actual)
+    {
+        var e = expected.to(ScalarType.Float64).data<double>().ToArray();
+        Assert.Equal(e.Length, actual.Length);
+        double tolerance = e.Max() / Quantised.Levels / 2 * (1 + 1e-6) + 1e-9;
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(Math.Abs(e[i] - actual[i]) <= tolerance, $"value {i}: page {actual[i]}, recorded {e[i]} (tolerance {tolerance})");
+    }
+
+    private static double[] Numbers(JsonNode? array) => array!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+
+    private static void WaitFor(HeadlessChromium browser, string condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!browser.Evaluate<bool>(condition))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException($"page never reached: {condition}; errors: {string.Join("; ", browser.Errors)}");
+            Thread.Sleep(50);
+        }
     }
 }

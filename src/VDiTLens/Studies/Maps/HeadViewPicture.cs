@@ -49,7 +49,7 @@ public static class HeadViewPicture
                         }
                         else if (byKey.TryGetValue((sites[i], steps[c], h), out var r))
                         {
-                            var (R, G, B) = Heatmap.Colour(hi > lo ? (value(r) - lo) / (hi - lo) : 0);
+                            var (R, G, B) = VDiTLens.Reports.Charts.Colormap.Viridis(hi > lo ? (value(r) - lo) / (hi - lo) : 0);
                             fill = $"rgb({R},{G},{B})";
                         }
                         else fill = "#ddd";

@@ -73,7 +73,7 @@ public sealed class MapPicture(string pngPath, string svgPath, int size = 1024, 
             for (int x = 0; x < width; x++)
             {
                 var (r, g, b) = rowLines.Contains(y) || colLines.Contains(x) ? ((byte)255, (byte)255, (byte)255)
-                    : Heatmap.Colour((cells[y / cell, x / cell] - lo) / range);
+                    : VDiTLens.Reports.Charts.Colormap.Viridis((cells[y / cell, x / cell] - lo) / range);
                 int o = (y * width + x) * 3;
                 rgb[o] = r; rgb[o + 1] = g; rgb[o + 2] = b;
             }
@@ -118,7 +118,7 @@ public sealed class MapPicture(string pngPath, string svgPath, int size = 1024, 
         int bx = left + width + gap;
         for (int i = 0; i < height; i += 2)
         {
-            var (r, g, b) = Heatmap.Colour(1 - (double)i / height);
+            var (r, g, b) = VDiTLens.Reports.Charts.Colormap.Viridis(1 - (double)i / height);
             s.Append($"<rect x=\"{bx}\" y=\"{top + i}\" width=\"{bar}\" height=\"2\" fill=\"rgb({r},{g},{b})\"/>\n");
         }
         string Label(double v) => logScale ? $"1e{F(v)}" : F(v);

@@ -1,5 +1,6 @@
 using VDiTLens.Pipelines;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 using VDiTLens.Runtime;
 using VDiTLens.Studies.Sinks;
 
@@ -61,7 +62,14 @@ public static class RetrainStudy
         int buckets = Math.Min(100, losses.Count);
         if (buckets == 0) return;
         var means = Enumerable.Range(0, buckets).Select(i => losses.Skip(i * losses.Count / buckets).Take(Math.Max(1, losses.Count / buckets)).Average()).ToArray();
-        BarChart.Write(report.Asset("retrain/loss.png"), means, barWidth: 4, gap: 1);
+        File.WriteAllLines(report.Asset("retrain/loss.csv"), means.Select((m, i) => $"{i},{m.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}").Prepend("bucket,mean_relative_loss"));
+        var chart = LineChart.Render(new LineChartSpec
+        {
+            Title = "Distillation loss", XTitle = $"training progress (bucket of {Math.Max(1, losses.Count / buckets)} steps)", YTitle = "‖student − teacher‖² / ‖teacher‖²",
+            Series = new[] { new LineSeries("mean loss", means.Select((_, i) => (double)i).ToArray(), means) { Markers = buckets <= 30 } },
+            YMin = 0, IntegerX = true,
+        });
+        report.Chart("retrain/loss.svg", chart, "distillation loss during retraining", new DataLink("CSV", "retrain/loss.csv"));
     }
 
     private static IReadOnlyList<string[]> WriteComparison(HtmlReport report, RetrainOptions options, RetrainMeasurement before, RetrainMeasurement after, string work)
@@ -91,7 +99,7 @@ public static class RetrainStudy
         SinkReportWriter.WriteJson(Path.Combine(dir, "before_after.json"), new { options, before, after });
         report.WriteSection(45, "retrain", $"Retraining blocks {string.Join(", ", options.Blocks)} from scratch ({options.Scope}, {options.Target})",
             $"<p>Work folder: {HtmlReport.Escape(work)}</p>" + HtmlReport.Table(new[] { "metric", "original", "retrained" }, rows)
-            + HtmlReport.Figure("retrain/loss.png", "distillation loss (‖student − teacher‖² / ‖teacher‖²), left to right"));
+            + HtmlReport.Figure("retrain/loss.svg", "distillation loss (‖student − teacher‖² / ‖teacher‖²), left to right"));
         return rows;
     }
 

@@ -1,6 +1,6 @@
 using TorchSharp;
 using VDiTLens.Attention;
-using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Sinks;
@@ -26,12 +26,17 @@ public static class SinkGridMap
         return torch.cat(parts, 1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Writes the map as a heatmap PNG; false when the keys are not video.</summary>
-    public static bool Write(string path, Tensor massPerKey, TokenLayout layout)
+    /// <summary>The map as heatmap panels, one per frame, on one colour scale; null when the keys are not video.</summary>
+    public static SvgChart? Chart(Tensor massPerKey, TokenLayout layout, string title)
     {
-        using var matrix = Matrix(massPerKey, layout);
-        if (matrix is null) return false;
-        Heatmap.Write(path, matrix, Heatmap.CellFor(matrix.shape[0], matrix.shape[1], 512));
-        return true;
+        if (layout.VideoSegment is not { Grid: { } grid } segment) return null;
+        using var scope = torch.NewDisposeScope();
+        var video = massPerKey.detach().cpu().to(ScalarType.Float64).narrow(0, segment.Start, segment.Length).reshape(grid.Frames, grid.Height, grid.Width);
+        return HeatmapChart.Render(new HeatmapSpec
+        {
+            Panels = Enumerable.Range(0, grid.Frames).Select(f => HeatmapPanel.Of($"frame {f}", video[f])).ToArray(),
+            Title = title, RowTitle = "patch row", ColumnTitle = "patch column", ValueTitle = "received mass (mean over queries)",
+            PanelsPerRow = Math.Min(grid.Frames, 7),
+        });
     }
 }

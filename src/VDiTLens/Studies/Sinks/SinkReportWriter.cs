@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Sinks;
@@ -52,15 +53,18 @@ public static class SinkReportWriter
         {
             var sites = detection.Aggregate.Where(s => s.Kind == kind).OrderBy(s => s.Layer).ToList();
             if (sites.Count == 0) continue;
-            BarChart.Write(Path.Combine(dir, $"sink_mass_{kind}.png"), sites.Select(s => s.SinkMass).ToArray());
-            html.Append(HtmlReport.Figure($"sinks/sink_mass_{kind}.png", $"{kind}-attention sink mass per layer (layers {sites[0].Layer}…{sites[^1].Layer}, max {Format(sites.Max(s => s.SinkMass))})"));
+            html.Append(report.Chart($"sinks/sink_mass_{kind}.svg", BarChart.Render(new BarChartSpec
+            {
+                Title = $"{kind}-attention sink mass per layer", XTitle = "layer", YTitle = "sink mass (share of attention)",
+                Categories = sites.Select(s => s.Layer.ToString(CultureInfo.InvariantCulture)).ToArray(), Values = sites.Select(s => s.SinkMass).ToArray(),
+            }), $"attention mass received by the sink tokens, per {kind}-attention layer", new DataLink("JSON", "sinks/detection.json"), new DataLink("CSV", "sinks/sinks_per_step.csv")));
         }
-        Directory.CreateDirectory(Path.Combine(dir, "maps"));
         foreach (var site in detection.Aggregate.Where(s => s.Kind is "self" or "joint"))
         {
             var mean = torch.stack(baselines.Where(b => b.Layouts.ContainsKey(site.Site)).Select(b => b.StepMean(site.Site)).ToArray()).mean(new long[] { 0, 1 });
-            if (SinkGridMap.Write(Path.Combine(dir, "maps", $"{site.Site}.png"), mean, baselines[0].Layouts[site.Site]))
-                html.Append(HtmlReport.Figure($"sinks/maps/{site.Site}.png", $"{site.Site}: received mass, frames left to right (peak ×{Format(site.PeakRatio)})"));
+            if (SinkGridMap.Chart(mean, baselines[0].Layouts[site.Site], $"{site.Site}: received mass per frame") is { } chart)
+                html.Append(report.Chart($"sinks/maps/{site.Site}.svg", chart, $"{site.Site}: attention received per video key, head- and step-averaged (peak ×{Format(site.PeakRatio)} the mean)",
+                    new DataLink("JSON", "sinks/detection.json")));
             mean.Dispose();
         }
         var persistence = detection.Persistence.ToDictionary(p => p.Site);

@@ -3,6 +3,7 @@ using System.Text;
 using TorchSharp;
 using VDiTLens.Probes;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 
 namespace VDiTLens.Studies.Sparsity;
 
@@ -28,13 +29,11 @@ public static class SparsityReport
         var profile = outcome.Profile;
 
         File.WriteAllText(Asset("profile.csv"), ProfileCsv(profile));
-        WriteCoveragePlot(Asset("coverage_by_layer.png"), profile);
         html.Append("<h3>How sparse attention looks (dense run)</h3><p>Top-k coverage: the fraction of keys that hold share p of each query's attention, ")
             .Append("averaged over queries, heads and denoising steps (per head and step in <a href=\"sparsity/profile.csv\">profile.csv</a>). Small = looks sparse.")
             .Append(outcome.DenseAccuracy is { } acc ? $" Dense evaluator accuracy: {acc:P0}." : "").Append("</p>");
-        html.Append(HtmlReport.Figure("sparsity/coverage_by_layer.png",
-            $"coverage fraction (y, {Range(profile.Sites.SelectMany(s => s.FractionByLevel))}) vs layer (x, 0…{profile.Sites.Count - 1}); " +
-            string.Join(", ", EntropyCoverage.Levels.Select((p, i) => $"p={p}: {RasterPlot.PaletteNames[i]}"))));
+        html.Append(report.Chart($"{Folder}/coverage_by_layer.svg", CoveragePlot(profile),
+            "coverage fraction per layer, one line per mass level p", new DataLink("CSV", $"{Folder}/profile.csv")));
         html.Append(HtmlReport.Table(new[] { "layer", "site" }.Concat(EntropyCoverage.Levels.Select(p => $"coverage@{p}")).Append("entropy (nats)"),
             profile.Sites.Select(s => new[] { s.Layer.ToString(), s.Site }.Concat(s.FractionByLevel.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))
                 .Append(s.Entropy.ToString("F3", CultureInfo.InvariantCulture)))));
@@ -46,13 +45,13 @@ public static class SparsityReport
             html.Append($"<h3>Sensitivity sweep</h3><p>{outcome.Results.Count} of {outcome.Total} cells{(outcome.Complete ? "" : " (incomplete: run again to resume)")}; ")
                 .Append("every cell compared with the dense run of the same seed and prompts. Data: <a href=\"sparsity/sweep.csv\">sweep.csv</a>, <a href=\"sparsity/sweep.json\">sweep.json</a>.</p>");
             foreach (var method in outcome.Results.Select(r => r.Cell.Method).Distinct())
-                html.Append(MethodSection(outcome, method, Asset));
+                html.Append(MethodSection(report, outcome, method, Asset));
         }
         report.WriteSection(30, "sparsity", "Sparsity: looks sparse vs can be sparsified", html.ToString());
         return files;
     }
 
-    private static string MethodSection(SweepOutcome outcome, string method, Func<string, string> asset)
+    private static string MethodSection(HtmlReport report, SweepOutcome outcome, string method, Func<string, string> asset)
     {
         var html = new StringBuilder($"<h4>{HtmlReport.Escape(method)}</h4>");
         var cells = outcome.Results.Where(r => r.Cell.Method == method).ToArray();
@@ -62,10 +61,17 @@ public static class SparsityReport
             var modeCells = cells.Where(r => r.Cell.Mode == mode).ToArray();
             if (modeCells.Length == 0) continue;
             var rows = modeCells.Select(r => r.Cell.Layer).Distinct().Order().ToArray();
-            string png = $"sweep_{Safe(method)}_{mode}.png";
+            string svg = $"sweep_{Safe(method)}_{mode}.svg";
             var matrix = torch.full(rows.Length, levels.Length, double.NaN, dtype: torch.ScalarType.Float64);
             foreach (var r in modeCells) matrix[Array.IndexOf(rows, r.Cell.Layer), Array.IndexOf(levels, r.Cell.Level)] = r.LatentRelativeL2;
-            Heatmap.Write(asset(png), matrix, cell: Heatmap.CellFor(rows.Length, levels.Length, 192));
+            var chart = HeatmapChart.Render(new HeatmapSpec
+            {
+                Panels = new[] { HeatmapPanel.Of(null, matrix) }, Title = $"{method}, {mode}",
+                RowTitle = mode == SweepMode.Uniform ? "K (layers kept dense)" : "layer", RowLabels = rows.Select(r => r.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                ColumnTitle = "sparsity level", ColumnLabels = levels.Select(l => l.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                ValueTitle = "latent relative L2 error", CellSize = Math.Clamp(240.0 / Math.Max(rows.Length, levels.Length), 8, 40),
+            });
+            asset(svg);
             string what = mode switch
             {
                 SweepMode.Single => "only this layer sparsified",
@@ -73,14 +79,15 @@ public static class SparsityReport
                 _ => "every layer but the K most sensitive (single-layer sweep) sparsified",
             };
             html.Append($"<h5>{mode}: {what}</h5>");
-            html.Append(HtmlReport.Figure("sparsity/" + png, $"latent relative L2 (dark 0 … bright {modeCells.Max(r => r.LatentRelativeL2):G3}); rows: {(mode == SweepMode.Uniform ? "K" : "layer")}, columns: level {string.Join(", ", levels)}"));
+            html.Append(report.Chart($"{Folder}/{svg}", chart, "latent relative L2 error against the dense run (grey: not run)",
+                new DataLink("CSV", $"{Folder}/sweep.csv"), new DataLink("JSON", $"{Folder}/sweep.json")));
             html.Append(HtmlReport.Table(
                 new[] { mode == SweepMode.Uniform ? "K dense" : "layer" }.Concat(levels.Select(l => $"level {l}: rel L2 / PSNR / SSIM / density{(outcome.DenseAccuracy is null ? "" : " / acc")}")),
                 rows.Select(row => new[] { row.ToString() }.Concat(levels.Select(l =>
                     modeCells.FirstOrDefault(r => r.Cell.Layer == row && r.Cell.Level == l) is { } c ? Describe(c) : "–")))));
         }
         var single = cells.Where(r => r.Cell.Mode == SweepMode.Single).ToArray();
-        if (single.Length > 0) html.Append(SparseButSensitive(outcome, method, single, asset));
+        if (single.Length > 0) html.Append(SparseButSensitive(report, outcome, method, single, asset));
         return html.ToString();
     }
 
@@ -88,22 +95,30 @@ public static class SparsityReport
     /// Coverage@0.9 against the single-layer degradation per layer; a layer is flagged "looks sparse, is sensitive" when
     /// its coverage is at or below the median of the swept layers and its degradation above the median.
     /// </summary>
-    private static string SparseButSensitive(SweepOutcome outcome, string method, SweepCellResult[] single, Func<string, string> asset)
+    private static string SparseButSensitive(HtmlReport report, SweepOutcome outcome, string method, SweepCellResult[] single, Func<string, string> asset)
     {
         var ranking = SensitivityRanking.Rank(single, method);
         var points = ranking.Select(x => (x.Layer, Coverage: outcome.Profile.Sites[x.Layer].At(0.9), x.Score)).OrderBy(p => p.Layer).ToArray();
         double coverageMedian = Median(points.Select(p => p.Coverage)), scoreMedian = Median(points.Select(p => p.Score));
-        string png = $"coverage_vs_degradation_{Safe(method)}.png";
-        var plot = new RasterPlot(points.Min(p => p.Coverage), points.Max(p => p.Coverage), 0, points.Max(p => p.Score));
-        foreach (var p in points)
+        string svg = $"coverage_vs_degradation_{Safe(method)}.svg";
+        bool Flagged((int Layer, double Coverage, double Score) p) => p.Coverage <= coverageMedian && p.Score > scoreMedian;
+        LineSeries Points(string name, Func<(int Layer, double Coverage, double Score), bool> which, string colour)
         {
-            bool flagged = p.Coverage <= coverageMedian && p.Score > scoreMedian;
-            plot.Marker(p.Coverage, p.Score, flagged ? RasterPlot.Palette[3] : RasterPlot.Palette[0], 4);
+            var chosen = points.Where(which).ToArray();
+            return new LineSeries(name, chosen.Select(p => p.Coverage).ToArray(), chosen.Select(p => p.Score).ToArray())
+                { Colour = colour, Lines = false, PointLabels = chosen.Select(p => $"L{p.Layer}").ToArray() };
         }
-        plot.Save(asset(png));
+        var chart = LineChart.Render(new LineChartSpec
+        {
+            Title = $"{method}: looks sparse vs can be sparsified", XTitle = "coverage@0.9 (fraction of keys)", YTitle = "mean latent rel. L2 (single layer)",
+            Series = new[] { Points("other layers", p => !Flagged(p), Colormap.Series[0]), Points("looks sparse, is sensitive", Flagged, Colormap.Series[1]) },
+            YMin = 0,
+        });
+        asset(svg);
         var html = new StringBuilder("<h5>Looks sparse vs can be sparsified</h5>");
-        html.Append(HtmlReport.Figure("sparsity/" + png,
-            $"x: coverage@0.9 ({Range(points.Select(p => p.Coverage))}), y: mean latent rel L2 of the single-layer sweep (0 … {points.Max(p => p.Score):G3}); red: looks sparse (coverage ≤ median) yet sensitive (error > median)"));
+        html.Append(report.Chart($"{Folder}/{svg}", chart,
+            "each layer's coverage@0.9 against the error of sparsifying only that layer; flagged: coverage ≤ median and error > median",
+            new DataLink("CSV", $"{Folder}/sweep.csv"), new DataLink("profile CSV", $"{Folder}/profile.csv")));
         html.Append(HtmlReport.Table(new[] { "layer", "site", "coverage@0.9", "sensitivity rank", "mean rel L2 (single)", "looks sparse, is sensitive" },
             points.OrderBy(p => p.Coverage).Select(p => new[]
             {
@@ -129,21 +144,12 @@ public static class SparsityReport
         return sb.ToString();
     }
 
-    private static void WriteCoveragePlot(string path, SparsityProfile profile)
+    private static SvgChart CoveragePlot(SparsityProfile profile) => LineChart.Render(new LineChartSpec
     {
-        var sites = profile.Sites;
-        var all = sites.SelectMany(s => s.FractionByLevel).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        var plot = new RasterPlot(0, Math.Max(1, sites.Count - 1), 0, Math.Max(all.Max(), 1e-6));
-        for (int l = 0; l < EntropyCoverage.Levels.Length; l++)
-            plot.Line(sites.Select(s => ((double)s.Layer, s.FractionByLevel[l])).ToArray(), RasterPlot.Palette[l]);
-        plot.Save(path);
-    }
-
-    private static string Range(IEnumerable<double> values)
-    {
-        var v = values.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        return $"{v.Min().ToString("G3", CultureInfo.InvariantCulture)} … {v.Max().ToString("G3", CultureInfo.InvariantCulture)}";
-    }
+        Title = "Top-k coverage per layer", XTitle = "layer", YTitle = "keys holding mass p (fraction)", IntegerX = true, YMin = 0,
+        Series = EntropyCoverage.Levels.Select((p, l) => new LineSeries($"p = {p.ToString(CultureInfo.InvariantCulture)}",
+            profile.Sites.Select(s => (double)s.Layer).ToArray(), profile.Sites.Select(s => s.FractionByLevel[l]).ToArray())).ToArray(),
+    });
 
     private static double Median(IEnumerable<double> values)
     {

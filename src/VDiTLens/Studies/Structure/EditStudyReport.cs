@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -59,28 +60,31 @@ public static class EditStudyReport
         if (layered.Count > 0)
         {
             var x = layered.Select(b => (double)b.FirstLayer).ToList();
-            var unit = new List<LineSeries>
+            var data = new[] { new DataLink("CSV", $"{Folder}/summary.csv"), new DataLink("JSON", $"{Folder}/summary.json") };
+            LineSeries Series(string name, Func<EditBandSummary, double> value, int colour, bool dashed = false) =>
+                new(name, x, layered.Select(value).ToList()) { Colour = Colormap.Series[colour], Dashed = dashed };
+            var unit = new[]
             {
-                new("SSIM vs source", layered.Select(b => b.Ssim).ToList(), LineChart.Colours[0]),
-                new("frame-diff corr vs source", layered.Select(b => b.FrameDifferenceCorrelation).ToList(), LineChart.Colours[1]),
-                new("target adherence", layered.Select(b => b.Adherence).ToList(), LineChart.Colours[2]),
-                new("SSIM, no transfer", layered.Select(b => b.BaselineSsim).ToList(), LineChart.Colours[0], Dashed: true),
-                new("frame-diff corr, no transfer", layered.Select(b => b.BaselineFrameDifferenceCorrelation).ToList(), LineChart.Colours[1], Dashed: true),
-                new("adherence, no transfer", layered.Select(b => b.BaselineAdherence).ToList(), LineChart.Colours[2], Dashed: true),
+                Series("SSIM vs source", b => b.Ssim, 0), Series("frame-diff corr vs source", b => b.FrameDifferenceCorrelation, 1),
+                Series("target adherence", b => b.Adherence, 2), Series("SSIM, no transfer", b => b.BaselineSsim, 0, true),
+                Series("frame-diff corr, no transfer", b => b.BaselineFrameDifferenceCorrelation, 1, true),
+                Series("adherence, no transfer", b => b.BaselineAdherence, 2, true),
             };
             double low = Math.Min(0, unit.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(0).Min());
-            LineChart.Write(report.Asset($"{Folder}/preservation_adherence.png"), x, unit, low, 1);
-            html.Append(HtmlReport.Figure($"{Folder}/preservation_adherence.png", $"x: first layer of the band ({x.Min()}…{x.Max()}); y: {EditReport.F(low)}…1"))
-                .Append("<p>").Append(LineChart.Legend(unit)).Append("</p>");
-            var distance = new List<LineSeries>
+            html.Append(report.Chart($"{Folder}/preservation_adherence.svg", LineChart.Render(new LineChartSpec
             {
-                new("trajectory distance to source (px)", layered.Select(b => b.TrajectoryDistance).ToList(), LineChart.Colours[3]),
-                new("no transfer", layered.Select(b => b.BaselineTrajectoryDistance).ToList(), LineChart.Colours[3], Dashed: true),
+                Title = "Preservation and adherence by transferred band", XTitle = "first layer of the band", YTitle = "score (1 = identical / all adhered)",
+                Series = unit, YMin = low, YMax = 1, IntegerX = true,
+            }), "solid: with map transfer; dashed: target generated without transfer", data));
+            var distance = new[]
+            {
+                Series("trajectory distance to source", b => b.TrajectoryDistance, 3), Series("no transfer", b => b.BaselineTrajectoryDistance, 3, true),
             };
-            double high = Math.Max(1, distance.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(1).Max());
-            LineChart.Write(report.Asset($"{Folder}/trajectory_distance.png"), x, distance, 0, high);
-            html.Append(HtmlReport.Figure($"{Folder}/trajectory_distance.png", $"x: first layer of the band; y: 0…{EditReport.F(high)} pixels"))
-                .Append("<p>").Append(LineChart.Legend(distance)).Append("</p>");
+            html.Append(report.Chart($"{Folder}/trajectory_distance.svg", LineChart.Render(new LineChartSpec
+            {
+                Title = "Motion preservation by transferred band", XTitle = "first layer of the band", YTitle = "trajectory distance (px)",
+                Series = distance, YMin = 0, IntegerX = true,
+            }), "mean distance between the edited and the source object trajectories", data));
         }
         html.Append(HtmlReport.Table(
             new[] { "band", "cells", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer traj. dist", "no-transfer SSIM", "no-transfer frame-diff corr", "no-transfer adherence" },

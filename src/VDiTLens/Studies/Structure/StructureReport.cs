@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using VDiTLens.Reports;
+using VDiTLens.Reports.Charts;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Structure;
@@ -35,28 +36,34 @@ public static class StructureReport
             html.Append($"<h3>{HtmlReport.Escape(kind)}</h3>");
             html.Append(SummaryTable(sites));
 
-            string stepFile = $"{Folder}/{kind}_layer_step_to_final.png";
-            var grid = torch.tensor(sites.SelectMany(s => s.PearsonToFinalStep.Select(v => double.IsFinite(v) ? v : 0)).ToArray(), dtype: ScalarType.Float64)
-                .view(sites.Count, options.Steps);
-            Heatmap.Write(report.Asset(stepFile), grid, Heatmap.CellFor(sites.Count, options.Steps, 320));
-            html.Append(HtmlReport.Figure(stepFile, "Pearson correlation with the final step: rows = sites (layer order), columns = steps; colour 0 (dark) … 1 (yellow)"));
+            var data = new[] { new DataLink("JSON", $"{Folder}/summary.json"), new DataLink("CSV", $"{Folder}/summary.csv") };
+            var grid = torch.tensor(sites.SelectMany(s => s.PearsonToFinalStep).ToArray(), dtype: ScalarType.Float64).view(sites.Count, options.Steps);
+            html.Append(report.Chart($"{Folder}/{kind}_layer_step_to_final.svg", HeatmapChart.Render(new HeatmapSpec
+            {
+                Panels = new[] { HeatmapPanel.Of(null, grid) }, Title = $"{kind} maps: similarity to the final step",
+                RowTitle = "site", RowLabels = sites.Select(s => s.Site).ToArray(), ColumnTitle = "denoising step",
+                ValueTitle = "Pearson r with the final step", Max = 1,
+            }), "Pearson correlation of each step's head-averaged map with the final step's (grey: undefined)", data));
 
-            html.Append("<h4>Prompt × prompt Pearson correlation per layer (0 … 1)</h4><div>");
+            html.Append("<h4>Prompt × prompt Pearson correlation per layer</h4><div>");
+            var promptLabels = Enumerable.Range(1, options.Prompts.Count).Select(i => $"P{i}").ToArray();
+            html.Append(report.Chart($"{Folder}/{kind}_prompts.svg", HeatmapChart.Render(new HeatmapSpec
+            {
+                Panels = sites.Select(s => HeatmapPanel.Of(s.Site, torch.tensor(s.PromptPearson.SelectMany(r => r).ToArray(), dtype: ScalarType.Float64)
+                    .view(options.Prompts.Count, options.Prompts.Count))).ToArray(),
+                Title = $"{kind} maps: prompt × prompt similarity", RowTitle = "prompt", ColumnTitle = "prompt",
+                RowLabels = promptLabels, ColumnLabels = promptLabels, ValueTitle = "Pearson r", Max = 1, PanelsPerRow = 4,
+            }), "Pearson correlation between prompts' head-averaged maps (same seed and step; prompts numbered as listed above)", data));
+            html.Append("</div><h4>Head-averaged maps (mean over prompts, seeds and steps; each scaled min … max)</h4><div>");
             foreach (var s in sites)
             {
-                string file = $"{Folder}/{kind}_prompts_{Safe(s.Site)}.png";
-                var m = torch.tensor(s.PromptPearson.SelectMany(r => r.Select(v => double.IsFinite(v) ? v : 0)).ToArray(), dtype: ScalarType.Float64)
-                    .view(options.Prompts.Count, options.Prompts.Count);
-                Heatmap.Write(report.Asset(file), m, Heatmap.CellFor(options.Prompts.Count, options.Prompts.Count, 96));
-                html.Append(HtmlReport.Figure(file, s.Site));
-            }
-            html.Append("</div><h4>Head-averaged maps (mean over prompts, seeds and steps; rows = query groups; each scaled min … max)</h4><div>");
-            foreach (var s in sites)
-            {
-                string file = $"{Folder}/{kind}_mean_{Safe(s.Site)}.png";
                 using var mean = maps[kind].MeanMap(s.Site);
-                Heatmap.Write(report.Asset(file), mean, Heatmap.CellFor(s.Groups, s.Groups, 128), fromZero: false);
-                html.Append(HtmlReport.Figure(file, s.Site));
+                var values = HeatmapPanel.Of(null, mean);
+                html.Append(report.Chart($"{Folder}/{kind}_mean_{Safe(s.Site)}.svg", HeatmapChart.Render(new HeatmapSpec
+                {
+                    Panels = new[] { values }, Title = s.Site, RowTitle = "query group", ColumnTitle = "key group", ValueTitle = "attention share",
+                    Min = values.Values.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).Min(), CellSize = Math.Clamp(200.0 / s.Groups, 1, 24),
+                }), $"{s.Site}: {kind} map, rows = query {kind} groups", data));
             }
             html.Append("</div>");
         }

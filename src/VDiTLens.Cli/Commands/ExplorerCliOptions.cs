@@ -1,0 +1,32 @@
+using System.CommandLine;
+using VDiTLens.Reports.Explorer;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary>The options of the report's attention explorer, shared by every verb that writes one.</summary>
+internal sealed class ExplorerCliOptions
+{
+    public Option<string?> Steps { get; } = new("--explorer-steps") { Description = "denoising steps the explorer captures, e.g. 0,10,19 (default: the first and the last)" };
+    public Option<int> Queries { get; } = new("--explorer-queries") { Description = "queries per frame side whose attention rows are captured (N×N per frame)", DefaultValueFactory = _ => ExplorerOptions.Default.Queries };
+    public Option<string?> Sites { get; } = new("--explorer-sites") { Description = "sites the explorer captures: names, prefixes ending in *, or kinds (default: self)" };
+    public Option<int> TileSize { get; } = new("--explorer-tile-size") { Description = "tile edge of the explorer's tile map, in patches", DefaultValueFactory = _ => ExplorerOptions.Default.TileSize };
+    public Option<bool> Off { get; } = new("--no-explorer") { Description = "write the report without the attention explorer" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Steps, Queries, Sites, TileSize, Off }) command.Options.Add(o);
+    }
+
+    public ExplorerOptions Resolve(ParseResult result) => new()
+    {
+        Steps = Split(result.GetValue(Steps)).Select(s => int.TryParse(s, out int v) ? v
+            : throw new VDiTLensException($"--explorer-steps: '{s}' is not a step number (use a list such as 0,10,19)")).ToArray(),
+        Queries = result.GetValue(Queries),
+        Sites = Split(result.GetValue(Sites)),
+        TileSize = result.GetValue(TileSize),
+        Enabled = !result.GetValue(Off),
+    };
+
+    private static string[] Split(string? s) =>
+        string.IsNullOrWhiteSpace(s) ? Array.Empty<string>() : s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
