@@ -4,6 +4,7 @@ using Spectre.Console;
 using VDiTLens.Cli.Options;
 using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
+using VDiTLens.Probes;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
 using VDiTLens.Studies.Scale;
@@ -123,15 +124,32 @@ internal static class SparsityCommand
         var sites = pipeline.Sites.Where(x => x.Kind is Attention.AttentionKind.Self or Attention.AttentionKind.Joint).Select(x => x.Name).ToArray();
         var plan = SparsitySweep.Plan(options, sites, generator.ForwardsPerGeneration);
         var timing = GenerationTiming.Measure(pipeline, request);
-        var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count);
+        var measured = plan.Cells.Count == 0 ? null : new MeasuredStepCosts(
+            Math.Max(0, GenerationTiming.StepSeconds(pipeline, request, () => Attached(pipeline, options.Methods[0].Build(options.Levels[0], new[] { sites[0] })))
+                        - timing.SecondsPerStep),
+            GenerationTiming.StepSeconds(pipeline, request, () => new ProbeSet(pipeline.Seam, DenseReference.ProbeOptionsFor(options.CoverageStride))));
+        var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count, measured, c => SparsitySweep.SparsifiedSitesOf(c, sites.Length));
         var table = new Table().AddColumns("cell", "cost (generations)", "estimated s");
-        foreach (var c in plan.Cells) table.AddRow(Markup.Escape(c.Description), c.Cost.ToString("F2"), (c.Cost * timing.GenerationSeconds).ToString("F1"));
+        foreach (var c in plan.Cells)
+            table.AddRow(Markup.Escape(c.Description), c.Cost.ToString("F2"), PlanEstimate.Of(plan with { Cells = new[] { c }, DenseGenerations = 0 }, timing, 1, measured,
+                x => SparsitySweep.SparsifiedSitesOf(x, sites.Length)).Seconds.ToString("F1"));
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine($"{estimate.Cells} cells, {estimate.Generations} generations (the dense reference included), {estimate.Forwards} transformer forwards");
         AnsiConsole.WriteLine($"one generation ≈ {timing.GenerationSeconds:F2} s on {pipeline.Options.Device} ({timing.FixedSeconds:F2} s fixed + {timing.Steps} × {timing.SecondsPerStep:F3} s per step)");
         AnsiConsole.WriteLine($"estimated total {TimeSpan.FromSeconds(estimate.Seconds):hh\\:mm\\:ss}" + (options.Shard.IsAll ? ""
             : $"; over {options.Shard.Count} shards the longest takes {TimeSpan.FromSeconds(estimate.SecondsPerShard.Max()):hh\\:mm\\:ss}"));
         AnsiConsole.WriteLine(FormattableString.Invariant($"estimate: cells={estimate.Cells} generations={estimate.Generations} forwards={estimate.Forwards} seconds={estimate.Seconds:F2}"));
+    }
+
+    private static IDisposable Attached(ITextToVideoPipeline pipeline, IReadOnlyList<Attention.IAttentionIntervention> interventions)
+    {
+        var attached = interventions.Select(i => pipeline.Seam.Attach(i)).ToList();
+        return new Detach(attached);
+    }
+
+    private sealed class Detach(List<IDisposable> attached) : IDisposable
+    {
+        public void Dispose() { foreach (var a in attached) a.Dispose(); }
     }
 
     private static SweepOutcome Run(SparsitySweep sweep, PipelineSweepGenerator generator)

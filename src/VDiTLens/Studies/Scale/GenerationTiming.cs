@@ -12,6 +12,21 @@ public sealed record GenerationTiming(double FixedSeconds, double SecondsPerStep
 {
     public double GenerationSeconds => FixedSeconds + SecondsPerStep * Steps;
 
+    /// <summary>Seconds of one denoising step with <paramref name="attach"/>'s probes or interventions on the seam (2-step minus 1-step run).</summary>
+    public static double StepSeconds(ITextToVideoPipeline pipeline, GenerationRequest request, Func<IDisposable> attach)
+    {
+        using var attached = attach();
+        double Time(int steps)
+        {
+            var clock = Stopwatch.StartNew();
+            using (pipeline.Denoise(request with { Steps = steps, Progress = null })) { }
+            return clock.Elapsed.TotalSeconds;
+        }
+        Time(1);
+        double one = Time(1), two = Time(2);
+        return Math.Max(two - one, two / 4);
+    }
+
     public static GenerationTiming Measure(ITextToVideoPipeline pipeline, GenerationRequest request)
     {
         double Time(int steps)
@@ -35,18 +50,32 @@ public sealed record GenerationTiming(double FixedSeconds, double SecondsPerStep
     }
 }
 
+/// <summary>
+/// Measured step costs that replace a plan's nominal ones in an estimate: a step with one site sparsified costs
+/// <paramref name="SparseSiteStepSeconds"/> more than a plain step per sparsified site, and the dense reference's
+/// probed step <paramref name="ProbedStepSeconds"/>. (Shard assignment keeps the nominal costs: it must not depend on
+/// a timing.)
+/// </summary>
+public sealed record MeasuredStepCosts(double SparseSiteStepSeconds, double ProbedStepSeconds);
+
 /// <summary>What a plan costs: generations, transformer forwards and estimated seconds, in total and per shard.</summary>
 public sealed record PlanEstimate(int Cells, int Generations, long Forwards, double Seconds, IReadOnlyList<double> SecondsPerShard)
 {
-    public static PlanEstimate Of(StudyPlan plan, GenerationTiming timing, int shards)
+    /// <param name="sparsifiedSites">the sites a cell sparsifies (used with <paramref name="measured"/>).</param>
+    public static PlanEstimate Of(StudyPlan plan, GenerationTiming timing, int shards, MeasuredStepCosts? measured = null,
+        Func<PlannedCell, int>? sparsifiedSites = null)
     {
+        double CellSeconds(PlannedCell c) => measured is null || sparsifiedSites is null ? c.Cost * timing.GenerationSeconds
+            : timing.GenerationSeconds + timing.Steps * measured.SparseSiteStepSeconds * sparsifiedSites(c);
+        double denseSeconds = measured is null ? plan.DenseCost * timing.GenerationSeconds
+            : timing.FixedSeconds + timing.Steps * measured.ProbedStepSeconds;
         var owners = plan.Owners(shards);
         var perShard = new double[shards];
-        foreach (var c in plan.Cells) perShard[owners[c.Id]] += c.Cost * timing.GenerationSeconds;
+        foreach (var c in plan.Cells) perShard[owners[c.Id]] += CellSeconds(c);
         // Every shard makes (or loads) the dense reference; one of them pays for it.
-        perShard[0] += plan.DenseGenerations * plan.DenseCost * timing.GenerationSeconds;
+        perShard[0] += plan.DenseGenerations * denseSeconds;
         int generations = plan.Cells.Count + plan.DenseGenerations;
         return new PlanEstimate(plan.Cells.Count, generations, (long)generations * plan.ForwardsPerGeneration,
-            plan.TotalCost * timing.GenerationSeconds, perShard);
+            plan.Cells.Sum(CellSeconds) + plan.DenseGenerations * denseSeconds, perShard);
     }
 }

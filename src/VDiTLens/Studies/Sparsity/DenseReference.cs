@@ -78,16 +78,20 @@ public sealed class DenseReference : IDisposable
             new ProbeResults(keys.Select(k => new ProbeResult(k, all[ProbePrefix + k], 1)).ToList()));
     }
 
-    private static DenseReference Generate(ISweepGenerator generator, int coverageStride, CancellationToken cancellation)
-    {
-        var recorder = new SiteRecorder();
-        var options = new ProbeOptions
+    /// <summary>The probes the dense run carries (entropy and top-k coverage on every self/joint call, per step).</summary>
+    public static ProbeOptions ProbeOptionsFor(int coverageStride) =>
+        new ProbeOptions
         {
             Probes = new[] { "entropy" },
             Filter = new AttentionSelector { Sites = new[] { "self", "joint" } },
             Grouping = ProbeGrouping.Step,
             CoverageStride = coverageStride,
         };
+
+    private static DenseReference Generate(ISweepGenerator generator, int coverageStride, CancellationToken cancellation)
+    {
+        var recorder = new SiteRecorder();
+        var options = ProbeOptionsFor(coverageStride);
         using var probes = new ProbeSet(generator.Seam, options);
         using var attached = generator.Seam.Attach(recorder);
         var sample = generator.Generate(cancellation);
