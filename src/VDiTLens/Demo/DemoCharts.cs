@@ -49,11 +49,11 @@ public static class DemoCharts
             Panels = new[] { HeatmapPanel.Of(null, byHead) }, Title = "Entropy per layer and head",
             RowTitle = "layer", ColumnTitle = "head", ValueTitle = "entropy (nats)", Min = byHead.min().item<double>(),
         }), "mean over prompts and denoising steps (conditional branch)", csv));
-        html.Append(report.Chart("demo/sink_ratio_by_layer.svg", BarChart.Render(new BarChartSpec
+        html.Append(report.Chart("demo/top_key_share_by_layer.svg", BarChart.Render(new BarChartSpec
         {
-            Title = "Strongest attention sink per layer", XTitle = "layer", YTitle = "top key ÷ mean key (mass)",
-            Categories = layers.Select(l => l.Layer.ToString(CultureInfo.InvariantCulture)).ToArray(), Values = layers.Select(l => l.TopRatio).ToArray(),
-        }), "received mass of the key receiving the most attention, as a multiple of the mean (1 = no sink)", new DataLink("CSV", "data/layers.csv")));
+            Title = "Strongest attention receiver per layer", XTitle = "layer", YTitle = "share of a query's attention",
+            Categories = layers.Select(l => l.Layer.ToString(CultureInfo.InvariantCulture)).ToArray(), Values = layers.Select(l => l.TopShare).ToArray(),
+        }), "mean share of a query's attention on the key receiving the most (head and prompt mean; comparable across sequence lengths, unlike a ratio to the mean key)", new DataLink("CSV", "data/layers.csv")));
         html.Append("</div>");
 
         var g = layout.Grid!;
@@ -73,7 +73,7 @@ public static class DemoCharts
                 Panels = Enumerable.Range(0, g.Frames).Select(f => HeatmapPanel.Of($"frame {f}", video[f])).ToArray(),
                 Title = $"{l.Site}: attention received per key", RowTitle = "patch row", ColumnTitle = "patch column",
                 ValueTitle = "received mass", Min = 0, PanelsPerRow = Math.Min(g.Frames, 9), CellSize = Math.Clamp(88.0 / Math.Max(g.Height, g.Width), 2, 12),
-            }), $"mean over queries, prompts, heads and steps; sinks are bright cells (top: {l.TopReceiver}, ×{l.TopRatio:F1} the mean)", probes));
+            }), $"mean over queries, prompts, heads and steps; sinks are bright cells (top: {l.TopReceiver}, {l.TopShare:P2} of the attention)", probes));
         }
         return html.ToString();
     }

@@ -77,8 +77,8 @@ public static class DemoRun
                 layout.Grid!, capture.Queries, video, o.Steps, capture.Options));
         }
         File.WriteAllText(report.Asset("data/demo.json"), JsonSerializer.Serialize(new { prompts = o.Prompts, clips, layers, seconds = clock.Elapsed.TotalSeconds }, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,layer,entropy,coverage90_fraction,top_receiver,top_ratio" }
-            .Concat(layers.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Site},{l.Layer},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopRatio:F2}"))));
+        File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,layer,entropy,coverage90_fraction,top_receiver,top_share" }
+            .Concat(layers.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Site},{l.Layer},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopShare:F5}"))));
 
         var body = new System.Text.StringBuilder();
         body.Append($"<p>Model <code>{HtmlReport.Escape(o.Model)}</code>, {o.Steps} steps, guidance {o.Guidance}, seed {compute.Seed}, {ComputeOptions.NameOf(compute.DType)} on {HtmlReport.Escape(compute.Device.ToString())}; {clock.Elapsed.TotalSeconds:F1} s.</p>");
@@ -89,8 +89,8 @@ public static class DemoRun
             clips.Select(c => new[] { c.Prompt, c.Judged, c.Matches ? "yes" : "no" })));
         body.Append("<h3>Attention explorer</h3>").Append(explorerHtml.Length > 0 ? explorerHtml : "<p>Not captured (explorer disabled).</p>");
         body.Append("<h3>Attention per layer (self-attention, conditional rows, mean over prompts and denoising steps)</h3>");
-        body.Append(HtmlReport.Table(new[] { "site", "entropy (nats)", "keys for 90% mass (fraction)", "top receiver", "ratio to mean" },
-            layers.Select(l => new[] { l.Site, l.Entropy.ToString("F3"), l.Coverage90.ToString("F3"), l.TopReceiver, l.TopRatio.ToString("F1") })));
+        body.Append(HtmlReport.Table(new[] { "site", "entropy (nats)", "keys for 90% mass (fraction)", "top receiver", "its share of the attention" },
+            layers.Select(l => new[] { l.Site, l.Entropy.ToString("F3"), l.Coverage90.ToString("F3"), l.TopReceiver, l.TopShare.ToString("P2") })));
         body.Append(DemoCharts.Write(report, results, layers, layout, o.Prompts));
         body.Append("<p>Data: <a href=\"data/demo.json\">demo.json</a>, <a href=\"data/layers.csv\">layers.csv</a>, <a href=\"data/probes.safetensors\">probes.safetensors</a> (keys: docs/probes.md).</p>");
         report.WriteSection(10, "demo", "Demo: generation and attention on the embedded model", body.ToString());
@@ -132,7 +132,7 @@ public static class DemoRun
             var top = SinkLocator.Top(r[k + ".received_mass"].narrow(0, 0, prompts), layout, 1)[0];
             double entropy = r[k + ".entropy"].narrow(0, 0, prompts).mean().item<float>();
             double coverage90 = r[k + ".coverage_fraction"].narrow(0, 0, prompts).mean(new long[] { 0, 1 })[1].item<float>();
-            list.Add(new DemoLayer(k, i, entropy, coverage90, top.Location, top.RatioToMean));
+            list.Add(new DemoLayer(k, i, entropy, coverage90, top.Location, top.Mass));
         }
         return list;
     }
@@ -146,4 +146,4 @@ public static class DemoRun
 }
 
 /// <summary>One self-attention layer of the demo's table (conditional rows, head- and step-averaged).</summary>
-public sealed record DemoLayer(string Site, int Layer, double Entropy, double Coverage90, string TopReceiver, double TopRatio);
+public sealed record DemoLayer(string Site, int Layer, double Entropy, double Coverage90, string TopReceiver, double TopShare);
