@@ -87,14 +87,6 @@ internal static class GenerateCommand
         _ => throw new VDiTLensException($"--interventions {text}: neither a JSON list nor an existing file"),
     };
 
-    private sealed class Detacher(IReadOnlyList<IDisposable> handles) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var h in handles) h.Dispose();
-        }
-    }
-
     private static Tensor LoadLatents(string file)
     {
         if (!File.Exists(file)) throw new VDiTLensException($"--latents {file}: file not found");

@@ -39,11 +39,9 @@ internal static class HeadsCommand
                 PictureSteps = result.GetValue(pictureSteps) ?? Array.Empty<int>(),
             };
             var clock = Stopwatch.StartNew();
-            var request = new GenerationRequest
+            var request = study.Request(result, sizes) with
             {
                 Prompts = new[] { result.GetValue(prompt)! }, NegativePrompt = result.GetValue(negative)!, Seed = compute.Seed,
-                GuidanceScale = sizes.GuidanceScale, Steps = sizes.Steps, Height = sizes.Height, Width = sizes.Width, Frames = sizes.Frames,
-                MaxSequenceLength = sizes.MaxSequenceLength,
                 OnStep = info =>
                 {
                     if (info.Step == 0 && info.TotalSteps > 1)

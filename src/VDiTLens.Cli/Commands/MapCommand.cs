@@ -57,11 +57,9 @@ internal static class MapCommand
                 MemoryBudgetBytes = (long)result.GetValue(memory) << 20,
             };
             var clock = Stopwatch.StartNew();
-            var request = new GenerationRequest
+            var request = study.Request(result, sizes) with
             {
                 Prompts = new[] { result.GetValue(prompt)! }, NegativePrompt = result.GetValue(negative)!, Seed = compute.Seed,
-                GuidanceScale = sizes.GuidanceScale, Steps = sizes.Steps, Height = sizes.Height, Width = sizes.Width, Frames = sizes.Frames,
-                MaxSequenceLength = sizes.MaxSequenceLength,
                 OnStep = info =>
                 {
                     if (info.Step == 0 && options.Step > 0)

@@ -125,7 +125,7 @@ internal static class SparsityCommand
         var plan = SparsitySweep.Plan(options, sites, generator.ForwardsPerGeneration);
         var timing = GenerationTiming.Measure(pipeline, request);
         var measured = plan.Cells.Count == 0 ? null : new MeasuredStepCosts(
-            Math.Max(0, GenerationTiming.StepSeconds(pipeline, request, () => Attached(pipeline, options.Methods[0].Build(options.Levels[0], new[] { sites[0] })))
+            Math.Max(0, GenerationTiming.StepSeconds(pipeline, request, () => new Detacher(options.Methods[0].Build(options.Levels[0], new[] { sites[0] }).Select(i => pipeline.Seam.Attach(i)).ToArray()))
                         - timing.SecondsPerStep),
             GenerationTiming.StepSeconds(pipeline, request, () => new ProbeSet(pipeline.Seam, DenseReference.ProbeOptionsFor(options.CoverageStride))));
         var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count, measured, c => SparsitySweep.SparsifiedSitesOf(c, sites.Length));
@@ -139,17 +139,6 @@ internal static class SparsityCommand
         AnsiConsole.WriteLine($"estimated total {TimeSpan.FromSeconds(estimate.Seconds):hh\\:mm\\:ss}" + (options.Shard.IsAll ? ""
             : $"; over {options.Shard.Count} shards the longest takes {TimeSpan.FromSeconds(estimate.SecondsPerShard.Max()):hh\\:mm\\:ss}"));
         AnsiConsole.WriteLine(FormattableString.Invariant($"estimate: cells={estimate.Cells} generations={estimate.Generations} forwards={estimate.Forwards} seconds={estimate.Seconds:F2}"));
-    }
-
-    private static IDisposable Attached(ITextToVideoPipeline pipeline, IReadOnlyList<Attention.IAttentionIntervention> interventions)
-    {
-        var attached = interventions.Select(i => pipeline.Seam.Attach(i)).ToList();
-        return new Detach(attached);
-    }
-
-    private sealed class Detach(List<IDisposable> attached) : IDisposable
-    {
-        public void Dispose() { foreach (var a in attached) a.Dispose(); }
     }
 
     private static SweepOutcome Run(SparsitySweep sweep, PipelineSweepGenerator generator)

@@ -45,11 +45,7 @@ internal static class TextAblationCommand
                 },
                 Sites = StudyOptions.Split(result.GetValue(sites)),
             };
-            var template = new GenerationRequest
-            {
-                GuidanceScale = sizes.GuidanceScale, Steps = sizes.Steps, Height = sizes.Height, Width = sizes.Width, Frames = sizes.Frames,
-                MaxSequenceLength = sizes.MaxSequenceLength,
-            };
+            var template = study.Request(result, sizes);
             AnsiConsole.WriteLine($"text ablation: {options.Prompts.Count} prompts × {options.Seeds.Count} seeds × 3 generations = {TextAblationStudy.Forwards(template, options)} transformer forwards");
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var rows = TextAblationStudy.Run(pipeline, template, options, new Reporter(p =>
