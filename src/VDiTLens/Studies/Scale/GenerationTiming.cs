@@ -23,7 +23,7 @@ public sealed record GenerationTiming(double FixedSeconds, double SecondsPerStep
             return clock.Elapsed.TotalSeconds;
         }
         Time(1);
-        double one = Time(1), two = Time(2);
+        double one = (Time(1) + Time(1)) / 2, two = (Time(2) + Time(2)) / 2; // the mean of two each, as in Measure
         return Math.Max(two - one, two / 4);
     }
 
