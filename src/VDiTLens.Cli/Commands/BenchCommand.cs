@@ -43,7 +43,10 @@ internal static class BenchCommand
             using var bench = new TransformerBenchmark(p, options);
             AnsiConsole.WriteLine($"{p.Name}: {p.Resolution}, {ComputeOptions.NameOf(options.DType)} on {options.Device}");
             int n = result.GetValue(repeats);
+            CudaAllocatorStatistics.ResetPeak(options.Device);
             var timings = new List<ForwardTiming> { bench.Time("forward", 2, n) };
+            var allocator = CudaAllocatorStatistics.Read(options.Device);
+            string allocatorLine = CudaAllocatorStatistics.Describe(options.Device);
             double? after = options.Device.type == DeviceType.CUDA ? GpuMemory.UsedGiB(gpu) : null;
             var split = bench.EstimateSplit(timings[0].MedianMs);
 
@@ -66,6 +69,7 @@ internal static class BenchCommand
             AnsiConsole.Write(table);
             double? peak = before is null || after is null ? null : after.Value - before.Value;
             AnsiConsole.WriteLine($"GPU memory reserved by the plain forward (driver view): {(peak is null ? "n/a" : peak.Value.ToString("F2") + " GiB")}");
+            AnsiConsole.WriteLine($"plain forward, weights included: {allocatorLine}");
             if (split is not null)
                 AnsiConsole.WriteLine($"split: attention {split.AttentionMs:F1} ms, matrix products {split.MatMulMs:F1} ms, rest {split.RestMs:F1} ms");
             if (result.GetValue(json) is { } path)
@@ -73,6 +77,7 @@ internal static class BenchCommand
                 {
                     preset = p.Name, resolution = p.Resolution, dtype = ComputeOptions.NameOf(options.DType), device = options.Device.ToString(),
                     runs = timings, peak_reserved_gib = peak, split,
+                    allocator_peak_allocated_gib = allocator?.PeakAllocatedGiB, allocator_peak_reserved_gib = allocator?.PeakReservedGiB,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });

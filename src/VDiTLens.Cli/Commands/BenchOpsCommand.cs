@@ -24,13 +24,19 @@ internal static class BenchOpsCommand
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 7 };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
         var check = new Option<bool>("--check") { Description = "only check every CUDA kernel against its reference path (bf16 and fp16): max abs/rel error, PASS/FAIL" };
+        var selection = new Option<bool>("--selection") { Description = "only time the bottom-k selection (kernel, kthvalue, topk, full sort) at one attention call's size" };
+        var heads = new Option<long>("--heads") { Description = "with --selection: heads per call", DefaultValueFactory = _ => 24 };
+        var keys = new Option<long>("--keys") { Description = "with --selection: keys (= query rows per head)", DefaultValueFactory = _ => 44776 };
+        var chunkRows = new Option<long>("--chunk-rows") { Description = "with --selection: rows per chunk", DefaultValueFactory = _ => 5597 };
         var command = new Command("bench-ops", "Time each element-wise stage of a Wan block (unfused and fused) and check the fused kernels");
-        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json, check }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, frames, height, width, text, repeats, json, check, selection, heads, keys, chunkRows }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var options = common.Resolve(result);
             if (result.GetValue(check)) return CheckKernels(options, result.GetValue(json));
+            if (result.GetValue(selection))
+                return TimeSelection(options, result.GetValue(heads), result.GetValue(keys), result.GetValue(chunkRows), result.GetValue(repeats), result.GetValue(json));
             var config = ElementwiseBenchmark.Preset(result.GetValue(preset)!);
             var p = config.patch_size;
             var grid = new VideoGrid(result.GetValue(frames) / p[0], result.GetValue(height) / p[1], result.GetValue(width) / p[2]);
@@ -71,6 +77,21 @@ internal static class BenchOpsCommand
         return command;
     }
 
+    private static int TimeSelection(ComputeOptions options, long heads, long keys, long chunkRows, int repeats, string? json)
+    {
+        var t = new RowSelectionBenchmark(options.Device).Run(heads, keys, Math.Min(chunkRows, heads * keys), 0.5, repeats);
+        AnsiConsole.WriteLine($"bottom-k selection, {heads} heads × {keys} × {keys} float32 per call, {t.Chunks} chunks of {t.ChunkRows} rows, m = ⌊0.5·{keys}⌋ on {options.Device} ({t.KernelPath}):");
+        var table = new Table().AddColumns("path", "ms per chunk", "ms per call");
+        table.AddRow(Markup.Escape($"RowSelection ({t.KernelPath})"), t.KernelMs.ToString("F3"), $"{t.CallMs:F1} (measured)");
+        table.AddRow("kthvalue + ties (reference, one m)", t.KthValueMs.ToString("F3"), (t.KthValueMs * t.Chunks).ToString("F1"));
+        table.AddRow("topk + ties (reference, m per row)", t.TopKMs.ToString("F3"), (t.TopKMs * t.Chunks).ToString("F1"));
+        table.AddRow("stable sort + ranks", t.SortMs.ToString("F3"), (t.SortMs * t.Chunks).ToString("F1"));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"mask entries differing from the sort: {t.Mismatches}");
+        if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(t, new JsonSerializerOptions { WriteIndented = true }));
+        return t.Mismatches == 0 ? 0 : 1;
+    }
+
     private static int CheckKernels(ComputeOptions options, string? json)
     {
         string? unavailable = options.Device.type == DeviceType.CUDA ? KernelCache.Unavailable(options.Device.index < 0 ? 0 : options.Device.index) : "not on CUDA";
@@ -88,8 +109,11 @@ internal static class BenchOpsCommand
             AnsiConsole.WriteLine(Markup.Escape($"kernel {f.Variant} could not run on cuda:{f.Device}: {KernelCache.FirstLine(f.Reason)}"));
         int failed = results.Count(r => !r.Pass);
         AnsiConsole.WriteLine($"{results.Count - failed} of {results.Count} kernel checks PASS{(failed > 0 ? $", {failed} FAIL" : "")}");
+        var allocator = AllocatorCheck.Run(options.Device);
+        AnsiConsole.WriteLine(allocator.Unavailable is { } why ? $"allocator statistics: unavailable: {why}"
+            : $"allocator statistics, fixed allocation pattern: peak allocated over baseline {allocator.PeakAllocatedOverBaseline} bytes, peak reserved over baseline {allocator.PeakReservedOverBaseline} bytes");
         if (json is not null)
-            File.WriteAllText(json, JsonSerializer.Serialize(new { device = options.Device.ToString(), kernels_unavailable = unavailable, results, failures = KernelCache.Failures },
+            File.WriteAllText(json, JsonSerializer.Serialize(new { device = options.Device.ToString(), kernels_unavailable = unavailable, results, failures = KernelCache.Failures, allocator },
                 new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return failed == 0 ? 0 : 1;
     }

@@ -30,6 +30,7 @@ internal static class BenchPipelineCommand
             int gpu = options.Device.index < 0 ? 0 : options.Device.index;
             Func<double?> memory = options.Device.type == DeviceType.CUDA ? () => GpuMemory.UsedGiB(gpu) : () => null;
             AnsiConsole.WriteLine($"{p.Name}: {p.Height}×{p.Width}, {p.Frames} frames, {ComputeOptions.NameOf(options.DType)} on {options.Device}, guidance {(result.GetValue(split) ? "in two calls" : "batched")}");
+            CudaAllocatorStatistics.ResetPeak(options.Device);
             var timing = PipelineBenchmark.Run(p, result.GetValue(tokenizer)!, options, result.GetValue(steps), result.GetValue(guidance), !result.GetValue(split), memory,
                 line => AnsiConsole.WriteLine(line));
 
@@ -42,6 +43,8 @@ internal static class BenchPipelineCommand
             table.AddRow("VAE decode", timing.DecodeMs.ToString("F1"), Mem("vae decode"));
             table.AddRow("total (text + denoising + decode)", timing.TotalMs.ToString("F1"), "");
             AnsiConsole.Write(table);
+            var allocator = CudaAllocatorStatistics.Read(options.Device);
+            AnsiConsole.WriteLine($"whole run: {CudaAllocatorStatistics.Describe(options.Device)}");
             AnsiConsole.WriteLine($"parameters: {string.Join(", ", timing.Parameters.Select(kv => $"{kv.Key} {kv.Value:N0}"))}; video [{string.Join(", ", timing.VideoShape)}]");
             if (result.GetValue(json) is { } path)
             {
@@ -51,6 +54,7 @@ internal static class BenchPipelineCommand
                     timing.Preset, timing.Device, timing.DType, timing.Height, timing.Width, timing.Frames, timing.Steps, timing.GuidanceScale, timing.BatchGuidance,
                     timing.MaxSequenceLength, timing.Parameters, timing.BuildSeconds, timing.WarmupSeconds, timing.TextEncodingMs, timing.StepMs,
                     timing.StepMedianMs, timing.DenoiseMs, timing.DecodeMs, timing.TotalMs, timing.VideoShape, timing.MemoryGiB,
+                    AllocatorPeakAllocatedGiB = allocator?.PeakAllocatedGiB, AllocatorPeakReservedGiB = allocator?.PeakReservedGiB,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             }
             return 0;

@@ -1,5 +1,6 @@
 using TorchSharp;
 using VDiTLens.Attention;
+using VDiTLens.Interventions.Sparsity;
 using VDiTLens.Models.Common;
 using VDiTLens.Models.Wan;
 using VDiTLens.Probes;
@@ -38,6 +39,8 @@ public static class KernelCheck
         }
         options.ApplySeed();
         Coverage(options.Device, list);
+        options.ApplySeed();
+        Selection(options.Device, list);
         return list;
     }
 
@@ -141,6 +144,24 @@ public static class KernelCheck
         }
     }
 
+    /// <summary>Bottom-m masks on rows with many ties (few distinct levels, −1 padding, −0 and +0), m from 0 to n: exact.</summary>
+    private static void Selection(Device device, List<KernelCheckResult> list)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        const long n = 4133;
+        var values = torch.randint(0, 5, new long[] { 3, 4, 64, n }, device: device).to(ScalarType.Float32) / 7.0;
+        values[0] = torch.rand(new long[] { 4, 64, n }, device: device); // distinct values
+        values[1, 0, TensorIndex.Slice(0, 32), TensorIndex.Slice(0, 1000)] = torch.tensor(-1f);
+        values[1, 1] = values[1, 1].neg(); // −0 among +0
+        var m = torch.randint(0, n + 1, new long[] { 3, 4, 64, 1 }, device: device);
+        m[2, 0, 0, 0] = torch.tensor(0L);
+        m[2, 0, 1, 0] = torch.tensor(n);
+        var expected = RowRanks.Of(values, descending: false) < m; // the first m of a stable ascending sort
+        var actual = RowSelection.Smallest(values, m);
+        list.Add(Result("bottom-m selection mask vs stable sort (ties)", RowSmallestKernel.Variant, values, actual, expected, countTolerance: false, exact: true));
+    }
+
     private static KernelCheckResult Compare(string check, KernelVariant variant, Tensor input, Func<Tensor> callers, Func<Tensor> reference)
     {
         using var scope = torch.NewDisposeScope();
@@ -150,7 +171,7 @@ public static class KernelCheck
         return Result(check, variant, input, actual, expected, countTolerance: false);
     }
 
-    private static KernelCheckResult Result(string check, KernelVariant variant, Tensor input, Tensor actual, Tensor expected, bool countTolerance)
+    private static KernelCheckResult Result(string check, KernelVariant variant, Tensor input, Tensor actual, Tensor expected, bool countTolerance, bool exact = false)
     {
         using var scope = torch.NewDisposeScope();
         var a = actual.to(ScalarType.Float64);
@@ -160,7 +181,7 @@ public static class KernelCheck
         double l2 = ((a - e).norm() / e.norm()).item<double>();
         string path = PathOf(variant, input);
         bool pass = path == "kernel"
-            ? (countTolerance ? maxAbs <= 1 && l2 <= 1e-3 : maxRel <= MaxRelTolerance && l2 <= RelativeL2Tolerance)
+            ? exact ? maxAbs == 0 : (countTolerance ? maxAbs <= 1 && l2 <= 1e-3 : maxRel <= MaxRelTolerance && l2 <= RelativeL2Tolerance)
             : maxAbs == 0 && !KernelExpected(variant, input);
         return new KernelCheckResult(check, variant.ToString(), path, maxAbs, maxRel, l2, pass);
     }

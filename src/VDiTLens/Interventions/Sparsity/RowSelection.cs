@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using VDiTLens.Runtime.Cuda;
 
 namespace VDiTLens.Interventions.Sparsity;
 
@@ -17,6 +18,15 @@ internal static class RowSelection
         using var scope = torch.NewDisposeScope();
         long n = values.shape[^1];
         m = m.expand(values.shape[..^1].Append(1L).ToArray()).clamp(0, n);
+        if (RowSmallestKernel.Mask(values, m) is { } byKernel) return byKernel.MoveToOuterDisposeScope();
+        return Reference(values, m).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The selection in TorchSharp ops (kthvalue or topk, then ties by index); m already expanded and clamped.</summary>
+    public static Tensor Reference(Tensor values, Tensor m)
+    {
+        using var scope = torch.NewDisposeScope();
+        long n = values.shape[^1];
         long lo = m.min().item<long>(), hi = m.max().item<long>();
         if (hi == 0) return torch.zeros_like(values, dtype: ScalarType.Bool).MoveToOuterDisposeScope();
         // threshold = the m-th smallest value of each row (rows with m = 0 take any value; they select nothing below)

@@ -37,5 +37,6 @@ public static class KernelCatalog
         }
         yield return CoverageKernel.Variant(aggregate: true);
         yield return CoverageKernel.Variant(aggregate: false);
+        yield return RowSmallestKernel.Variant;
     }
 }
