@@ -53,7 +53,7 @@ public sealed class KernelFallbackTests
         {
             Environment.SetEnvironmentVariable(KernelCompiler.FailKernelVariable, before);
         }
-        Assert.Equal(24, results.Count);
+        Assert.Equal(25, results.Count);
         Assert.All(results, r =>
         {
             Assert.Equal("reference", r.Path);
