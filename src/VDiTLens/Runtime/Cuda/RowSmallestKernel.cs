@@ -28,7 +28,7 @@ public static class RowSmallestKernel
         long n = values.shape[^1], rows = values.numel() / n;
         if (rows == 0 || n == 0) return torch.zeros_like(values, dtype: ScalarType.Bool).MoveToOuterDisposeScope();
         var v = values.contiguous();
-        var counts = m.to(ScalarType.Int64).expand(values.shape[..^1].Append(1L).ToArray()).contiguous();
+        var counts = m.to(ScalarType.Int64, values.device).expand(values.shape[..^1].Append(1L).ToArray()).contiguous();
         var mask = torch.empty(values.shape, dtype: ScalarType.Bool, device: values.device);
         bool launched = kernel.TryLaunch((uint)rows, Threads, TensorMemory.Address(v), TensorMemory.Address(counts), TensorMemory.Address(mask), n);
         return launched ? mask.MoveToOuterDisposeScope() : null;
