@@ -6,18 +6,19 @@ config and seeded random weights, one forward at 480x720x49 (latent 13x60x90: 17
   - builds the model in float32 from torch.manual_seed(seed); parameters diffusers initialises to a constant (norm
     gains 1, biases 0) are re-randomised (1 + N(0, 0.1), N(0, 0.02)) so no weight hides a bug; every weight is then
     rounded to bfloat16, so the float32 and bfloat16 runs below use the same stored weights;
-  - writes MODEL_DIR: the model in bfloat16 as a sharded diffusers checkpoint (config.json,
-    diffusion_pytorch_model-0000i-of-0000n.safetensors + index), and inputs.safetensors (hidden_states [1,13,16,60,90],
+  - writes OUT_DIR/transformer: the model in bfloat16 as a sharded diffusers checkpoint (config.json,
+    diffusion_pytorch_model-0000i-of-0000n.safetensors + index), and OUT_DIR/inputs.safetensors (hidden_states [1,13,16,60,90],
     encoder_hidden_states [1,226,4096], both bfloat16-representable, stored float32; timestep int64 [1]); the rotary
     tables are not stored: CogVideoXPipeline computes them, and so does vditlens;
-  - writes reference.safetensors: diffusers' output in float32 (TF32 off) as `output_fp32`, and with the model and
+  - writes OUT_DIR/reference.safetensors: diffusers' output in float32 (TF32 off) as `output_fp32`, and with the model and
     inputs in bfloat16 as `output_bf16` (stored float32), the rotary tables from
     CogVideoXPipeline._prepare_rotary_positional_embeddings' function in float32 for both.
 `compare OURS.safetensors` (key `output`, e.g. from `vditlens forward --dtype bf16`): relative L2 of ours and of
 diffusers' bf16 against diffusers' float32; PASS when ours ≤ 1.5 × diffusers' own bf16 error.
 
-Usage: cogvideox_full_size_parity.py make MODEL_DIR [--seed 0]
-       cogvideox_full_size_parity.py compare MODEL_DIR OURS.safetensors [--json out.json]
+Usage: cogvideox_full_size_parity.py make OUT_DIR [--seed 0]
+       vditlens forward --model OUT_DIR/transformer --inputs OUT_DIR/inputs.safetensors --output OURS.safetensors --device cuda --dtype bf16
+       cogvideox_full_size_parity.py compare OUT_DIR OURS.safetensors [--json out.json]
 """
 import argparse
 import json
@@ -107,8 +108,8 @@ def make(folder, seed):
     model.to(torch.bfloat16)
     out16 = run(torch.bfloat16)
     t = time.time()
-    model.save_pretrained(folder, safe_serialization=True, max_shard_size="2GB")
-    print(f"saved the bf16 checkpoint in {time.time() - t:.1f} s: {sorted(os.listdir(folder))}", flush=True)
+    model.save_pretrained(os.path.join(folder, "transformer"), safe_serialization=True, max_shard_size="2GB")
+    print(f"saved the bf16 checkpoint in {time.time() - t:.1f} s: {sorted(os.listdir(os.path.join(folder, 'transformer')))}", flush=True)
     save_file({k: v.cpu().contiguous() for k, v in inputs.items()}, os.path.join(folder, "inputs.safetensors"))
     save_file({"output_fp32": out32.contiguous(), "output_bf16": out16.contiguous()}, os.path.join(folder, "reference.safetensors"))
     with open(os.path.join(folder, "parity.json"), "w") as f:
