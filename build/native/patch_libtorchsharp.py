@@ -138,9 +138,10 @@ def main():
     for folder in folders:
         for root, _, files in os.walk(folder):
             path = os.path.realpath(os.path.join(root, "libLibTorchSharp.so"))
-            if "libLibTorchSharp.so" in files and path not in seen:
-                seen.add(path)
-                print(f"libLibTorchSharp.so: {patch(path, shim_source)}: {path}")
+            if "libLibTorchSharp.so" not in files or path in seen:
+                continue
+            seen.add(path)
+            print(f"libLibTorchSharp.so: {patch(path, shim_source)}: {path}")
 
 
 if __name__ == "__main__":
