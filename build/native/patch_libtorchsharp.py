@@ -9,8 +9,9 @@ For every libLibTorchSharp.so under the given folder this script
 The shim's name is stored by shortening the RUNPATH string in place to its first entry ($ORIGIN/,
 the only one that exists outside TorchSharp's build machine), so the file keeps its size and layout.
 
-It does nothing where the system libstdc++ already provides GLIBCXX_3.4.32, and nothing to a file
-it has already patched. Usage: patch_libtorchsharp.py OUTPUT_DIR SHIM_SOURCE
+It does nothing where the system libstdc++ already provides GLIBCXX_3.4.32 (unless --always is given: for
+folders that go to other machines), and nothing to a file it has already patched.
+Usage: patch_libtorchsharp.py [--always] SHIM_SOURCE FOLDER...
 """
 import os
 import struct
@@ -128,14 +129,19 @@ def patch(path, shim_source):
 
 
 def main():
-    out_dir, shim_source = sys.argv[1], sys.argv[2]
-    if system_libstdcxx_has_version():
+    args = sys.argv[1:]
+    always = "--always" in args
+    shim_source, *folders = [a for a in args if a != "--always"]
+    if not always and system_libstdcxx_has_version():
         return
-    for root, _, files in os.walk(out_dir):
-        for name in files:
-            if name == "libLibTorchSharp.so":
-                path = os.path.join(root, name)
-                print(f"libLibTorchSharp.so: {patch(path, shim_source)}: {path}")
+    seen = set()
+    for folder in folders:
+        for root, _, files in os.walk(folder):
+            path = os.path.realpath(os.path.join(root, "libLibTorchSharp.so"))
+            if "libLibTorchSharp.so" not in files or path in seen:
+                continue
+            seen.add(path)
+            print(f"libLibTorchSharp.so: {patch(path, shim_source)}: {path}")
 
 
 if __name__ == "__main__":
