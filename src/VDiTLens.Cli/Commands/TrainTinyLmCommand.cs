@@ -45,7 +45,7 @@ internal static class TrainTinyLmCommand
                 MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed,
             };
             var shape = new TinyLmShape(result.GetValue(layers), result.GetValue(hidden), result.GetValue(heads), result.GetValue(intermediate));
-            string deviceName = compute.Device.type == DeviceType.CUDA ? compute.Device.ToString() : $"cpu ({Environment.ProcessorCount} threads)";
+            string deviceName = compute.Device.type == DeviceType.CUDA ? compute.Device.ToString() : $"cpu ({torch.get_num_threads()} libtorch threads)";
             var run = new TinyLmRun(shape, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName);
             AnsiConsole.WriteLine(run.Resume
                 ? $"train-tiny-lm on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"

@@ -19,7 +19,10 @@ public sealed record TinyLmCheckpointState(int Step, double TrainingSeconds, dou
 public static class TinyLmCheckpoint
 {
     public const string StateFile = "state.json";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // before any step the loss is NaN
+    };
 
     public static void Save(string folder, TinyLmCheckpointState state, LlamaForCausalLM lm, NamedAdamW optimizer) =>
         CheckpointFolder.Replace(folder, temporary =>

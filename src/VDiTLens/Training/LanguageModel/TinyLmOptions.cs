@@ -14,7 +14,7 @@ namespace VDiTLens.Training.LanguageModel;
 /// <param name="LogEvery">Steps between loss-log rows and progress reports.</param>
 /// <param name="MaxSeconds">Stop (checkpointing first) once training has run this long; 0 = no limit.</param>
 public sealed record TinyLmOptions(
-    int Steps = 1200,
+    int Steps = 1500,
     int BatchSize = 32,
     int SequenceLength = 64,
     double LearningRate = 1e-3,
@@ -23,7 +23,7 @@ public sealed record TinyLmOptions(
     double GradientClip = 1.0,
     double InitializerRange = 0.02,
     long Seed = 0,
-    int CheckpointEvery = 200,
+    int CheckpointEvery = 250,
     int LogEvery = 20,
     double MaxSeconds = 0)
 {

@@ -123,7 +123,12 @@ public static class TinyLmTrainer
             },
             objective = "next-token cross-entropy over every position, float32, AdamW (beta2 0.95), warm-up then cosine decay to 0.1 of the peak",
         };
-        File.WriteAllText(Path.Combine(folder, "training.json"), JsonSerializer.Serialize(training, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(folder, "training.json"), JsonSerializer.Serialize(training,
+            new JsonSerializerOptions
+            {
+                WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // no step taken: the loss is NaN
+            }));
     }
 }
 

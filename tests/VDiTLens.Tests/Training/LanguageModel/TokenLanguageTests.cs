@@ -45,6 +45,27 @@ public sealed class TokenLanguageTests
     }
 
     [Fact]
+    public void Symbols_follow_their_fixed_successor_three_times_in_four()
+    {
+        var (ids, _) = TokenLanguage.Sample(new Random(11), 20_000);
+        int pairs = 0, follow = 0;
+        bool question = false; // between a task word and its separator
+        for (int i = 1; i < ids.Length; i++)
+        {
+            if (ids[i] is TokenLanguage.Copy or TokenLanguage.Reverse or TokenLanguage.Count && ids[i - 1] is TokenLanguage.Bos or TokenLanguage.Eos) question = true;
+            else if (ids[i] == TokenLanguage.Separator) question = false;
+            else if (question && ids[i - 1] >= TokenLanguage.FirstSymbol)
+            {
+                pairs++;
+                if (ids[i] - TokenLanguage.FirstSymbol == TokenLanguage.Successor((int)(ids[i - 1] - TokenLanguage.FirstSymbol))) follow++;
+            }
+        }
+        // P(successor) = 0.75 + 0.25 / 16 = 0.766
+        Assert.InRange((double)follow / pairs, 0.75, 0.78);
+        Assert.Equal(Enumerable.Range(0, TokenLanguage.SymbolCount), Enumerable.Range(0, TokenLanguage.SymbolCount).Select(TokenLanguage.Successor).Order());
+    }
+
+    [Fact]
     public void A_batch_is_a_function_of_seed_and_step_only()
     {
         var a = TokenLanguage.Batch(seed: 3, step: 7, rows: 4, length: 32);

@@ -89,25 +89,25 @@ public sealed class CausalSinkStatisticsTests
             var layer = CausalSinks.Layer(site, received, epsilon: 0.3);
             var profile = CausalSinks.Of(new[] { (site, received), (site with { Name = "layers.1.self_attn", Layer = 1 }, received) }, epsilon: 0.3);
 
-            // By definition: α_j = 1/(T − j) Σ_{i ≥ j} A_ij per (sequence, head); top-1 share from the mean over all T queries.
+            // By definition (the probe hands its means back in float32, hence 6 decimals): α_j = 1/(T − j) Σ_{i ≥ j} A_ij per (sequence, head); top-1 share from the mean over all T queries.
             double Alpha(int s, int h, int j) => Enumerable.Range(j, t - j).Sum(i => a[s][h][i][j]) / (t - j);
             double AllQueries(int s, int h, int j) => Enumerable.Range(0, t).Sum(i => a[s][h][i][j]) / t;
             var firstKey = Enumerable.Range(0, Sequences).Select(s => Enumerable.Range(0, Heads).Average(h => Alpha(s, h, 0))).ToArray();
             var top = Enumerable.Range(0, Sequences).Select(s => Enumerable.Range(0, Heads).Average(h => Enumerable.Range(0, t).Max(j => AllQueries(s, h, j)))).ToArray();
             var share = Enumerable.Range(0, Sequences).Select(s => Enumerable.Range(0, Heads).Count(h => Alpha(s, h, 0) > 0.3) / (double)Heads).ToArray();
-            Assert.Equal(firstKey.Average(), layer.FirstKeyMass.Value, 10);
-            Assert.Equal(top.Average(), layer.TopShare.Value, 10);
+            Assert.Equal(firstKey.Average(), layer.FirstKeyMass.Value, 6);
+            Assert.Equal(top.Average(), layer.TopShare.Value, 6);
             Assert.Equal(share.Average(), layer.SinkEpsilon.Value, 12);
             Assert.Equal(share.Average(), profile.ModelSinkEpsilon.Value, 12);
             for (int h = 0; h < Heads; h++)
-                Assert.Equal(Enumerable.Range(0, Sequences).Average(s => Alpha(s, h, 0)), layer.FirstKeyMassPerHead[h], 10);
+                Assert.Equal(Enumerable.Range(0, Sequences).Average(s => Alpha(s, h, 0)), layer.FirstKeyMassPerHead[h], 6);
             double harmonic = Enumerable.Range(1, t).Sum(n => 1.0 / n);
             Assert.Equal(harmonic / t, layer.UniformFirstKeyMass, 12);
             for (int j = 0; j < t; j += 5)
             {
                 double uniform = Enumerable.Range(j, t - j).Sum(i => 1.0 / (i + 1)) / (t - j);
                 double alpha = Enumerable.Range(0, Sequences).Average(s => Enumerable.Range(0, Heads).Average(h => Alpha(s, h, j)));
-                Assert.Equal(alpha / uniform, layer.CausalRatio[j], 9);
+                Assert.Equal(alpha / uniform, layer.CausalRatio[j], 5);
             }
             Assert.All(layer.TopKeyPerHead, key => Assert.Equal(0, key));
             Assert.Equal(Sequences, layer.FirstKeyMass.N);
@@ -137,8 +137,8 @@ public sealed class CausalSinkStatisticsTests
         var zeros = torch.zeros(new long[] { 2, 1, t, 4 }, dtype: ScalarType.Float64);
         using var received = ProbedReceivedMass(zeros, zeros, zeros, t, site);
         var layer = CausalSinks.Layer(site, received, 0.3);
-        Assert.All(layer.CausalRatio, r => Assert.Equal(1.0, r, 12));
-        Assert.Equal(layer.UniformFirstKeyMass, layer.FirstKeyMass.Value, 12);
+        Assert.All(layer.CausalRatio, r => Assert.Equal(1.0, r, 6)); // float32 probe means
+        Assert.Equal(layer.UniformFirstKeyMass, layer.FirstKeyMass.Value, 7);
         Assert.Equal(0, layer.SinkEpsilon.Value);
     }
 }
