@@ -23,7 +23,7 @@ public sealed class CausalSinkStatisticsTests
     /// q, k, v [N, H, T, D] in float64: dimension 0 of key 0 is 1 and of query q is √D · ln(p q / (1 − p)), so that
     /// (before the small random part of the other dimensions) query q ≥ 1 gives key 0 exactly p and the q others (1 − p)/q.
     /// </summary>
-    private static (Tensor Q, Tensor K, Tensor V) Planted_qkv(int t, int seed)
+    private static (Tensor Q, Tensor K, Tensor V) PlantedQkv(int t, int seed)
     {
         var g = new Generator((ulong)seed);
         var q = 0.3 * torch.randn(new long[] { Sequences, Heads, t, Dim }, dtype: ScalarType.Float64, generator: g);
@@ -83,7 +83,7 @@ public sealed class CausalSinkStatisticsTests
         var site = new AttentionSite("layers.0.self_attn", 0, AttentionKind.Self, "attn.0.self");
         var results = new[] { 16, 64 }.Select(t =>
         {
-            var (q, k, v) = Planted_qkv(t, seed: t);
+            var (q, k, v) = PlantedQkv(t, seed: t);
             var a = DenseAttention(q, k, t);
             using var received = ProbedReceivedMass(q, k, v, t, site);
             var layer = CausalSinks.Layer(site, received, epsilon: 0.3);
