@@ -29,6 +29,7 @@ internal static class CommandCatalog
         yield return TextAblationCommand.Create();
         yield return RetrainCommand.Create();
         yield return TrainTinyCommand.Create();
+        yield return TrainTinyLmCommand.Create();
         yield return EvalTinyCommand.Create();
         yield return MergeCommand.Create();
         yield return SubmitCommand.Create();

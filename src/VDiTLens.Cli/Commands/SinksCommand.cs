@@ -36,13 +36,16 @@ internal static class SinksCommand
         var sparsify = new Option<string?>("--sparsify") { Description = "also run each τ with this sparsifier, e.g. bottom_k:0.5" };
         var sparsifySites = ListOption.Strings("--sparsify-sites", "sites the sparsifier applies to", new[] { "self", "joint" });
         var characteriseStep = new Option<int?>("--characterise-step") { Description = "step at which k/v norms and the residual stream are captured (default: middle)" };
-        var llm = new Option<string?>("--llm") { Description = "Hugging Face Llama folder: measure the same metrics on a causal language model" };
+        var llm = new Option<string?>("--llm") { Description = "Hugging Face Llama folder: measure the same metrics on a causal language model (alone when --model is not given)" };
         var llmLength = new Option<int>("--llm-length") { Description = "tokens per LLM sequence (random ids after BOS)", DefaultValueFactory = _ => 64 };
+        var llmSequences = new Option<int>("--llm-sequences") { Description = "LLM sequences (the CIs are over sequences)", DefaultValueFactory = _ => 32 };
+        var llmText = new Option<string>("--llm-text") { Description = "LLM input: random (uniform random ids after BOS) or language (the procedural token language train-tiny-lm uses)", DefaultValueFactory = _ => "random" };
+        llmText.AcceptOnlyFromAmong("random", "language");
         var memory = new Option<long>("--probe-memory-mb") { DefaultValueFactory = _ => 256 };
         var command = new Command("sinks", "Attention sinks: detection, key/value and residual characterisation, ablation vs random keys, temperature sweep");
         study.AddTo(command);
         prompts.AddTo(command);
-        foreach (var o in new Option[] { sites, probeSteps, ratio, epsilon, topK, ablation, taus, tauSites, tauHeads, sparsify, sparsifySites, characteriseStep, llm, llmLength, memory })
+        foreach (var o in new Option[] { sites, probeSteps, ratio, epsilon, topK, ablation, taus, tauSites, tauHeads, sparsify, sparsifySites, characteriseStep, llm, llmLength, llmSequences, llmText, memory })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(r =>
@@ -52,7 +55,9 @@ internal static class SinksCommand
             var criteria = new SinkCriteria(r.GetValue(ratio), r.GetValue(epsilon), r.GetValue(topK));
             criteria.Validate();
             var report = new SinkStudyReport(new HtmlReport(r.GetValue(study.Out)!));
-            string model = study.ModelPath(r);
+            bool videoStudy = r.GetValue(llm) is null || r.GetValue(study.Model) is not null; // --llm alone measures only the language model
+            string model = videoStudy ? study.ModelPath(r) : "";
+            if (videoStudy)
             using (var pipeline = TextToVideoPipelines.Load(model, compute))
             {
                 var options = new SinkStudyOptions
@@ -79,7 +84,14 @@ internal static class SinksCommand
             {
                 using var lm = LlamaForCausalLM.Load(llmPath, compute);
                 long? bos = IO.ModelFolder.Open(llmPath).Config["bos_token_id"]?.GetValue<long>();
-                AnsiConsole.WriteLine(report.AddLanguageModel(lm, Path.GetFileName(Path.GetFullPath(llmPath)), criteria, r.GetValue(llmLength), compute.Seed, bos).Statement);
+                string name = Path.GetFileName(Path.GetFullPath(llmPath));
+                int length = r.GetValue(llmLength), sequences = r.GetValue(llmSequences);
+                using var ids = r.GetValue(llmText) == "language"
+                    ? Training.LanguageModel.TokenLanguage.Ids(compute.Seed, sequences, length)
+                    : LlmSinkProfile.RandomIds(lm.Config.vocab_size, sequences, length, compute.Seed, bos);
+                var (verdict, profile) = report.AddLanguageModel(lm, name, criteria, ids, r.GetValue(llmText) == "language" ? "sequences of the procedural token language" : "uniform random ids after BOS");
+                AnsiConsole.WriteLine(profile.Causal.Statement(name));
+                AnsiConsole.WriteLine(verdict.Statement);
             }
             report.Write();
             AnsiConsole.WriteLine($"wrote {report.Folder} and {Path.Combine(r.GetValue(study.Out)!, "index.html")}");

@@ -14,30 +14,22 @@ public sealed record CheckpointState(int Step, double TrainingSeconds, double La
 /// <summary>
 /// A resumable training checkpoint folder: <c>model.safetensors</c> (weights), <c>ema.safetensors</c> (averaged weights),
 /// <c>optimizer.safetensors</c> (AdamW moments) and <c>state.json</c>. The data, noise and sigma of every step are a
-/// function of (seed, step), so these files are the whole state. Written to a sibling folder, then swapped in, so a
-/// crash never leaves a half-written checkpoint.
+/// function of (seed, step), so these files are the whole state. Replaced atomically (<see cref="CheckpointFolder"/>).
 /// </summary>
 public static class TrainingCheckpoint
 {
     public const string StateFile = "state.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static void Save(string folder, CheckpointState state, TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer)
-    {
-        string full = Path.GetFullPath(folder);
-        string temporary = full + ".tmp", previous = full + ".old";
-        if (Directory.Exists(temporary)) Directory.Delete(temporary, true);
-        Directory.CreateDirectory(temporary);
-        SafeTensorsWriter.Save(Path.Combine(temporary, "model.safetensors"), model.NamedParameters.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
-        SafeTensorsWriter.Save(Path.Combine(temporary, "ema.safetensors"), ema.Weights);
-        SafeTensorsWriter.Save(Path.Combine(temporary, "optimizer.safetensors"), optimizer.State(),
-            new Dictionary<string, string> { ["adam_steps"] = optimizer.Steps.ToString() });
-        File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
-        if (Directory.Exists(previous)) Directory.Delete(previous, true);
-        if (Directory.Exists(full)) Directory.Move(full, previous);
-        Directory.Move(temporary, full);
-        if (Directory.Exists(previous)) Directory.Delete(previous, true);
-    }
+    public static void Save(string folder, CheckpointState state, TinyModel model, ExponentialMovingAverage ema, NamedAdamW optimizer) =>
+        CheckpointFolder.Replace(folder, temporary =>
+        {
+            SafeTensorsWriter.Save(Path.Combine(temporary, "model.safetensors"), model.NamedParameters.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
+            SafeTensorsWriter.Save(Path.Combine(temporary, "ema.safetensors"), ema.Weights);
+            SafeTensorsWriter.Save(Path.Combine(temporary, "optimizer.safetensors"), optimizer.State(),
+                new Dictionary<string, string> { ["adam_steps"] = optimizer.Steps.ToString() });
+            File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
+        });
 
     public static bool Exists(string folder) => File.Exists(Path.Combine(folder, StateFile));
 

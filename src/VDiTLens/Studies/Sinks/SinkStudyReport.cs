@@ -3,6 +3,7 @@ using VDiTLens.Models.Llama;
 using VDiTLens.Pipelines;
 using VDiTLens.Reports;
 using VDiTLens.Studies.Sinks.Statistics;
+using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Sinks;
 
@@ -38,18 +39,27 @@ public sealed class SinkStudyReport(HtmlReport report)
         return (result, verdict);
     }
 
-    /// <summary>The same metrics on a causal language model (<paramref name="sequences"/> random sequences of <paramref name="length"/> tokens after BOS).</summary>
-    public SinkVerdict AddLanguageModel(LlamaForCausalLM lm, string name, SinkCriteria criteria, int length, long seed, long? bosId, int sequences = 4)
+    /// <summary>
+    /// The same metrics on a causal language model fed <paramref name="ids"/> [sequences, length] (described by
+    /// <paramref name="input"/>): <c>llm.json</c>, a table per layer, and the two verdicts (the detector's and the causal statistics').
+    /// </summary>
+    public (SinkVerdict Verdict, LlmSinkProfile Profile) AddLanguageModel(LlamaForCausalLM lm, string name, SinkCriteria criteria, Tensor ids, string input)
     {
-        var profile = LlmSinkProfile.Measure(lm, criteria, length, sequences, seed, bosId);
+        var profile = LlmSinkProfile.Measure(lm, criteria, ids);
         var verdict = SinkVerdict.Of(profile.Layers, name);
         Directory.CreateDirectory(Folder);
-        SinkReportWriter.WriteJson(Path.Combine(Folder, "llm.json"), new { verdict, profile });
-        _html.Append($"<h3>Causal language model ({HtmlReport.Escape(name)})</h3><p>{HtmlReport.Escape(verdict.Statement)}</p>")
-            .Append(HtmlReport.Table(new[] { "layer", "peak ratio", "sink mass", "sinks", "|k| sink/other", "|v| sink/other" },
-                profile.Layers.Zip(profile.Norms).Select(x => new[] { x.First.Site, SinkReportWriter.Format(x.First.PeakRatio), SinkReportWriter.Format(x.First.SinkMass),
-                    string.Join(" ", x.First.Positions.Take(4)), SinkReportWriter.Format(x.Second.KeyRatio), SinkReportWriter.Format(x.Second.ValueRatio) })));
-        return verdict;
+        SinkReportWriter.WriteJson(Path.Combine(Folder, "llm.json"), new { input, verdict, causal = profile.Causal.Statement(name), profile });
+        static string Ci(VDiTLens.Statistics.Estimate e) => $"{e.Value:F3} [{e.Low:F3}, {e.High:F3}]";
+        _html.Append($"<h3>Causal language model ({HtmlReport.Escape(name)}, {HtmlReport.Escape(input)})</h3><p>{HtmlReport.Escape(profile.Causal.Statement(name))}</p><p>{HtmlReport.Escape(verdict.Statement)}</p>")
+            .Append(HtmlReport.Table(new[] { "layer", "first-token α (uniform causal)", "top-1 share", "top key per head", "Sink^ε of the first token",
+                    "peak ratio (all queries)", "sinks", "|k| sink/other", "|v| sink/other" },
+                profile.Causal.Layers.Zip(profile.Layers, profile.Norms).Select(x => new[]
+                {
+                    x.First.Site, $"{Ci(x.First.FirstKeyMass)} ({x.First.UniformFirstKeyMass:F3})", Ci(x.First.TopShare), string.Join(" ", x.First.TopKeyPerHead),
+                    Ci(x.First.SinkEpsilon), SinkReportWriter.Format(x.Second.PeakRatio), string.Join(" ", x.Second.Positions.Take(4)),
+                    SinkReportWriter.Format(x.Third.KeyRatio), SinkReportWriter.Format(x.Third.ValueRatio),
+                })));
+        return (verdict, profile);
     }
 
     /// <summary>Writes the "sinks" section of the report's index.html.</summary>
