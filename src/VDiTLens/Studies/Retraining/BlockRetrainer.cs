@@ -70,15 +70,10 @@ public sealed class BlockRetrainer : IDisposable
     {
         string name = model.Hooks.Names[block];
         if (scope == RetrainScope.Block) return name + ".";
-        var site = AttentionSiteOf(model, block)
+        var site = BlockAttention.Of(model, block)
             ?? throw new VDiTLensException($"Scope Attention: block {name} has no self- or joint-attention site; retrain the whole block");
         return site.Name + ".";
     }
-
-    /// <summary>The self- or joint-attention site inside block <paramref name="block"/> (null if it has none).</summary>
-    public static AttentionSite? AttentionSiteOf(IVideoTransformer model, int block) =>
-        model.Sites.FirstOrDefault(s => s.Name.StartsWith(model.Hooks.Names[block] + ".", StringComparison.Ordinal)
-                                        && s.Kind is AttentionKind.Self or AttentionKind.Joint);
 
     private static nn.Module Module(IVideoTransformer model) => (nn.Module)model;
 

@@ -112,7 +112,7 @@ public static class RetrainStudy
         };
         foreach (int b in options.Blocks)
         {
-            if (BlockRetrainer.AttentionSiteOf(model, b) is not { } site) continue;
+            if (Models.Common.BlockAttention.Of(model, b) is not { } site) continue;
             var x = before.Sites.FirstOrDefault(s => s.Site == site.Name);
             var y = after.Sites.FirstOrDefault(s => s.Site == site.Name);
             if (x is null || y is null) continue;
