@@ -189,6 +189,26 @@ public sealed class StudiesOnOtherPipelinesTests(ITestOutputHelper output) : IDi
             Assert.True(double.IsFinite(band!["PsnrToTarget"]!.GetValue<double>()), band.ToJsonString());
     }
 
+    [Theory]
+    [InlineData("mochi", "data")]
+    [InlineData("hunyuan", "block")]
+    public void Retrain_trains_a_block_saves_the_student_and_measures_it_on_held_out_prompts(string family, string target)
+    {
+        string work = Path.Combine(_dir, "work"), report = Path.Combine(_dir, "report");
+        Assert.Equal(0, Run(RetrainCommand.Create(), Fixture(family).Concat(Common).Concat(new[]
+        {
+            "--prompt", "a red ball rolls", "--prompt", "a blue cube falls", "--held-out", "1", "--steps", "2", "--blocks", "1",
+            "--target", target, "--train-steps", "2", "--pool-seeds", "1", "--out", work, "--report", report,
+        }).ToArray()));
+        var table = File.ReadAllLines(Path.Combine(report, "retrain", "before_after.csv"));
+        foreach (var line in table) output.WriteLine(line);
+        Assert.Contains(table, l => l.StartsWith($"{JointSites[family][1]} sink mass,", StringComparison.Ordinal));
+        var fidelity = table.Single(l => l.StartsWith("dense fidelity to the original: latent rel. error,", StringComparison.Ordinal));
+        Assert.True(double.Parse(fidelity.Split(',')[2], CultureInfo.InvariantCulture) > 0, fidelity); // a re-initialised block changes the output
+        Assert.Contains("all held out of the training pool", File.ReadAllText(Path.Combine(report, "index.html")));
+        Assert.True(File.Exists(Path.Combine(work, "pipeline", "model_index.json")));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
