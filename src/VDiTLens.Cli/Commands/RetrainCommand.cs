@@ -73,7 +73,8 @@ internal static class RetrainCommand
             var report = new HtmlReport(r.GetValue(reportDir)!);
             var outcome = StageProgress.Run(progress => RetrainStudy.Run(teacher, options, compare, r.GetValue(study.Out)!, report, compute, progress));
             foreach (var row in outcome.Rows) AnsiConsole.WriteLine(string.Join("  ", row));
-            AnsiConsole.WriteLine($"trained on {training.Length} prompt(s), measured on {held} held out; loss: {RetrainStudy.LossName(options.Target)}");
+            AnsiConsole.WriteLine($"trained on {training.Length} prompt(s), measured on {held} held out; loss: {RetrainStudy.LossName(options.Target)}" +
+                (options.Target == DistillationTarget.Data ? $", objective: {teacher.Objective.Name}" : ""));
             AnsiConsole.WriteLine($"wrote {outcome.StudentFolder} and the retrain section of {Path.Combine(report.Folder, "index.html")}");
             return 0;
         });

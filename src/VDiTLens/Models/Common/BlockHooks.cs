@@ -53,12 +53,4 @@ public sealed class BlockHooks(IReadOnlyList<string> names)
         if (Observer is { } observer)
             observer(key, value.detach().clone().DetachFromDisposeScope());
     }
-
-    /// <summary>The index of the block named <paramref name="name"/>, or a message listing the names.</summary>
-    public int IndexOf(string name)
-    {
-        for (int i = 0; i < Names.Count; i++)
-            if (Names[i] == name) return i;
-        throw new VDiTLensException($"block '{name}' does not exist (the model's blocks: {Names[0]} … {Names[^1]})");
-    }
 }
