@@ -6,7 +6,7 @@ using VDiTLens.Studies.Structure;
 
 namespace VDiTLens.Cli.Commands;
 
-/// <summary><c>vditlens edit</c>: the target prompt generated with the source's self-attention maps (lockstep, one batch).</summary>
+/// <summary><c>vditlens edit</c>: the target prompt generated with the source's attention maps among the video tokens (lockstep, one batch).</summary>
 internal static class EditCommand
 {
     /// <summary>Default transfer: see docs/structure.md for the per-layer evidence behind it.</summary>
@@ -15,17 +15,18 @@ internal static class EditCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions("diffusers pipeline folder: WanPipeline, CogVideoXPipeline or MochiPipeline");
+        var study = new StudyOptions($"diffusers pipeline folder: {string.Join(", ", TextToVideoPipelines.SupportedClasses)}");
         var source = new Option<string>("--source-prompt") { Description = "prompt whose attention maps are kept", Required = true };
         var target = new Option<string>("--target-prompt") { Description = "prompt generated with the source's maps", Required = true };
-        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last self-attention site; the last joint site for CogVideoX and Mochi-1)", DefaultValueFactory = _ => DefaultSites };
+        var sites = new Option<string>("--sites") { Description = "sites transferred: names, prefixes ending in '*', kinds, or last-self (the last block's self-attention; its joint attention for CogVideoX, Mochi-1 and HunyuanVideo)", DefaultValueFactory = _ => DefaultSites };
         var heads = Options.ListOption.Longs("--heads", "comma list of heads transferred (default: all)", Array.Empty<long>());
         var steps = new Option<string?>("--step-range") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
+        var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls" };
         var format = new Option<string>("--video-format") { Description = "side-by-side video: .mp4 (GIF without ffmpeg) or .gif", DefaultValueFactory = _ => ".mp4" };
         var command = new Command("edit", "Attention-map transfer: the target prompt generated with the source's self-attention maps; report section 'edit'");
-        foreach (var o in new Option[] { source, target, sites, heads, steps, branches, split, format }) command.Options.Add(o);
+        foreach (var o in new Option[] { source, target, sites, heads, steps, branches, transferText, split, format }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
@@ -45,7 +46,7 @@ internal static class EditCommand
                 MaxSequenceLength = sizes.MaxSequenceLength,
                 Sites = StudyOptions.Split(result.GetValue(sites)), Heads = result.GetValue(heads)!,
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
-                BatchGuidance = !result.GetValue(split),
+                BatchGuidance = !result.GetValue(split), TransferText = result.GetValue(transferText),
             };
             using var videos = StudyOptions.WithProgress("edit", progress =>
                 AttentionEdit.Run(pipeline, options, new Progress.SynchronousProgress<GenerationProgress>(p => progress.Report(new StudyProgress("source | target | edited", 0, 1, p)))));

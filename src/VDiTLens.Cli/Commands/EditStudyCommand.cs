@@ -6,27 +6,31 @@ using VDiTLens.Studies.Structure;
 
 namespace VDiTLens.Cli.Commands;
 
-/// <summary><c>vditlens edit-study</c>: transfer one band of layers at a time and measure preservation and adherence.</summary>
+/// <summary><c>vditlens edit-study</c>: transfer one band of blocks at a time and measure preservation (and adherence, where the procedural evaluator applies).</summary>
 internal static class EditStudyCommand
 {
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions("WanPipeline folder (edit-study measures with the procedural evaluator of the embedded Wan model: other pipeline classes are refused)");
+        var study = new StudyOptions($"diffusers pipeline folder: {string.Join(", ", TextToVideoPipelines.SupportedClasses)} (the procedural evaluator's measures only on models trained on procedural clips; PSNR and MS-SSIM to source and target on every model)");
         var band = new Option<int>("--band") { Description = "consecutive layers transferred together", DefaultValueFactory = _ => 1 };
         var pair = new Option<string[]>("--pair") { Description = "'SOURCE => TARGET' prompt pair; repeat (default: 2 colour + 2 shape pairs)" };
         var heads = Options.ListOption.Longs("--heads", "comma list of heads transferred (default: all)", Array.Empty<long>());
         var steps = new Option<string?>("--step-range") { Description = "denoising steps transferred, inclusive range a..b (default: all)" };
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
+        var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
         var command = new Command("edit-study", "Per-layer attention-map transfer: layout/motion preservation and target adherence against layer; resumes");
-        foreach (var o in new Option[] { band, pair, heads, steps, branches, noAll }) command.Options.Add(o);
+        foreach (var o in new Option[] { band, pair, heads, steps, branches, transferText, noAll }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
-            var sizes = study.Resolve(result, StudyDefaults.Procedural);
+            string model = study.ModelPath(result);
+            using var pipeline = TextToVideoPipelines.Load(model, compute);
+            bool evaluate = StudyDefaults.Evaluates(pipeline, model);
+            var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
             var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
             var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
             var options = new EditStudyOptions
@@ -36,20 +40,26 @@ internal static class EditStudyCommand
                 Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
                 MaxSequenceLength = sizes.MaxSequenceLength, Heads = result.GetValue(heads)!,
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
+                TransferText = result.GetValue(transferText), Evaluate = evaluate,
             };
             options.Validate();
-            string model = study.ModelPath(result);
             var report = new HtmlReport(result.GetValue(study.Out)!);
-            using var pipeline = StudyDefaults.LoadWan(model, compute, "edit-study", "its adherence and trajectory come from the procedural evaluator of the embedded Wan model");
             string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
             var cells = StudyOptions.WithProgress("edit-study", progress =>
                 EditStudy.Run(pipeline, options, Path.Combine(report.Folder, EditStudyReport.Folder), id,
                     done => EditStudyReport.Write(report, options, done, model), progress));
-            var table = new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence");
+            var table = evaluate
+                ? new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence")
+                : new Table().AddColumns("band", "PSNR to source", "MS-SSIM to source", "PSNR to target", "MS-SSIM to target", "no-transfer MS-SSIM to source");
             foreach (var b in EditBandSummary.Of(cells))
-                table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
-                    EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
+                if (evaluate)
+                    table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
+                        EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
+                else
+                    table.AddRow(b.Band, EditReport.F(b.PsnrToSource), EditReport.F(b.MsSsimToSource), EditReport.F(b.PsnrToTarget),
+                        EditReport.F(b.MsSsimToTarget), EditReport.F(b.BaselineMsSsimToSource));
             AnsiConsole.Write(table);
+            AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(options))}");
             AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit-study) and {Path.Combine(report.Folder, EditStudyReport.Folder)}/");
             return 0;
         });

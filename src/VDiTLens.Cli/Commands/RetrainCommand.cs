@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using VDiTLens.Cli.Options;
 using VDiTLens.Cli.Progress;
+using VDiTLens.Pipelines;
 using VDiTLens.Reports;
 using VDiTLens.Studies;
 using VDiTLens.Studies.Retraining;
@@ -9,19 +10,20 @@ using VDiTLens.Studies.Sinks;
 
 namespace VDiTLens.Cli.Commands;
 
-/// <summary><c>vditlens retrain</c>: re-initialise blocks and distil them from the original model, then compare sinks and sparsity sensitivity.</summary>
+/// <summary><c>vditlens retrain</c>: re-initialise blocks of any family's transformer and train them (from the original model's block outputs, final output, or its generated data), then compare sinks, sparsity sensitivity and fidelity on held-out prompts.</summary>
 internal static class RetrainCommand
 {
     public static Command Create()
     {
         var common = new CommonOptions();
-        var study = new StudyOptions("WanPipeline folder, the teacher (retrain needs Wan's block hooks: other pipeline classes are refused)", outDefault: "out/retrain");
+        var study = new StudyOptions("pipeline folder of the original model (any supported family)", outDefault: "out/retrain");
         study.Out.Description = "work folder: pool, checkpoint/, pipeline/ (resumes when it holds a checkpoint)";
         var prompts = new PromptOptions(defaultCount: 8);
-        var blocks = ListOption.Ints("--blocks", "blocks to re-initialise and train (comma list)");
+        var blocks = ListOption.Ints("--blocks", "blocks to re-initialise and train (comma list of indices in forward order; HunyuanVideo: dual-stream blocks, then single-stream)");
         blocks.Required = true;
-        var scope = new Option<string>("--scope") { Description = "block (whole blocks) or attention (self-attention only)", DefaultValueFactory = _ => "block" };
-        var target = new Option<string>("--target") { Description = "block (each block's output) or final (the model output)", DefaultValueFactory = _ => "block" };
+        var scope = new Option<string>("--scope") { Description = "block (whole blocks) or attention (the block's self- or joint-attention only)", DefaultValueFactory = _ => "block" };
+        var target = new Option<string>("--target") { Description = "block (each block's output), final (the model output) or data (the model's denoising objective on its own generated samples)", DefaultValueFactory = _ => "block" };
+        var heldOut = new Option<int>("--held-out") { Description = "prompts kept out of the training pool for the before/after measurement (the last ones of the prompt list)", DefaultValueFactory = _ => 2 };
         var trainSteps = new Option<int>("--train-steps") { Description = "optimiser steps", DefaultValueFactory = _ => 500 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
@@ -33,35 +35,46 @@ internal static class RetrainCommand
         var command = new Command("retrain", "Re-initialise blocks (or their attention) and distil them from the original model; compare sinks and sparsity sensitivity");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        foreach (var o in new Option[] { blocks, scope, target, trainSteps, lr, weightDecay, checkpointEvery, poolSeeds, sparsify, ratio, reportDir })
+        foreach (var o in new Option[] { blocks, scope, target, heldOut, trainSteps, lr, weightDecay, checkpointEvery, poolSeeds, sparsify, ratio, reportDir })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(r =>
         {
             var compute = common.Resolve(r);
-            var (given, specs) = StudyPrompts.Of(prompts.Given(r), prompts.CountOf(r));
+            int held = r.GetValue(heldOut);
+            var given = prompts.Given(r);
+            var (all, specs) = StudyPrompts.Of(given, prompts.CountOf(r) + held);
+            if (held < 1 || held >= all.Count)
+                throw new VDiTLensException($"--held-out {held}: must be at least 1 and leave at least one of the {all.Count} prompts for training");
+            var training = all.Take(all.Count - held).ToArray();
             string model = study.ModelPath(r);
-            using var teacher = StudyDefaults.LoadWan(model, compute, "retrain", "it re-initialises and distils Wan blocks through their block hooks");
+            using var teacher = TextToVideoPipelines.Load(model, compute);
             var sizes = study.Resolve(r, StudyDefaults.For(teacher, model));
             var options = new RetrainOptions
             {
                 Blocks = r.GetValue(blocks)!,
                 Scope = r.GetValue(scope) switch { "block" => RetrainScope.Block, "attention" => RetrainScope.Attention, var s => throw new VDiTLensException($"--scope '{s}': use block or attention") },
-                Target = r.GetValue(target) switch { "block" => DistillationTarget.BlockOutputs, "final" => DistillationTarget.FinalOutput, var s => throw new VDiTLensException($"--target '{s}': use block or final") },
+                Target = r.GetValue(target) switch
+                {
+                    "block" => DistillationTarget.BlockOutputs, "final" => DistillationTarget.FinalOutput, "data" => DistillationTarget.Data,
+                    var s => throw new VDiTLensException($"--target '{s}': use block, final or data"),
+                },
                 TrainingSteps = r.GetValue(trainSteps), LearningRate = r.GetValue(lr), WeightDecay = r.GetValue(weightDecay),
-                CheckpointEvery = r.GetValue(checkpointEvery), Seed = compute.Seed, Prompts = given, PoolSeeds = r.GetValue(poolSeeds),
+                CheckpointEvery = r.GetValue(checkpointEvery), Seed = compute.Seed, Prompts = training, PoolSeeds = r.GetValue(poolSeeds),
                 GenerationSteps = sizes.Steps, GuidanceScale = sizes.GuidanceScale, Frames = sizes.Frames, Height = sizes.Height,
                 Width = sizes.Width, MaxSequenceLength = sizes.MaxSequenceLength,
             };
             var compare = new SinkStudyOptions
             {
                 Template = study.Request(r, sizes),
-                Prompts = given.Take(4).ToArray(), Specs = specs.Take(4).ToArray(), Seeds = new[] { compute.Seed + 7 },
+                Prompts = all.Skip(training.Length).ToArray(), Specs = specs.Skip(training.Length).ToArray(), Seeds = new[] { compute.Seed + 7 },
                 Criteria = new SinkCriteria(r.GetValue(ratio)), Sparsify = r.GetValue(sparsify),
             };
             var report = new HtmlReport(r.GetValue(reportDir)!);
             var outcome = StageProgress.Run(progress => RetrainStudy.Run(teacher, options, compare, r.GetValue(study.Out)!, report, compute, progress));
             foreach (var row in outcome.Rows) AnsiConsole.WriteLine(string.Join("  ", row));
+            AnsiConsole.WriteLine($"trained on {training.Length} prompt(s), measured on {held} held out; loss: {RetrainStudy.LossName(options.Target)}" +
+                (options.Target == DistillationTarget.Data ? $", objective: {teacher.Objective.Name}" : ""));
             AnsiConsole.WriteLine($"wrote {outcome.StudentFolder} and the retrain section of {Path.Combine(report.Folder, "index.html")}");
             return 0;
         });

@@ -35,15 +35,4 @@ internal static class StudyDefaults
             return false;
         }
     }
-
-    /// <summary>Loads a folder for a verb that runs on Wan only (<paramref name="why"/> says what it needs); other pipeline classes are refused by name.</summary>
-    public static WanPipeline LoadWan(string path, ComputeOptions compute, string verb, string why)
-    {
-        if (Directory.Exists(path) && IO.PipelineFolder.IsPipeline(path)
-            && IO.PipelineFolder.Open(path).ClassName is { } className && className != WanPipelineFolder.PipelineClass)
-            throw new VDiTLensException(
-                $"{Path.Combine(path, "model_index.json")}: _class_name '{className}': vditlens {verb} runs on WanPipeline folders only " +
-                $"({why}); structure, sinks, sparsity, edit and generate run on {string.Join(", ", TextToVideoPipelines.SupportedClasses)}");
-        return WanPipeline.Load(path, compute);
-    }
 }

@@ -1,3 +1,4 @@
+using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -191,6 +192,20 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
         return VideoPostprocessor.ToVideo(pixels, $"the VAE decode produced non-finite values; check the vae weights ({Folder.Vae.Path}), or run in float32")
             .MoveToOuterDisposeScope();
     }
+
+    string ITextToVideoPipeline.FolderPath => Folder.Folder.Path;
+    ModelFolder ITextToVideoPipeline.TransformerFolder => Folder.Transformer;
+    TextConditioning ITextToVideoPipeline.EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength) => new(EncodePrompts(prompts, maxSequenceLength), null);
+    public DenoisingObjective Objective => DenoisingObjective.VPrediction(Scheduler switch
+    {
+        CogVideoXDDIMScheduler ddim => ddim.AlphasCumprod,
+        CogVideoXDPMScheduler dpm => dpm.AlphasCumprod,
+        _ => throw new VDiTLensException($"{Folder.SchedulerPath}: {Scheduler.ClassName} has no alphas_cumprod"),
+    });
+
+    /// <summary>The rotary tables are left to the transformer, which computes them as this pipeline does.</summary>
+    public IReadOnlyDictionary<string, Tensor> TransformerInputs(Tensor latents, Tensor timestep, TextConditioning text, double guidanceScale) =>
+        new Dictionary<string, Tensor> { ["hidden_states"] = latents, ["encoder_hidden_states"] = text.Embeds, ["timestep"] = timestep };
 
     public void Dispose()
     {

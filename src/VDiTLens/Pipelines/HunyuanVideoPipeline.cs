@@ -1,3 +1,5 @@
+using VDiTLens.Training;
+using VDiTLens.IO;
 using TorchSharp;
 using VDiTLens.Attention;
 using VDiTLens.Models.Common;
@@ -202,6 +204,24 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
         var pixels = Vae.Decode(latents.to(Vae.DType) / Folder.VaeConfig.scaling_factor);
         return VideoPostprocessor.ToVideo(pixels, $"the VAE decode produced non-finite values; check the vae weights ({Folder.Vae.Path}), or run in float32")
             .MoveToOuterDisposeScope();
+    }
+
+    string ITextToVideoPipeline.FolderPath => Folder.Folder.Path;
+    ModelFolder ITextToVideoPipeline.TransformerFolder => Folder.Transformer;
+    TextConditioning ITextToVideoPipeline.EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength) => EncodePrompts(prompts, maxSequenceLength);
+    public DenoisingObjective Objective => DenoisingObjective.FlowMatching(Scheduler);
+
+    /// <summary>As the loop: the timestep in the latents' dtype and, with guidance_embeds, guidance = guidance_scale · 1000 in the model dtype.</summary>
+    public IReadOnlyDictionary<string, Tensor> TransformerInputs(Tensor latents, Tensor timestep, TextConditioning text, double guidanceScale)
+    {
+        var inputs = new Dictionary<string, Tensor>
+        {
+            ["hidden_states"] = latents, ["timestep"] = timestep.to(latents.dtype), ["encoder_hidden_states"] = text.Embeds,
+            ["encoder_attention_mask"] = text.Mask!, ["pooled_projections"] = text.Pooled!,
+        };
+        if (Folder.TransformerConfig.guidance_embeds)
+            inputs["guidance"] = torch.full(new[] { latents.shape[0] }, guidanceScale, dtype: Options.DType, device: latents.device) * 1000.0;
+        return inputs;
     }
 
     public void Dispose()

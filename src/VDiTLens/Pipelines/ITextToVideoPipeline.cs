@@ -2,11 +2,13 @@ using VDiTLens.Models.Common;
 using VDiTLens.Attention;
 using VDiTLens.Runtime;
 using VDiTLens.Text;
+using VDiTLens.IO;
+using VDiTLens.Training;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Pipelines;
 
-/// <summary>A loaded text-to-video pipeline (Wan, CogVideoX, Mochi): what a caller that does not care which one needs.</summary>
+/// <summary>A loaded text-to-video pipeline (Wan, CogVideoX, Mochi-1, HunyuanVideo): what a caller that does not care which one needs.</summary>
 public interface ITextToVideoPipeline : IDisposable
 {
     /// <summary>diffusers' pipeline class (model_index.json's <c>_class_name</c>).</summary>
@@ -18,7 +20,7 @@ public interface ITextToVideoPipeline : IDisposable
     /// <summary>The seam the transformer's attention goes through.</summary>
     AttentionSeam Seam { get; }
 
-    /// <summary>The denoising transformer (its <see cref="IVideoTransformer.BlockOutputs"/> hook reads the residual stream).</summary>
+    /// <summary>The denoising transformer (its <see cref="IVideoTransformer.Hooks"/> read and replace blocks).</summary>
     IVideoTransformer Transformer { get; }
 
     /// <summary>The transformer's attention sites, in forward order.</summary>
@@ -40,6 +42,24 @@ public interface ITextToVideoPipeline : IDisposable
     /// Wan, the model dtype for CogVideoX and Mochi, in each pipeline's own latent layout).
     /// </summary>
     Tensor Denoise(GenerationRequest request);
+
+    /// <summary>The pipeline folder (model_index.json's folder) and its transformer component.</summary>
+    string FolderPath { get; }
+    ModelFolder TransformerFolder { get; }
+
+    /// <summary>What the transformer receives for <paramref name="prompts"/>: embeddings, and the mask and pooled embedding where the family takes them.</summary>
+    TextConditioning EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength);
+
+    /// <summary>
+    /// The forward arguments (diffusers' names) the denoising loop passes <paramref name="transformer"/> for one call:
+    /// latents in this pipeline's layout, the timestep [B] as the scheduler gives it, one branch's text, and the
+    /// guidance scale (HunyuanVideo's embedded guidance). Any transformer of this pipeline's class takes them, so a
+    /// teacher and a student see the same call.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> TransformerInputs(Tensor latents, Tensor timestep, TextConditioning text, double guidanceScale);
+
+    /// <summary>The regression the transformer was trained with, as this pipeline's scheduler integrates its output.</summary>
+    DenoisingObjective Objective { get; }
 
     /// <summary>Final latents from <see cref="Denoise"/> → video [B, F, H, W, 3] float32 in [0, 1] on the CPU.</summary>
     Tensor DecodeLatents(Tensor latents);

@@ -1,3 +1,4 @@
+using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -182,6 +183,17 @@ public sealed class MochiPipeline : ITextToVideoPipeline
         return VideoPostprocessor.ToVideo(pixels, $"the VAE decode produced non-finite values; check the vae weights ({Folder.Vae.Path}), or run in float32")
             .MoveToOuterDisposeScope();
     }
+
+    string ITextToVideoPipeline.FolderPath => Folder.Folder.Path;
+    ModelFolder ITextToVideoPipeline.TransformerFolder => Folder.Transformer;
+    TextConditioning ITextToVideoPipeline.EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength) => EncodePrompts(prompts, maxSequenceLength);
+    public DenoisingObjective Objective => DenoisingObjective.FlowMatching(Scheduler);
+
+    public IReadOnlyDictionary<string, Tensor> TransformerInputs(Tensor latents, Tensor timestep, TextConditioning text, double guidanceScale) =>
+        new Dictionary<string, Tensor>
+        {
+            ["hidden_states"] = latents, ["encoder_hidden_states"] = text.Embeds, ["timestep"] = timestep, ["encoder_attention_mask"] = text.Mask!,
+        };
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -150,6 +151,14 @@ public sealed class WanPipeline : ITextToVideoPipeline
             Vae is null ? "the final latents are not finite" : "the VAE decode produced non-finite values; check the vae weights, or run in float32")
             .MoveToOuterDisposeScope();
     }
+
+    string ITextToVideoPipeline.FolderPath => Folder.Folder.Path;
+    ModelFolder ITextToVideoPipeline.TransformerFolder => Folder.Transformer;
+    TextConditioning ITextToVideoPipeline.EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength) => new(EncodePrompts(prompts, maxSequenceLength), null);
+    public DenoisingObjective Objective => DenoisingObjective.FlowMatching(Scheduler);
+
+    public IReadOnlyDictionary<string, Tensor> TransformerInputs(Tensor latents, Tensor timestep, TextConditioning text, double guidanceScale) =>
+        new Dictionary<string, Tensor> { ["hidden_states"] = latents, ["timestep"] = timestep, ["encoder_hidden_states"] = text.Embeds };
 
     public void Dispose()
     {

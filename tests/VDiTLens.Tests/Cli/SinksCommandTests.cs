@@ -63,13 +63,16 @@ public sealed class SinksCommandTests : IDisposable
     {
         using var pipeline = new PixelSpacePipeline();
         string work = Path.Combine(_dir, "work"), report = Path.Combine(_dir, "report");
-        string[] args = Small.Concat(new[] { "--model", pipeline.Path, "--blocks", "1", "--train-steps", "3", "--checkpoint-every", "2",
+        string[] args = Small.Concat(new[] { "--prompt", "a blue square moving down", "--held-out", "1", "--model", pipeline.Path, "--blocks", "1", "--train-steps", "3", "--checkpoint-every", "2",
             "--pool-seeds", "1", "--guidance", "1", "--out", work, "--report", report }).ToArray();
         Assert.Equal(0, Run(RetrainCommand.Create(), args));
         Assert.True(File.Exists(Path.Combine(work, "pipeline", "transformer", "diffusion_pytorch_model.safetensors")));
         Assert.True(File.Exists(Path.Combine(work, "checkpoint", "state.json")));
         var table = File.ReadAllLines(Path.Combine(report, "retrain", "before_after.csv"));
         Assert.Contains(table, l => l.StartsWith("blocks.1.attn1 sink mass,", StringComparison.Ordinal));
+        Assert.Contains(table, l => l.StartsWith("dense fidelity to the original: PSNR dB,", StringComparison.Ordinal));
+        // the measurement ran on the held-out prompt only
+        Assert.Contains("all held out of the training pool", File.ReadAllText(Path.Combine(report, "index.html")));
         // a second run with more steps resumes from the checkpoint (3 done) instead of starting over
         Assert.Equal(0, Run(RetrainCommand.Create(), args.Select(a => a == "3" ? "4" : a).ToArray()));
         Assert.Contains("\"Step\": 4", File.ReadAllText(Path.Combine(work, "checkpoint", "state.json")));

@@ -78,6 +78,8 @@ public sealed class StructureCommandsTests : IDisposable
     [Fact]
     public void Edit_study_writes_every_cell_and_resumes_without_recomputing()
     {
+        // marked as trained on procedural clips, so the procedural evaluator's measures are taken too
+        System.IO.File.WriteAllText(Path.Combine(_model.Path, VDiTLens.Training.PipelineWarmStart.TrainingFile), "{\"data\": \"VDiTLens.Procedural clips\"}");
         string[] args = { "--pair", "a red circle moving left => a blue circle moving left" };
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
         var cells = Directory.GetFiles(File("edit-study", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
@@ -86,6 +88,10 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
         Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.svg")));
         Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.svg")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "ms_ssim.svg")));
+        Assert.StartsWith("procedural evaluator", summary["measures"]![0]!.GetValue<string>());
+        Assert.Equal(5, summary["measures"]!.AsArray().Count);
+        Assert.All(summary["cells"]!.AsArray(), c => Assert.NotNull(c!["Metrics"]!["EditedSsim"]));
         Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
 
         // a finished cell is loaded, not recomputed; a deleted one is recomputed

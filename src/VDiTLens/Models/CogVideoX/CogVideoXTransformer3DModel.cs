@@ -24,8 +24,8 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "encoder_hidden_states", "timestep" };
 
-    /// <summary>Called with each block's outputs under the fixture keys <c>block_out.{i}.hidden|encoder</c> (for bisecting).</summary>
-    public Action<string, Tensor>? BlockOutputs { get; set; }
+    /// <summary>The block stack's hooks; blocks are named <c>transformer_blocks.{i}</c>.</summary>
+    public BlockHooks Hooks { get; }
 
     private readonly ScalarType _dtype;
     public CogVideoXPatchEmbed patch_embed;
@@ -50,6 +50,7 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
         register_module("norm_out", norm_out = new CogVideoXOutputNorm(config.time_embed_dim, dim, config.norm_elementwise_affine, config.norm_eps, device, dtype));
         register_module("proj_out", proj_out = Layers.Linear(dim, (long)config.patch_size * config.patch_size * config.out_channels, device, dtype));
         Sites = transformer_blocks.Select(b => b.attn1.Site).ToList();
+        Hooks = new BlockHooks(Enumerable.Range(0, transformer_blocks.Count).Select(i => $"transformer_blocks.{i}").ToList());
     }
 
     public static CogVideoXTransformer3DModel Load(ModelFolder folder, ComputeOptions options)
@@ -103,9 +104,13 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
         var x = embeds[.., (int)textLength..];
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
-            (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, layout);
-            Report($"block_out.{i}.hidden", x);
-            Report($"block_out.{i}.encoder", context);
+            var block = transformer_blocks[i];
+            var output = Hooks.Run(i, new BlockStream(x, context), s =>
+            {
+                var (v, t) = block.Forward(s.Video, s.Text!, temb, rotary, layout);
+                return new BlockStream(v, t);
+            });
+            (x, context) = (output.Video, output.Text!);
         }
 
         x = norm_final.forward(x);
@@ -134,11 +139,5 @@ public sealed class CogVideoXTransformer3DModel : nn.Module, IVideoTransformer
         if (rotary is { } r && (r.Cos.dim() != 2 || r.Cos.shape[0] != grid.Count || r.Cos.shape[1] != Config.attention_head_dim || !r.Sin.shape.SequenceEqual(r.Cos.shape)))
             throw new VDiTLensException($"image_rotary_emb must be two [{grid.Count}, {Config.attention_head_dim}] tables (grid {grid}); got cos [{string.Join(", ", r.Cos.shape)}], sin [{string.Join(", ", r.Sin.shape)}]");
         return grid;
-    }
-
-    private void Report(string key, Tensor t)
-    {
-        if (BlockOutputs is { } observer)
-            observer(key, t.detach().clone().DetachFromDisposeScope());
     }
 }

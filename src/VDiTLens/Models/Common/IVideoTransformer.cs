@@ -15,13 +15,8 @@ public interface IVideoTransformer : IDisposable
     /// <summary>Every attention site in call order.</summary>
     IReadOnlyList<AttentionSite> Sites { get; }
 
-    /// <summary>
-    /// Optional observer of intermediate outputs during <see cref="Forward"/>: each block's residual stream under a
-    /// family-specific key (Wan <c>blocks.{i}</c>; CogVideoX and Mochi-1 <c>block_out.{i}.hidden|encoder</c>, the
-    /// fixtures' names; HunyuanVideo <c>double{i}|single{i}.hidden|encoder</c>). <c>hidden</c> and Wan's keys hold video
-    /// tokens only [B, N, C]. The observer owns the tensor it receives (a detached copy).
-    /// </summary>
-    Action<string, Tensor>? BlockOutputs { get; set; }
+    /// <summary>The hooks its block stack runs through: observe each block's output, or take a block's call over.</summary>
+    BlockHooks Hooks { get; }
 
     /// <summary>The input keys <see cref="Forward"/> requires (diffusers' argument names).</summary>
     IReadOnlyList<string> RequiredInputs { get; }

@@ -23,11 +23,10 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
     public IReadOnlyList<string> RequiredInputs { get; }
 
     /// <summary>
-    /// Optional observer of intermediate outputs, for bisecting against the fixtures' <c>block_out.*</c>:
-    /// keys <c>context_embedder.hidden</c>, <c>double{i}.hidden|encoder</c>, <c>single{i}.hidden|encoder</c>.
-    /// The observer owns the tensor it receives (a detached copy).
+    /// The block stack's hooks: the dual-stream blocks <c>transformer_blocks.{i}</c>, then the single-stream
+    /// <c>single_transformer_blocks.{i}</c>; the observer also receives the refined text (<c>context_embedder.hidden</c>).
     /// </summary>
-    public Action<string, Tensor>? BlockOutputs { get; set; }
+    public BlockHooks Hooks { get; }
 
     private readonly HunyuanVideoRotaryPosEmbed _rope;
     private readonly ScalarType _dtype;
@@ -63,6 +62,8 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
             .Concat(transformer_blocks.Select(b => b.attn.Site))
             .Concat(single_transformer_blocks.Select(b => b.attn.Site))
             .ToList();
+        Hooks = new BlockHooks(Enumerable.Range(0, transformer_blocks.Count).Select(i => $"transformer_blocks.{i}")
+            .Concat(Enumerable.Range(0, single_transformer_blocks.Count).Select(i => $"single_transformer_blocks.{i}")).ToList());
         var required = new List<string> { "hidden_states", "timestep", "encoder_hidden_states", "encoder_attention_mask", "pooled_projections" };
         if (config.guidance_embeds) required.Add("guidance");
         RequiredInputs = required;
@@ -107,24 +108,27 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
         var video = x_embedder.forward(latents);
         var refinerLayout = TokenLayout.Text(text.shape[1], HunyuanVideoAttentionMasks.TextValid(textMask));
         var context = context_embedder.Forward(text, timestep, textMask, refinerLayout);
-        Report("context_embedder.hidden", context);
+        Hooks.Report("context_embedder.hidden", context);
 
         var keys = HunyuanVideoAttentionMasks.JointKeys(textMask, grid.Count);
         var layout = TokenLayout.Concat(keys, TokenLayout.Video(grid), TokenLayout.Text(text.shape[1]));
         var mask = keys.unsqueeze(1).unsqueeze(1);
         var prefixKeys = HunyuanVideoAttentionMasks.SharedPrefix(textMask, grid.Count, mask);
-        for (int i = 0; i < transformer_blocks.Count; i++)
+        int dual = transformer_blocks.Count;
+        for (int i = 0; i < dual + single_transformer_blocks.Count; i++)
         {
-            (video, context) = transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout, prefixKeys);
-            Report($"double{i}.hidden", video);
-            Report($"double{i}.encoder", context);
+            BlockRun run = i < dual
+                ? Bind(transformer_blocks[i].Forward)
+                : Bind(single_transformer_blocks[i - dual].Forward);
+            var output = Hooks.Run(i, new BlockStream(video, context), run);
+            (video, context) = (output.Video, output.Text!);
         }
-        for (int i = 0; i < single_transformer_blocks.Count; i++)
+
+        BlockRun Bind(Func<Tensor, Tensor, Tensor, Tensor, (Tensor, Tensor), TokenLayout, PrefixKeyMask?, (Tensor Video, Tensor Text)> block) => s =>
         {
-            (video, context) = single_transformer_blocks[i].Forward(video, context, temb, mask, rotary, layout, prefixKeys);
-            Report($"single{i}.hidden", video);
-            Report($"single{i}.encoder", context);
-        }
+            var (v, t) = block(s.Video, s.Text!, temb, mask, rotary, layout, prefixKeys);
+            return new BlockStream(v, t);
+        };
 
         var x = proj_out.forward(norm_out.Forward(video, temb));
         int p = Config.patch_size, pt = Config.patch_size_t;
@@ -132,12 +136,6 @@ public sealed class HunyuanVideoTransformer3DModel : nn.Module, IVideoTransforme
             .permute(0, 4, 1, 5, 2, 6, 3, 7)
             .flatten(6, 7).flatten(4, 5).flatten(2, 3);
         return x.MoveToOuterDisposeScope();
-    }
-
-    private void Report(string key, Tensor t)
-    {
-        if (BlockOutputs is { } observer)
-            observer(key, t.detach().clone().DetachFromDisposeScope());
     }
 
     private VideoGrid GridOf(long[] shape) =>

@@ -22,8 +22,8 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "encoder_hidden_states", "timestep", "encoder_attention_mask" };
 
-    /// <summary>Observer of intermediates under the fixture keys (<c>rope.cos|sin</c>, <c>block_out.{i}.hidden|encoder</c>); it owns the copy it receives.</summary>
-    public Action<string, Tensor>? BlockOutputs { get; set; }
+    /// <summary>The block stack's hooks; blocks are named <c>transformer_blocks.{i}</c>; the observer also receives the rotary tables (<c>rope.cos|sin</c>, the fixture's keys).</summary>
+    public BlockHooks Hooks { get; }
 
     private readonly ScalarType _dtype;
     public MochiPatchEmbed patch_embed;
@@ -49,6 +49,7 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
         register_module("norm_out", norm_out = new MochiOutputNorm(dim, dim, 1e-6, device, dtype));
         register_module("proj_out", proj_out = Layers.Linear(dim, p * p * config.out_channels, device, dtype));
         Sites = new[] { time_embed.pooler.Site }.Concat(transformer_blocks.Select(b => b.attn1.Site)).ToList();
+        Hooks = new BlockHooks(Enumerable.Range(0, transformer_blocks.Count).Select(i => $"transformer_blocks.{i}").ToList());
     }
 
     public static MochiTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
@@ -80,17 +81,21 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
         var x = patch_embed.Forward(latents.to(_dtype), grid);
 
         var rotary = MochiRotaryEmbedding.Tables(pos_frequencies, grid);
-        Report("rope.cos", rotary.Cos);
-        Report("rope.sin", rotary.Sin);
+        Hooks.Report("rope.cos", rotary.Cos);
+        Hooks.Report("rope.sin", rotary.Sin);
 
         var valid = torch.cat(new[] { torch.ones(b, grid.Count, dtype: ScalarType.Bool, device: device), mask }, 1);
         var layout = TokenLayout.Concat(valid, TokenLayout.Video(grid), TokenLayout.Text(text.shape[1]));
         var prefixKeys = SharedPrefix(mask, grid.Count, valid.view(b, 1, 1, valid.shape[1]));
         for (int i = 0; i < transformer_blocks.Count; i++)
         {
-            (x, context) = transformer_blocks[i].Forward(x, context, temb, rotary, valid, layout, prefixKeys);
-            Report($"block_out.{i}.hidden", x);
-            Report($"block_out.{i}.encoder", context);
+            var block = transformer_blocks[i];
+            var output = Hooks.Run(i, new BlockStream(x, context), s =>
+            {
+                var (v, t) = block.Forward(s.Video, s.Text!, temb, rotary, valid, layout, prefixKeys);
+                return new BlockStream(v, t);
+            });
+            (x, context) = (output.Video, output.Text!);
         }
 
         x = proj_out.forward(norm_out.forward(x, temb));
@@ -135,11 +140,5 @@ public sealed class MochiTransformer3DModel : nn.Module, IVideoTransformer
                 throw new VDiTLensException("encoder_attention_mask: real text tokens must come before the padding in every row (as the tokenizer pads); other masks are not supported");
         }
         return new VideoGrid((int)latents.shape[2], (int)latents.shape[3] / p, (int)latents.shape[4] / p);
-    }
-
-    private void Report(string key, Tensor t)
-    {
-        if (BlockOutputs is { } observer)
-            observer(key, t.detach().clone().DetachFromDisposeScope());
     }
 }

@@ -20,14 +20,8 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "timestep", "encoder_hidden_states" };
 
-    /// <summary>
-    /// Optional observer of the residual stream: key <c>patch_embedding</c> (the tokens entering block 0) and
-    /// <c>blocks.{i}</c> (block i's output), each [B, F·H·W, dim]. The observer owns the tensor it receives (a detached copy).
-    /// </summary>
-    public Action<string, Tensor>? BlockOutputs { get; set; }
-
-    /// <summary>Optional observer of what every block receives besides the residual stream (detached copies, the observer's to keep).</summary>
-    public Action<WanBlockConditioning>? BlockConditioning { get; set; }
+    /// <summary>The block stack's hooks; blocks are named <c>blocks.{i}</c>, their streams hold video tokens only.</summary>
+    public BlockHooks Hooks { get; }
 
     private readonly WanRotaryEmbedding _rope;
     private readonly ScalarType _dtype;
@@ -59,6 +53,7 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         register_module("proj_out", proj_out = Layers.Linear(dim, config.out_channels * p[0] * p[1] * p[2], device, dtype));
         register_parameter("scale_shift_table", scale_shift_table = new Parameter(torch.randn(1, 2, dim, dtype: keep, device: device) / Math.Sqrt(dim)));
         Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.Site }).ToList();
+        Hooks = new BlockHooks(Enumerable.Range(0, blocks.Count).Select(i => $"blocks.{i}").ToList());
     }
 
     public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
@@ -88,15 +83,12 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
 
         var x = patch_embedding.forward(latents.to(_dtype)).flatten(2).transpose(1, 2).contiguous();
         var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
-        if (BlockConditioning is { } conditioning)
-            conditioning(new WanBlockConditioning(Copy(context), Copy(timestepProj), (Copy(rotary.Cos), Copy(rotary.Sin)), video, textLayout));
-        Report("patch_embedding", x);
         for (int i = 0; i < blocks.Count; i++)
         {
-            var next = blocks[i].Forward(x, context, timestepProj, rotary, video, textLayout);
+            var block = blocks[i];
+            var next = Hooks.Run(i, new BlockStream(x, null), s => new BlockStream(block.Forward(s.Video, context, timestepProj, rotary, video, textLayout), null));
             x.Dispose();
-            x = next;
-            Report($"blocks.{i}", x);
+            x = next.Video;
         }
 
         var mod = (scale_shift_table + temb.unsqueeze(1)).chunk(2, 1);
@@ -107,13 +99,6 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
             .flatten(6, 7).flatten(4, 5).flatten(2, 3);
         return x.MoveToOuterDisposeScope();
     }
-
-    private void Report(string key, Tensor x)
-    {
-        if (BlockOutputs is { } observer) observer(key, Copy(x));
-    }
-
-    private static Tensor Copy(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 
     private void Validate(Tensor latents, Tensor timestep, Tensor text)
     {

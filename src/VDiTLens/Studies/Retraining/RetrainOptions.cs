@@ -1,14 +1,18 @@
 namespace VDiTLens.Studies.Retraining;
 
-/// <summary>What is re-initialised: whole blocks, or only their self-attention (attn1).</summary>
+/// <summary>What is re-initialised: whole blocks, or only their attention among the video tokens (the block's self- or joint-attention).</summary>
 public enum RetrainScope { Block, Attention }
 
-/// <summary>What the student is trained to reproduce: each retrained block's output given the teacher's input to it, or the model's final output.</summary>
-public enum DistillationTarget { BlockOutputs, FinalOutput }
+/// <summary>
+/// What the student is trained to reproduce: each retrained block's output given the teacher's input to it, the
+/// model's final output, or the data (the family's denoising objective on the teacher's generated samples).
+/// </summary>
+public enum DistillationTarget { BlockOutputs, FinalOutput, Data }
 
 /// <summary>Options of <c>vditlens retrain</c>; everything that shapes the run is here, so a checkpoint can check it resumes the same run.</summary>
 public sealed record RetrainOptions
 {
+    /// <summary>Indices into the transformer's blocks in forward order (<see cref="Models.Common.BlockHooks.Names"/>; HunyuanVideo: the dual-stream blocks, then the single-stream ones).</summary>
     public required IReadOnlyList<int> Blocks { get; init; }
     public RetrainScope Scope { get; init; } = RetrainScope.Block;
     public DistillationTarget Target { get; init; } = DistillationTarget.BlockOutputs;
@@ -22,6 +26,7 @@ public sealed record RetrainOptions
     public required IReadOnlyList<string> Prompts { get; init; }
     public int PoolSeeds { get; init; } = 2;
     public int GenerationSteps { get; init; } = 10;
+    /// <summary>Guidance of the pool's generations, and HunyuanVideo's embedded guidance in every training call.</summary>
     public double GuidanceScale { get; init; } = 5.0;
     public int Frames { get; init; } = 9;
     public int Height { get; init; } = 32;

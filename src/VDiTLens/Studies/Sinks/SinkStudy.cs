@@ -67,20 +67,20 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         }
     }
 
-    /// <summary>Key/value norms at sink vs other positions and (Wan only: none for other pipelines) residual magnitudes, at one step of a run (cond branch).</summary>
+    /// <summary>Key/value norms at sink vs other positions and residual magnitudes (every block's video stream), at one step of a run (cond branch).</summary>
     public SinkCharacterisation Characterise(ProbedRun run, SinkDetection detection)
     {
         int step = options.CharacteriseStep ?? run.Steps.ElementAt(run.Steps.Count() / 2);
         var filter = options.Sites with { Steps = new[] { step }, Branches = new[] { "cond" } };
         var qkv = new QkvCapture(filter);
         var residuals = new List<ResidualStats>();
-        // The residual stream of the video tokens: Wan's block outputs, the other families' "hidden" streams.
+        // The residual stream of the video tokens: every block's "hidden" output, whatever the family.
         var model = pipeline.Transformer;
         var state = pipeline.Seam.State;
         // Block outputs hold the video tokens alone, in grid order, whatever the joint layout puts before them.
         var grid = run.Layouts.Values.Select(l => l.Grid).FirstOrDefault(g => g is not null);
         var videoLayout = grid is null ? TokenLayout.Text(0) : TokenLayout.Video(grid);
-        model.BlockOutputs = (key, h) =>
+        model.Hooks.Observer = (key, h) =>
         {
             using (h)
                 if (state.Step == step && state.Branch == "cond" && IsVideoStream(key))
@@ -92,7 +92,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
             using (pipeline.Seam.Attach(qkv))
             using (pipeline.Denoise(RequestFor(PromptIndex(run), run.Seed) with { BatchGuidance = false })) { }
         }
-        finally { model.BlockOutputs = null; }
+        finally { model.Hooks.Observer = null; }
         Report("characterise", 1, 1);
         using var captured = qkv.Results();
         qkv.Dispose();
@@ -193,10 +193,9 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
 
     private int PromptIndex(ProbedRun run) => run.Run / options.Seeds.Count;
 
-    /// <summary>Block-output keys that hold video tokens only (see <see cref="IVideoTransformer.BlockOutputs"/>).</summary>
-    private static bool IsVideoStream(string key) =>
-        (key.EndsWith(".hidden", StringComparison.Ordinal) && !key.StartsWith("context_embedder", StringComparison.Ordinal))
-        || key == "patch_embedding" || key.StartsWith("blocks.", StringComparison.Ordinal);
+    /// <summary>Block-output keys that hold video tokens only (see <see cref="BlockHooks"/>).</summary>
+    private bool IsVideoStream(string key) =>
+        key.EndsWith(BlockHooks.VideoSuffix, StringComparison.Ordinal) && pipeline.Transformer.Hooks.Names.Contains(key[..^BlockHooks.VideoSuffix.Length]);
 
     private void Report(string stage, int done, int total) => Progress?.Report(new SinkStudyProgress(stage, done, total));
 }

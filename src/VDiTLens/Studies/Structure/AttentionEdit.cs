@@ -37,8 +37,8 @@ public static class AttentionEdit
         };
         using var noise = pipeline.InitialLatents(request with { Prompts = new[] { o.SourcePrompt } });
         using var shared = noise.repeat(3, 1, 1, 1, 1); // every latent layout here is batch-first and 5-D
-        var scope = o.Scope with { Sites = EditSites.Resolve(o.Sites, pipeline.Sites) };
-        var transfer = new LockstepTransfer(3, new[] { (EditedRow, SourceRow) }, scope, o.Branches);
+        var scope = o.Scope with { Sites = EditSites.Resolve(o.Sites, pipeline.Transformer) };
+        var transfer = new LockstepTransfer(3, new[] { (EditedRow, SourceRow) }, scope, o.Branches, o.TransferText);
         Tensor video;
         using (pipeline.Seam.Attach(transfer))
             video = pipeline.Generate(request with { InitialLatents = shared });

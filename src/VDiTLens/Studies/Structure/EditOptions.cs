@@ -4,8 +4,9 @@ using VDiTLens.Attention;
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>
-/// An attention-map edit: source and target prompts from the same seed in one batch, the target's self-attention
-/// using the source's q and k (its own v) at the chosen sites, heads, steps and branches. Defaults: see docs/structure.md.
+/// An attention-map edit: source and target prompts from the same seed in one batch, the target's attention among the
+/// video tokens using the source's q and k (its own v) at the chosen sites, heads, steps and branches; at joint
+/// text-video sites the text tokens keep their own q and k unless <see cref="TransferText"/>. Defaults: see docs/structure.md.
 /// </summary>
 public sealed record EditOptions
 {
@@ -26,6 +27,8 @@ public sealed record EditOptions
     public int? MaxStep { get; init; }
     /// <summary>Guidance branches transferred (empty = cond and uncond).</summary>
     public IReadOnlyList<string> Branches { get; init; } = Array.Empty<string>();
+    /// <summary>At joint text-video sites, also transfer the text tokens' q and k (see <see cref="MapTransfer.TransferText"/>).</summary>
+    public bool TransferText { get; init; }
     /// <summary>Cond and uncond in one transformer call (rows [src, tgt, edit, src, tgt, edit]) or in two.</summary>
     public bool BatchGuidance { get; init; } = true;
 
@@ -34,5 +37,6 @@ public sealed record EditOptions
     /// <summary>"blocks.2.attn1 · heads all · steps 0..9 · branches all".</summary>
     public string Describe() =>
         $"sites {string.Join(",", Sites)} · heads {(Heads.Count == 0 ? "all" : string.Join(",", Heads))} · " +
-        $"steps {MinStep?.ToString() ?? "0"}..{MaxStep?.ToString() ?? "end"} · branches {(Branches.Count == 0 ? "all" : string.Join(",", Branches))}";
+        $"steps {MinStep?.ToString() ?? "0"}..{MaxStep?.ToString() ?? "end"} · branches {(Branches.Count == 0 ? "all" : string.Join(",", Branches))}" +
+        (TransferText ? " · text tokens too" : "");
 }

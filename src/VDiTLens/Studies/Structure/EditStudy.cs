@@ -1,32 +1,36 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using VDiTLens.Attention;
+using VDiTLens.Models.Common;
 using VDiTLens.Pipelines;
 
 namespace VDiTLens.Studies.Structure;
 
-/// <summary>A band of consecutive self-attention layers (or every layer: label "all") and its site names.</summary>
+/// <summary>
+/// A band of consecutive blocks (or every block: label "all") and the sites of their attention among the video tokens
+/// (<see cref="BlockAttention"/>: self-attention in Wan, joint text-video attention in the other families).
+/// </summary>
 public sealed record LayerBand(string Label, int FirstLayer, int LastLayer, IReadOnlyList<string> Sites)
 {
-    /// <summary>Bands of <paramref name="size"/> layers over the model's self-attention sites, then "all" if asked.</summary>
-    public static IReadOnlyList<LayerBand> Of(IReadOnlyList<AttentionSite> sites, int size, bool includeAll)
+    /// <summary>Bands of <paramref name="size"/> blocks over the model's blocks, then "all" if asked.</summary>
+    public static IReadOnlyList<LayerBand> Of(IVideoTransformer model, int size, bool includeAll)
     {
-        var self = sites.Where(s => s.Kind == AttentionKind.Self).OrderBy(s => s.Layer).ToList();
-        if (self.Count == 0) throw new VDiTLensException("the model has no self-attention sites to transfer");
-        var layers = self.Select(s => s.Layer).Distinct().ToList();
-        var bands = layers.Chunk(size).Select(chunk => new LayerBand(
-            chunk.Length == 1 ? $"L{chunk[0]}" : $"L{chunk[0]}-{chunk[^1]}", chunk[0], chunk[^1],
-            self.Where(s => chunk.Contains(s.Layer)).Select(s => s.Name).ToList())).ToList();
-        if (includeAll && bands.Count > 1) bands.Add(new LayerBand("all", layers[0], layers[^1], self.Select(s => s.Name).ToList()));
+        var blocks = BlockAttention.All(model);
+        if (blocks.Count == 0) throw new VDiTLensException("the model has no self- or joint-attention sites in its blocks to transfer");
+        var bands = blocks.Chunk(size).Select(chunk => new LayerBand(
+            chunk.Length == 1 ? $"L{chunk[0].Block}" : $"L{chunk[0].Block}-{chunk[^1].Block}", chunk[0].Block, chunk[^1].Block,
+            chunk.Select(b => b.Site.Name).ToList())).ToList();
+        if (includeAll && bands.Count > 1) bands.Add(new LayerBand("all", blocks[0].Block, blocks[^1].Block, blocks.Select(b => b.Site.Name).ToList()));
         return bands;
     }
 }
 
-/// <summary>One finished (band, pair) edit.</summary>
-public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, int Pair, EditMetrics Metrics);
+/// <summary>One finished (band, pair) edit: the evaluator's measures where it applies (null otherwise) and the generic ones.</summary>
+public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, int Pair, EditMetrics? Metrics, EditFidelity Fidelity);
 
 /// <summary>
-/// Transfers one band of layers at a time for every prompt pair and measures preservation and adherence. Every finished
+/// Transfers one band of layers at a time for every prompt pair and measures preservation and adherence: the generic
+/// <see cref="EditFidelity"/> always, the procedural evaluator's <see cref="EditMetrics"/> when
+/// <see cref="EditStudyOptions.Evaluate"/> (models trained on procedural clips only). Every finished
 /// cell is written at once to <c>&lt;folder&gt;/cells/&lt;band&gt;_pair&lt;i&gt;.json</c> (with a contact sheet) and
 /// <paramref name="onCell"/> is called with all cells so far; a rerun with the same options loads finished cells.
 /// </summary>
@@ -39,11 +43,11 @@ public static class EditStudy
 
     private sealed record CellFile(string Fingerprint, string Source, string Target, EditStudyCell Cell);
 
-    public static IReadOnlyList<EditStudyCell> Run(WanPipeline pipeline, EditStudyOptions options, string folder, string model,
+    public static IReadOnlyList<EditStudyCell> Run(ITextToVideoPipeline pipeline, EditStudyOptions options, string folder, string model,
         Action<IReadOnlyList<EditStudyCell>>? onCell = null, IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
     {
         options.Validate();
-        var bands = LayerBand.Of(pipeline.Transformer.Sites, options.Band, options.IncludeAll);
+        var bands = LayerBand.Of(pipeline.Transformer, options.Band, options.IncludeAll);
         string fingerprint = options.Fingerprint(model);
         string cells = Path.Combine(folder, "cells");
         Directory.CreateDirectory(cells);
@@ -64,7 +68,8 @@ public static class EditStudy
                 var cellProgress = progress is null ? null
                     : new Forward(g => progress.Report(new StudyProgress($"{band.Label} pair {p}", cellIndex, total, g)));
                 using var videos = AttentionEdit.Run(pipeline, edit, cellProgress, cancellation);
-                var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p, EditMetrics.Measure(videos, pair.Source, pair.Target));
+                var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p,
+                    options.Evaluate ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null, EditFidelity.Measure(videos));
                 EditReport.WriteSheet(videos, Path.Combine(cells, $"{band.Label}_pair{p}.png"));
                 string tmp = file + ".tmp";
                 File.WriteAllText(tmp, JsonSerializer.Serialize(new CellFile(fingerprint, pair.Source, pair.Target, cell), Json));
@@ -82,7 +87,8 @@ public static class EditStudy
         try
         {
             var saved = JsonSerializer.Deserialize<CellFile>(File.ReadAllText(file), Json);
-            return saved is not null && saved.Fingerprint == fingerprint && saved.Source == pair.Source && saved.Target == pair.Target ? saved.Cell : null;
+            return saved is not null && saved.Fingerprint == fingerprint && saved.Source == pair.Source && saved.Target == pair.Target
+                   && saved.Cell.Fidelity is not null ? saved.Cell : null; // cells from before the generic measures: recompute
         }
         catch (JsonException)
         {

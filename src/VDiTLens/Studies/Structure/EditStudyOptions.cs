@@ -32,17 +32,21 @@ public sealed record EditStudyOptions
     public int? MinStep { get; init; }
     public int? MaxStep { get; init; }
     public IReadOnlyList<string> Branches { get; init; } = Array.Empty<string>();
+    /// <summary>At joint text-video sites, also transfer the text tokens' q and k.</summary>
+    public bool TransferText { get; init; }
+    /// <summary>Measure with the procedural clip evaluator too (only meaningful on models trained on procedural clips).</summary>
+    public bool Evaluate { get; init; } = true;
 
     public EditOptions EditFor(EditPair pair, IReadOnlyList<string> sites) => new()
     {
         SourcePrompt = pair.Source, TargetPrompt = pair.Target, Seed = Seed, Steps = Steps, Guidance = Guidance,
         Frames = Frames, Height = Height, Width = Width, MaxSequenceLength = MaxSequenceLength,
-        Sites = sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep, Branches = Branches,
+        Sites = sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep, Branches = Branches, TransferText = TransferText,
     };
 
     /// <summary>Everything but the band and pair that determines a cell's result.</summary>
     public string Fingerprint(string model) => string.Join("|", model, Seed, Steps, Guidance, Frames, Height, Width, MaxSequenceLength,
-        string.Join(",", Heads), MinStep, MaxStep, string.Join(",", Branches));
+        string.Join(",", Heads), MinStep, MaxStep, string.Join(",", Branches), TransferText, Evaluate);
 
     public void Validate()
     {

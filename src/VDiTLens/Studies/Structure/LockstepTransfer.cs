@@ -10,10 +10,10 @@ namespace VDiTLens.Studies.Structure;
 /// a branch are its prompts in order), so the same pairing works with batched guidance ([cond…, uncond…]), with
 /// split guidance, and without guidance. <paramref name="branches"/> (empty = all) names the branches whose rows are
 /// transferred; the scope gives sites, steps and heads (its own branch list is ignored: with batched guidance every
-/// call's branch is "cfg").
+/// call's branch is "cfg"). <paramref name="transferText"/>: see <see cref="MapTransfer.TransferText"/>.
 /// </summary>
 public sealed class LockstepTransfer(int promptCount, IReadOnlyList<(int Target, int Source)> promptPairs,
-    AttentionSelector? scope = null, IReadOnlyList<string>? branches = null) : IAttentionIntervention
+    AttentionSelector? scope = null, IReadOnlyList<string>? branches = null, bool transferText = false) : IAttentionIntervention
 {
     public AttentionSelector Scope { get; } = (scope ?? AttentionSelector.All) with { Branches = Array.Empty<string>() };
     public IReadOnlyList<string> Branches { get; } = branches ?? Array.Empty<string>();
@@ -24,7 +24,7 @@ public sealed class LockstepTransfer(int promptCount, IReadOnlyList<(int Target,
     public Tensor Invoke(AttentionCall call, Tensor q, Tensor k, Tensor v, AttentionNext next)
     {
         var pairs = RowPairs(call.State.Batch ?? BatchLayout.Uniform(call.Branch, (int)q.shape[0]), call);
-        return pairs.Count == 0 ? next(call, q, k, v) : new MapTransfer(pairs, Scope).Invoke(call, q, k, v, next);
+        return pairs.Count == 0 ? next(call, q, k, v) : new MapTransfer(pairs, Scope, transferText).Invoke(call, q, k, v, next);
     }
 
     /// <summary>The (target row, source row) pairs of one call's batch layout.</summary>

@@ -56,7 +56,8 @@ public sealed class HunyuanVideoTransformerParityTests(ITestOutputHelper output)
     {
         var (model, data) = Setup(dtype);
         var seen = new Dictionary<string, Tensor>();
-        model.BlockOutputs = (key, t) => seen[key] = t;
+        // the fixture names the streams double{i}|single{i}.hidden|encoder; the hooks name blocks by their prefix
+        model.Hooks.Observer = (key, t) => seen[key.Replace("single_transformer_blocks.", "single").Replace("transformer_blocks.", "double")] = t;
         using var _ = torch.no_grad();
         model.Forward(data);
         var expectedKeys = data.Keys.Where(k => k.StartsWith("block_out.")).Select(k => k["block_out.".Length..]).OrderBy(k => k).ToList();

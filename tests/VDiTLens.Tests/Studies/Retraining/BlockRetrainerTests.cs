@@ -65,7 +65,7 @@ public sealed class BlockRetrainerTests : IDisposable
         string saved = Path.Combine(_work, "pipeline");
         retrainer.SavePipeline(saved);
         using var loaded = WanPipeline.Load(saved, ComputeOptions.Cpu32);
-        var student = retrainer.Student.state_dict();
+        var student = ((TorchSharp.torch.nn.Module)retrainer.Student).state_dict();
         var original = teacher.Transformer.state_dict();
         foreach (var (name, t) in loaded.Transformer.state_dict())
         {

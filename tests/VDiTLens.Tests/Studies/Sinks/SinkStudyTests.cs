@@ -40,7 +40,7 @@ public sealed class SinkStudyTests
 
         Assert.Equal(2, result.Ablations.Count);
         Assert.All(result.Ablations, a => Assert.True(a.LatentRelativeError > 0));
-        Assert.Contains(result.Characterisation.Residuals, r => r.Key == "blocks.1");
+        Assert.Equal(new[] { "blocks.0.hidden", "blocks.1.hidden" }, result.Characterisation.Residuals.Select(r => r.Key));
         Assert.Contains(result.Characterisation.Norms, n => n.Site == "blocks.1.attn1" && n.Sinks >= 1);
 
         var byTau = result.Temperatures.ToDictionary(t => t.Tau);

@@ -33,16 +33,17 @@ public sealed class AttentionEditOnOtherPipelinesTests(ITestOutputHelper output)
     [Theory]
     [InlineData("cogvideox_pipeline", 9)]
     [InlineData("mochi_pipeline", 7)]
-    public void With_every_joint_site_transferred_the_edited_rows_see_the_source_maps(string fixture, int frames)
+    public void With_every_joint_site_and_its_text_tokens_transferred_the_edited_rows_see_the_source_maps(string fixture, int frames)
     {
         // Prompts of different token counts: Mochi's per-sample text masks differ, so the edited rows must also take
-        // the source's mask to see exactly the source's map.
+        // the source's mask to see exactly the source's map. (By default only the video tokens' q and k move, so the
+        // video rows also read the target's own text keys: MapTransferTests pins that against a dense reference.)
         TorchRuntime.Initialise();
         using var pipeline = TextToVideoPipelines.Load(Fixtures.Path(fixture, "pipeline"), ComputeOptions.Cpu32);
         var probe = new AttentionMapProbe(new[] { PooledMap.Frames(), PooledMap.Modalities() }, new AttentionSelector { Sites = new[] { "joint" } },
             ProbeGrouping.Step | ProbeGrouping.Branch);
         using (pipeline.Seam.Attach(probe))
-            AttentionEdit.Run(pipeline, Options("a red ball", "two astronauts float inside a station", frames) with { Sites = new[] { "joint" } }).Dispose();
+            AttentionEdit.Run(pipeline, Options("a red ball", "two astronauts float inside a station", frames) with { Sites = new[] { "joint" }, TransferText = true }).Dispose();
         var results = probe.Results().ToList();
         Assert.Equal(2 * 2 * 2 * 2, results.Count); // 2 sites × 2 steps × 2 branches × (frame, modality) maps
         foreach (var (key, map) in results)
