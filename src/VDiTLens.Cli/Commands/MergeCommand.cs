@@ -14,7 +14,7 @@ internal static class MergeCommand
     {
         var outDir = new Option<string>("--out") { Description = "report folder the shards wrote to (their --out)", DefaultValueFactory = _ => "out/report" };
         var strict = new Option<bool>("--require-complete") { Description = "exit with status 3 when cells are missing" };
-        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity, structure, sinks, text-ablation), and list missing cells");
+        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity, structure, text-ablation), and list missing cells");
         command.Options.Add(outDir);
         command.Options.Add(strict);
         command.SetAction(result => Run(result.GetValue(outDir)!, result.GetValue(strict)));

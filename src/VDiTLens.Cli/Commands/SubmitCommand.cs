@@ -13,7 +13,7 @@ namespace VDiTLens.Cli.Commands;
 internal static class SubmitCommand
 {
     /// <summary>Verbs whose cells can be sharded.</summary>
-    public static readonly string[] ShardedVerbs = { "sparsity", "structure", "sinks", "text-ablation" };
+    public static readonly string[] ShardedVerbs = { "sparsity", "structure", "text-ablation" };
 
     public static Command Create()
     {

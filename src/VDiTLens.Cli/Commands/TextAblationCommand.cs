@@ -35,13 +35,14 @@ internal static class TextAblationCommand
             if (!Directory.Exists(modelPath)) throw new VDiTLensException($"--model {modelPath}: folder not found");
             string outPath = result.GetValue(study.Out)!;
             var part = result.GetValue(shard) ?? Shard.All;
+            var promptList = Studies.StudyPrompts.Of(prompts.Given(result), prompts.CountOf(result)).Prompts;
             var loading = Stopwatch.StartNew();
             using var pipeline = TextToVideoPipelines.Load(modelPath, compute);
             double loadSeconds = loading.Elapsed.TotalSeconds;
             var sizes = study.Resolve(result, StudyDefaults.For(pipeline, modelPath));
             var options = new TextAblationOptions
             {
-                Prompts = Studies.StudyPrompts.Of(prompts.Given(result), prompts.CountOf(result)).Prompts,
+                Prompts = promptList,
                 Seeds = result.GetValue(prompts.Seeds)!,
                 Keep = result.GetValue(keep),
                 Mode = result.GetValue(mode) switch

@@ -70,6 +70,17 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void Structure_dry_run_times_one_cell_and_writes_nothing()
+    {
+        string folder = Path.Combine(_dir, "dry");
+        var (_, text) = Cli(new[] { "structure", "--prompt", "a red circle moving right", "--seeds", "0,1,2", "--shard", "0/2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
+        // 3 cells (one per seed), each one call of 2 steps × 2 guidance branches
+        Assert.Matches(@"estimate: cells=3 generations=3 forwards=12 seconds=\d", text);
+        Assert.Contains("over 2 shards the longest takes", text);
+        Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
+    }
+
+    [Fact]
     public void Text_ablation_two_shards_merge_to_the_unsharded_table()
     {
         var (whole, sharded) = Both("text-ablation", new[] { "--prompts", "2", "--seeds", "0" });
