@@ -37,9 +37,9 @@ public sealed class SinksCommandTests : IDisposable
                 Assert.True(File.Exists(Path.Combine(report, "sinks", file)), file);
             var temperature = File.ReadAllLines(Path.Combine(report, "sinks", "temperature.csv"));
             Assert.Equal(5, temperature.Length); // header, τ=1, τ=0.5, then τ=1 and τ=0.5 with bottom_k
-            // one row per (arm, prompt, seed): 2 ablation arms and 3 temperature arms of the one run; each the arm's mean here
+            // one row per (arm, prompt, seed): 2 ablation arms and 4 temperature arms (τ = 1, the baseline, included) of the one run; each the arm's mean here
             var samples = File.ReadAllLines(Path.Combine(report, "sinks", "samples.csv"));
-            Assert.Equal(1 + 2 + 3, samples.Length);
+            Assert.Equal(1 + 2 + 4, samples.Length);
             var ablation = File.ReadAllLines(Path.Combine(report, "sinks", "ablation.csv"));
             Assert.StartsWith("sinks masked (", ablation[1]);
             Assert.Equal(ablation[1].Split(',')[2], samples.Single(l => l.StartsWith("sinks masked,", StringComparison.Ordinal)).Split(',')[4]);

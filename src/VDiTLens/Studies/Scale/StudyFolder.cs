@@ -5,13 +5,11 @@ namespace VDiTLens.Studies.Scale;
 
 /// <summary>
 /// The results folder every shard of a study writes into: <c>settings.json</c> (what every shard must agree on),
-/// <c>command.json</c> (the verb and arguments, from which the report is rebuilt), <c>plan.json</c> and
-/// <c>cells/</c>, one atomic file per finished cell.
+/// <c>plan.json</c> and <c>cells/</c>, one atomic file per finished cell.
 /// </summary>
 public sealed class StudyFolder
 {
     public const string SettingsFile = "settings.json";
-    public const string CommandFile = "command.json";
 
     public string Folder { get; }
     public string Cells => Path.Combine(Folder, "cells");
@@ -43,16 +41,6 @@ public sealed class StudyFolder
 
     public string CellPath(string id, string extension) => Path.Combine(Cells, id + extension);
 
-    /// <summary>Records the verb and arguments (without the shard) that rebuild this study's report.</summary>
-    public void SaveCommand(string verb, IReadOnlyList<string> arguments) =>
-        AtomicFile.WriteAllText(Path.Combine(Folder, CommandFile), JsonSerializer.Serialize(new StudyCommand(verb, arguments), CellStore.Json));
-
-    public static StudyCommand? LoadCommand(string folder)
-    {
-        string path = Path.Combine(folder, CommandFile);
-        return File.Exists(path) ? JsonSerializer.Deserialize<StudyCommand>(File.ReadAllText(path), CellStore.Json) : null;
-    }
-
     /// <summary>A cell saved as JSON; null when it is absent or unreadable (then it is computed again).</summary>
     public T? LoadJson<T>(string id) where T : class
     {
@@ -64,6 +52,3 @@ public sealed class StudyFolder
 
     public void SaveJson<T>(string id, T value) => AtomicFile.WriteAllText(CellPath(id, ".json"), JsonSerializer.Serialize(value, CellStore.Json));
 }
-
-/// <summary>A study verb and its arguments, as given (the shard and the dry run left out).</summary>
-public sealed record StudyCommand(string Verb, IReadOnlyList<string> Arguments);

@@ -62,7 +62,7 @@ public static class TextAblationRun
         var folder = StudyFolder.Open(runFolder, new Dictionary<string, string> { ["text-ablation"] = JsonSerializer.Serialize(s, CellStore.Json) });
         var plan = StudyPlan.TryLoad(runFolder) ?? throw new VDiTLensException($"{runFolder}: no plan.json");
         var rows = plan.Cells.Select(c => folder.LoadJson<TextAblationRow[]>(c.Id)).Where(r => r is not null).SelectMany(r => r!).ToList();
-        return (rows, plan.Cells.Count, ShardRunner.Missing(plan, c => folder.LoadJson<TextAblationRow[]>(c.Id) is null));
+        return (rows, plan.Cells.Count, ShardRunner.Missing(plan, c => folder.LoadJson<TextAblationRow[]>(c.Id) is not null));
     }
 
     private static (int Prompt, long Seed) Parse(TextAblationSettings s, PlannedCell cell) =>
