@@ -58,7 +58,9 @@ internal static class SparsityCommand
             var examples = given.Length > 0 ? null
                 : new ProceduralDataset().TrainingExamples(prompts.CountOf(result), PromptIndexBase).ToList();
             string outPath = result.GetValue(study.Out)!;
+            var loading = System.Diagnostics.Stopwatch.StartNew();
             using var pipeline = TextToVideoPipelines.Load(modelPath, compute);
+            double loadSeconds = loading.Elapsed.TotalSeconds;
             var request = study.Request(result, StudyDefaults.For(pipeline, modelPath)) with
             {
                 Prompts = examples?.Select(e => e.Caption).ToArray() ?? given,
@@ -71,7 +73,7 @@ internal static class SparsityCommand
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);
             if (result.GetValue(dryRun))
             {
-                DryRun(pipeline, request, options, generator);
+                DryRun(pipeline, options, generator, loadSeconds);
                 return 0;
             }
             string folder = Path.Combine(outPath, SparsityReport.Folder, "run");
@@ -119,26 +121,34 @@ internal static class SparsityCommand
         };
     }
 
-    private static void DryRun(ITextToVideoPipeline pipeline, GenerationRequest request, SweepOptions options, PipelineSweepGenerator generator)
+    /// <summary>
+    /// Runs the sweep's own code on the dense reference and the first cell in a scratch folder (every stage: text
+    /// encoding, denoising, decoding, metrics, saving; then the report), and scales that cell's time by the plan.
+    /// </summary>
+    private static void DryRun(ITextToVideoPipeline pipeline, SweepOptions options, PipelineSweepGenerator generator, double loadSeconds)
     {
         var sites = pipeline.Sites.Where(x => x.Kind is Attention.AttentionKind.Self or Attention.AttentionKind.Joint).Select(x => x.Name).ToArray();
         var plan = SparsitySweep.Plan(options, sites, generator.ForwardsPerGeneration);
-        var timing = GenerationTiming.Measure(pipeline, request);
-        var measured = plan.Cells.Count == 0 ? null : new MeasuredStepCosts(
-            Math.Max(0, GenerationTiming.StepSeconds(pipeline, request, () => new Detacher(options.Methods[0].Build(options.Levels[0], new[] { sites[0] }).Select(i => pipeline.Seam.Attach(i)).ToArray()))
-                        - timing.SecondsPerStep),
-            GenerationTiming.StepSeconds(pipeline, request, () => new ProbeSet(pipeline.Seam, DenseReference.ProbeOptionsFor(options.CoverageStride))));
-        var estimate = PlanEstimate.Of(plan, timing, options.Shard.Count, measured, c => SparsitySweep.SparsifiedSitesOf(c, sites.Length));
-        var table = new Table().AddColumns("cell", "cost (generations)", "estimated s");
-        foreach (var c in plan.Cells)
-            table.AddRow(Markup.Escape(c.Description), c.Cost.ToString("F2"), PlanEstimate.Of(plan with { Cells = new[] { c }, DenseGenerations = 0 }, timing, 1, measured,
-                x => SparsitySweep.SparsifiedSitesOf(x, sites.Length)).Seconds.ToString("F1"));
-        AnsiConsole.Write(table);
-        AnsiConsole.WriteLine($"{estimate.Cells} cells, {estimate.Generations} generations (the dense reference included), {estimate.Forwards} transformer forwards");
-        AnsiConsole.WriteLine($"one generation ≈ {timing.GenerationSeconds:F2} s on {pipeline.Options.Device} ({timing.FixedSeconds:F2} s fixed + {timing.Steps} × {timing.SecondsPerStep:F3} s per step)");
-        AnsiConsole.WriteLine($"estimated total {TimeSpan.FromSeconds(estimate.Seconds):hh\\:mm\\:ss}" + (options.Shard.IsAll ? ""
-            : $"; over {options.Shard.Count} shards the longest takes {TimeSpan.FromSeconds(estimate.SecondsPerShard.Max()):hh\\:mm\\:ss}"));
-        AnsiConsole.WriteLine(FormattableString.Invariant($"estimate: cells={estimate.Cells} generations={estimate.Generations} forwards={estimate.Forwards} seconds={estimate.Seconds:F2}"));
+        var scratch = Directory.CreateTempSubdirectory("vditlens-dry-run-");
+        CellTiming timing;
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var outcome = Run(new SparsitySweep(Path.Combine(scratch.FullName, "run"), generator, options with { Shard = Shard.All, MaxNewCells = 1, Fresh = false }), generator);
+            double sweepSeconds = clock.Elapsed.TotalSeconds;
+            var sample = outcome.Results.FirstOrDefault();
+            clock.Restart();
+            SparsityReport.Write(new HtmlReport(Path.Combine(scratch.FullName, "report")), outcome);
+            double reportSeconds = clock.Elapsed.TotalSeconds;
+            double cellSeconds = sample?.Seconds ?? 0;
+            timing = new CellTiming(loadSeconds, sweepSeconds - cellSeconds, cellSeconds,
+                sample is null ? 0 : plan.Cells.First(c => c.Id == sample.Cell.Id).Cost, reportSeconds);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+        Estimate.Print(plan, timing, options.Shard, pipeline.Options.Device.ToString(), "the dense reference");
     }
 
     private static SweepOutcome Run(SparsitySweep sweep, PipelineSweepGenerator generator)

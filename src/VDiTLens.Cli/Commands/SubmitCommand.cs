@@ -13,7 +13,7 @@ namespace VDiTLens.Cli.Commands;
 internal static class SubmitCommand
 {
     /// <summary>Verbs whose cells can be sharded.</summary>
-    public static readonly string[] ShardedVerbs = { "sparsity" };
+    public static readonly string[] ShardedVerbs = { "sparsity", "structure", "text-ablation" };
 
     public static Command Create()
     {
@@ -54,7 +54,7 @@ internal static class SubmitCommand
                 Out = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "out/report",
                 WorkingDirectory = Environment.CurrentDirectory, MaxParallel = r.GetValue(MaxParallel), Name = r.GetValue(Name)!,
                 // Uniform cells with K dense layers are ranked from every shard's single-layer cells: a second pass computes them.
-                Phases = args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset") ? 2 : 1,
+                Phases = verb == "sparsity" && (args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset")) ? 2 : 1,
             };
             job.Validate();
             return job;

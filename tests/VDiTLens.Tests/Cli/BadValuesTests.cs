@@ -55,4 +55,18 @@ public sealed class BadValuesTests(ITestOutputHelper output)
         Assert.Contains("0..1", error);
         Assert.DoesNotContain("internal error", error);
     }
+
+    [Theory]
+    [InlineData("structure")]
+    [InlineData("sinks")]
+    [InlineData("text-ablation")]
+    [InlineData("sparsity")]
+    public void A_missing_prompts_file_is_one_line_naming_the_file(string verb)
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "vditlens-no-such-prompts-" + Guid.NewGuid().ToString("N") + ".txt");
+        var (code, error) = Run(verb, "--prompts-file", missing, "--steps", "1", "--device", "cpu");
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("internal error", error);
+        Assert.Contains($"prompts file {missing}: not found", error);
+    }
 }

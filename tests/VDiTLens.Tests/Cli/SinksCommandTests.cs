@@ -37,6 +37,13 @@ public sealed class SinksCommandTests : IDisposable
                 Assert.True(File.Exists(Path.Combine(report, "sinks", file)), file);
             var temperature = File.ReadAllLines(Path.Combine(report, "sinks", "temperature.csv"));
             Assert.Equal(5, temperature.Length); // header, τ=1, τ=0.5, then τ=1 and τ=0.5 with bottom_k
+            // one row per (arm, prompt, seed): 2 ablation arms and 4 temperature arms (τ = 1, the baseline, included) of the one run; each the arm's mean here
+            var samples = File.ReadAllLines(Path.Combine(report, "sinks", "samples.csv"));
+            Assert.Equal(1 + 2 + 4, samples.Length);
+            var ablation = File.ReadAllLines(Path.Combine(report, "sinks", "ablation.csv"));
+            Assert.StartsWith("sinks masked (", ablation[1]);
+            Assert.Equal(ablation[1].Split(',')[2], samples.Single(l => l.StartsWith("sinks masked,", StringComparison.Ordinal)).Split(',')[4]);
+            Assert.Equal(temperature[2].Split(',')[1], samples.Single(l => l.StartsWith("τ=0.5,", StringComparison.Ordinal)).Split(',')[9]);
             var detection = JsonNode.Parse(File.ReadAllText(Path.Combine(report, "sinks", "detection.json")))!;
             Assert.Equal(4, detection["Aggregate"]!.AsArray().Count); // 2 blocks × (self, cross)
             Assert.Contains("Attention sinks", File.ReadAllText(Path.Combine(report, "index.html")));

@@ -53,7 +53,7 @@ public sealed class StructureCommandsTests : IDisposable
             Assert.True(System.IO.File.Exists(File("structure", svg)), svg);
         Assert.Contains("id=\"structure\"", System.IO.File.ReadAllText(File("index.html")));
 
-        string saved = File("structure", "maps", "maps_seed1.safetensors");
+        string saved = File("structure", "run", "cells", "maps_seed1.safetensors");
         var written = System.IO.File.GetLastWriteTimeUtc(saved);
         string before = System.IO.File.ReadAllText(File("structure", "summary.json"));
         Assert.Equal(0, Run(StructureCommand.Create(), args));

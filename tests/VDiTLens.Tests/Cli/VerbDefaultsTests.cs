@@ -55,7 +55,7 @@ public sealed class VerbDefaultsTests(ITestOutputHelper output) : IDisposable
     [InlineData("demo", "demo/contact_sheet.png", "--prompt", "a red circle moving left")]
     [InlineData("sinks", "sinks/detection.json", "--prompt-count", "1", "--seeds", "0", "--ablation", "none", "--tau", "none")]
     [InlineData("sparsity", "sparsity/profile.csv", "--prompts", "1", "--profile-only")]
-    [InlineData("structure", "structure/maps", "--prompt", "a red circle moving left", "--prompt", "a blue square moving up")]
+    [InlineData("structure", "structure/samples.csv", "--prompt", "a red circle moving left", "--prompt", "a blue square moving up")]
     [InlineData("edit", "edit", "--source-prompt", "a red circle moving left", "--target-prompt", "a blue circle moving left", "--video-format", ".gif")]
     public void Verb_runs_from_an_unrelated_folder_on_the_embedded_model(string verb, string written, params string[] extra)
     {

@@ -75,6 +75,18 @@ public static class SinkReportWriter
         return html.ToString();
     }
 
+    /// <summary><c>sinks/samples.csv</c>: one row per (arm, prompt, seed).</summary>
+    public static void WriteSamples(HtmlReport report, IReadOnlyList<SinkSample> samples)
+    {
+        string dir = Path.GetDirectoryName(report.Asset("sinks/x"))!;
+        string Bool(bool? b) => b is { } v ? (v ? "1" : "0") : "";
+        WriteCsv(Path.Combine(dir, "samples.csv"),
+            new[] { "arm", "prompt_index", "prompt", "seed", "latent_rel_error", "psnr_db", "ssim", "attributes_correct", "agrees_with_baseline", "entropy", "sink_mass" },
+            samples.Select(s => new[] { s.Arm, s.PromptIndex.ToString(CultureInfo.InvariantCulture), s.Prompt, s.Seed.ToString(CultureInfo.InvariantCulture),
+                Format(s.Change.LatentRelativeError), Format(s.Change.Psnr), Format(s.Change.Ssim), Bool(s.Change.AttributesCorrect), Bool(s.Change.AgreesWithBaseline),
+                s.Entropy is { } e ? Format(e) : "", s.SinkMass is { } m ? Format(m) : "" }));
+    }
+
     public static string WriteCharacterisation(HtmlReport report, SinkCharacterisation c)
     {
         string dir = Path.GetDirectoryName(report.Asset("sinks/x"))!;

@@ -19,6 +19,8 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
 {
     public IProgress<SinkStudyProgress>? Progress { get; init; }
 
+    private readonly List<SinkSample> _samples = new();
+
     private IEnumerable<(int Run, int Prompt, long Seed)> Runs =>
         options.Prompts.SelectMany((_, p) => options.Seeds.Select(s => (Run: 0, Prompt: p, Seed: s)))
             .Select((r, i) => r with { Run = i });
@@ -57,7 +59,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
             var ablations = options.AblationModes.Count > 0 ? Ablate(baselines, detection) : Array.Empty<OutputSummary>();
             var temperatures = options.Taus.Count > 0 || options.Sparsify is not null
                 ? SweepTemperature(baselines, detection) : Array.Empty<TemperaturePoint>();
-            var result = new SinkStudyResult(detection, characterisation, ablations, temperatures);
+            var result = new SinkStudyResult(detection, characterisation, ablations, temperatures) { Samples = _samples.ToList() };
             withBaselines?.Invoke(baselines, result);
             return result;
         }
@@ -123,7 +125,9 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
                         options.Sites, interventions, measure: false);
                     changes.Add(OutputComparison.Compare(changed, baseline, options.SpecOf(PromptIndex(baseline))));
                 }
-                string name = $"{(random ? "random" : "sinks")} {(mode == SinkAblationMode.Mask ? "masked" : "values zeroed")} ({SinkAblationStudy.Count(detection.PerRun.Where(s => s.Run == baselines[0].Run))} head·keys in run 0)";
+                string arm = $"{(random ? "random" : "sinks")} {(mode == SinkAblationMode.Mask ? "masked" : "values zeroed")}";
+                _samples.AddRange(changes.Select((c, i) => new SinkSample(arm, PromptIndex(baselines[i]), baselines[i].Prompt, baselines[i].Seed, c, null, null)));
+                string name = $"{arm} ({SinkAblationStudy.Count(detection.PerRun.Where(s => s.Run == baselines[0].Run))} head·keys in run 0)";
                 summaries.Add(OutputSummary.Of(name, changes));
             }
         Report("ablation", total, total);
@@ -169,9 +173,11 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         var entropies = new List<double>();
         var sinkMasses = new List<double>();
         var changes = new List<OutputChange>();
+        string name = $"τ={tau}{(sparse ? " + " + options.Sparsify : "")}";
         for (int i = 0; i < runs.Count; i++)
         {
             var run = runs[i];
+            int entropyStart = entropies.Count, massStart = sinkMasses.Count;
             foreach (var ((site, _), e) in run.Entropy.Where(kv => scoped.Contains(kv.Key.Site)))
                 entropies.Add(e.to(ScalarType.Float64).mean().item<double>());
             // The probes read the attention as applied, sparsification included.
@@ -182,8 +188,9 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
                     sinkMasses.Add(head.Sinks.Sum(j => mass[head.Head, j].item<double>()));
             }
             changes.Add(OutputComparison.Compare(run, baselines[i], options.SpecOf(PromptIndex(run))));
+            _samples.Add(new SinkSample(name, PromptIndex(run), run.Prompt, run.Seed, changes[^1],
+                entropies.Skip(entropyStart).DefaultIfEmpty(double.NaN).Average(), sinkMasses.Skip(massStart).DefaultIfEmpty(double.NaN).Average()));
         }
-        string name = $"τ={tau}{(sparse ? " + " + options.Sparsify : "")}";
         return new TemperaturePoint(tau, sparse, entropies.DefaultIfEmpty(double.NaN).Average(), sinkMasses.DefaultIfEmpty(double.NaN).Average(),
             OutputSummary.Of(name, changes));
     }

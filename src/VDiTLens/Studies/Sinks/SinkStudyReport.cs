@@ -32,6 +32,7 @@ public sealed class SinkStudyReport(HtmlReport report)
             _html.Append(SinkReportWriter.WriteCharacterisation(report, r.Characterisation));
             if (r.Ablations.Count > 0)
                 _html.Append(SinkReportWriter.WriteOutputs(report, "ablation", "Ablation: sinks vs as many random keys", r.Ablations));
+            if (r.Samples.Count > 0) SinkReportWriter.WriteSamples(report, r.Samples);
             if (r.Temperatures.Count > 0)
                 _html.Append(SinkReportWriter.WriteOutputs(report, "temperature", "Temperature sweep (vs τ = 1)",
                     r.Temperatures.Select(p => p.Output).ToList(), r.Temperatures));

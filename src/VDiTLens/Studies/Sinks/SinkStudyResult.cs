@@ -12,4 +12,14 @@ public sealed record SinkStudyResult(
     SinkDetection Detection,
     SinkCharacterisation Characterisation,
     IReadOnlyList<OutputSummary> Ablations,
-    IReadOnlyList<TemperaturePoint> Temperatures);
+    IReadOnlyList<TemperaturePoint> Temperatures)
+{
+    /// <summary>Every changed generation against its baseline, in the order the arms ran.</summary>
+    public IReadOnlyList<SinkSample> Samples { get; init; } = Array.Empty<SinkSample>();
+}
+
+/// <summary>
+/// One (arm, prompt, seed) of the ablation or the temperature sweep: its output change against the baseline of the same
+/// prompt and seed and, for temperature arms, the run's mean entropy and sink mass over the scoped sites.
+/// </summary>
+public sealed record SinkSample(string Arm, int PromptIndex, string Prompt, long Seed, OutputChange Change, double? Entropy, double? SinkMass);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using TorchSharp;
+using VDiTLens.Attention;
 using VDiTLens.IO;
 using VDiTLens.Pipelines;
 using VDiTLens.Probes;
@@ -8,58 +8,77 @@ using static TorchSharp.torch;
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>
-/// Generates every prompt of <see cref="StructureOptions"/> in one batch per seed, every row from the same starting
-/// noise (<see cref="SharedNoise"/>: "same seed" means the same noise across prompts), with frame (and tile) map probes
-/// grouped by step and run, and keeps the maps. Each seed's raw probe results are saved to
-/// <c>&lt;cache&gt;/&lt;label&gt;_seed&lt;seed&gt;.safetensors</c> as soon as that seed finishes; a rerun with the same options
-/// loads them instead of generating again.
+/// One cell of the structure study is one seed of one model: every prompt of <see cref="StructureOptions"/> in one
+/// batch, every row from the same starting noise (<see cref="SharedNoise"/>: "same seed" means the same noise across
+/// prompts), with frame (and tile) map probes grouped by step and run. Its raw probe results are saved to
+/// <c>&lt;folder&gt;/&lt;label&gt;_seed&lt;seed&gt;.safetensors</c> (written atomically, with the options' fingerprint and
+/// the model's sites), and the maps are assembled from whichever of those files are there.
 /// </summary>
 public static class StructureCollector
 {
     private const string FingerprintKey = "vditlens_structure";
     private const string KeysKey = "probe_keys";
+    private const string SitesKey = "sites";
 
+    public static string CellId(string label, long seed) => $"{label}_seed{seed}";
+
+    public static string FileOf(string folder, string label, long seed) => Path.Combine(folder, CellId(label, seed) + ".safetensors");
+
+    /// <summary>Computes every missing cell of <paramref name="label"/>, then assembles the maps (the whole study in one process).</summary>
     public static IReadOnlyDictionary<string, StructureMaps> Collect(ITextToVideoPipeline pipeline, StructureOptions options, string modelId,
-        string? cacheFolder = null, string label = "maps", IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
+        string folder, string label = "maps", IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
     {
         options.Validate();
-        var maps = options.Kinds.ToDictionary(k => k, k => new StructureMaps(k, options.Prompts.Count, options.Seeds.Count, options.Steps));
-        string fingerprint = options.Fingerprint(modelId);
         for (int si = 0; si < options.Seeds.Count; si++)
-        {
-            long seed = options.Seeds[si];
-            string? file = cacheFolder is null ? null : Path.Combine(cacheFolder, $"{label}_seed{seed}.safetensors");
-            var results = Load(file, fingerprint) ?? Generate(pipeline, options, si, seed, progress, cancellation);
-            try
-            {
-                if (file is not null && !File.Exists(file))
-                    SafeTensorsWriter.Save(file, results.ByPrintedKey(), new Dictionary<string, string>
-                    {
-                        [FingerprintKey] = fingerprint,
-                        [KeysKey] = JsonSerializer.Serialize(results.Keys.ToArray()),
-                    });
-                foreach (var m in maps.Values) m.AddResults(si, results, pipeline.Sites);
-            }
-            finally
-            {
-                results.Dispose();
-            }
-        }
-        return maps;
+            if (!Has(folder, label, options.Seeds[si], options, modelId))
+                Compute(pipeline, options, modelId, folder, label, si, progress, cancellation);
+        return Assemble(options, modelId, folder, label, out _);
     }
 
-    private static ProbeResults? Load(string? file, string fingerprint)
+    /// <summary>Whether the cell of (<paramref name="label"/>, <paramref name="seed"/>) is saved for these options and model.</summary>
+    public static bool Has(string folder, string label, long seed, StructureOptions options, string modelId)
     {
-        if (file is null || !File.Exists(file)) return null;
-        using var saved = SafeTensorsFile.Open(file);
-        if (!saved.Metadata.TryGetValue(FingerprintKey, out var f) || f != fingerprint || !saved.Metadata.TryGetValue(KeysKey, out var keyJson))
+        string file = FileOf(folder, label, seed);
+        if (!File.Exists(file)) return false;
+        try
         {
-            saved.Dispose();
-            File.Delete(file); // made with other options: regenerate
-            return null;
+            using var saved = SafeTensorsFile.Open(file);
+            return saved.Metadata.GetValueOrDefault(FingerprintKey) == options.Fingerprint(modelId) && saved.Metadata.ContainsKey(KeysKey);
         }
-        var all = saved.LoadAll();
-        return new ProbeResults(JsonSerializer.Deserialize<ProbeKey[]>(keyJson)!.Select(k => new ProbeResult(k, all[k.ToString()], 1)).ToList());
+        catch (VDiTLensException) { return false; }
+    }
+
+    /// <summary>Generates seed <paramref name="seedIndex"/> of the options and saves its cell.</summary>
+    public static void Compute(ITextToVideoPipeline pipeline, StructureOptions options, string modelId, string folder, string label, int seedIndex,
+        IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        long seed = options.Seeds[seedIndex];
+        using var results = Generate(pipeline, options, seedIndex, seed, progress, cancellation);
+        Directory.CreateDirectory(folder);
+        SafeTensorsWriter.Save(FileOf(folder, label, seed), results.ByPrintedKey(), new Dictionary<string, string>
+        {
+            [FingerprintKey] = options.Fingerprint(modelId),
+            [KeysKey] = JsonSerializer.Serialize(results.Keys.ToArray()),
+            [SitesKey] = JsonSerializer.Serialize(pipeline.Sites),
+        });
+    }
+
+    /// <summary>The maps of the seeds whose cells are saved (in the options' seed order); <paramref name="present"/> lists those seeds.</summary>
+    public static IReadOnlyDictionary<string, StructureMaps> Assemble(StructureOptions options, string modelId, string folder, string label,
+        out IReadOnlyList<long> present)
+    {
+        var seeds = options.Seeds.Where(s => Has(folder, label, s, options, modelId)).ToList();
+        present = seeds;
+        var maps = options.Kinds.ToDictionary(k => k, k => new StructureMaps(k, options.Prompts.Count, seeds.Count, options.Steps));
+        for (int si = 0; si < seeds.Count; si++)
+        {
+            using var saved = SafeTensorsFile.Open(FileOf(folder, label, seeds[si]));
+            var sites = JsonSerializer.Deserialize<AttentionSite[]>(saved.Metadata[SitesKey])!;
+            var all = saved.LoadAll();
+            using var results = new ProbeResults(JsonSerializer.Deserialize<ProbeKey[]>(saved.Metadata[KeysKey])!.Select(k => new ProbeResult(k, all[k.ToString()], 1)).ToList());
+            foreach (var m in maps.Values) m.AddResults(si, results, sites);
+        }
+        return maps;
     }
 
     private static ProbeResults Generate(ITextToVideoPipeline pipeline, StructureOptions o, int seedIndex, long seed,

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using VDiTLens.Probes;
 using VDiTLens.Attention;
 
@@ -34,8 +35,10 @@ public sealed record StructureOptions
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
 
     /// <summary>Map kinds probed: frame_map, and tile_map with <see cref="Tiles"/>.</summary>
+    [JsonIgnore]
     public IReadOnlyList<string> Kinds => Tiles ? new[] { "frame_map", "tile_map" } : new[] { "frame_map" };
 
+    [JsonIgnore]
     public ProbeOptions ProbeOptions => new()
     {
         Probes = Tiles ? new[] { "frame", "tile" } : new[] { "frame" },

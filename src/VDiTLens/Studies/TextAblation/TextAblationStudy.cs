@@ -28,36 +28,60 @@ public static class TextAblationStudy
     {
         o.Validate();
         var rows = new List<TextAblationRow>();
-        var scope = new AttentionSelector { Sites = o.Sites };
         int total = o.Prompts.Count * o.Seeds.Count * 3, done = 0;
         for (int p = 0; p < o.Prompts.Count; p++)
-        {
-            int real = RealTokens(pipeline, o.Prompts[p], template.MaxSequenceLength);
-            if (o.Keep >= real)
-                throw new VDiTLensException($"text ablation keep index {o.Keep}: prompt '{o.Prompts[p]}' has {real} tokens");
             foreach (long seed in o.Seeds)
             {
-                var request = template with { Prompts = new[] { o.Prompts[p] }, Seed = seed, BatchGuidance = false };
-                progress?.Report((done++, total));
-                var (baseLatents, baseVideo, mass, layouts) = Baseline(pipeline, request, o.Sites);
-                var random = new Random(unchecked((int)(seed * 7919 + p)));
-                long control = real > 1 ? Enumerable.Range(0, real).Where(i => i != o.Keep).ElementAt(random.Next(real - 1)) : o.Keep;
-                foreach (var (arm, token) in new[] { ("keep", o.Keep), ("control", control) })
-                {
-                    progress?.Report((done++, total));
-                    using var latents = Ablated(pipeline, request, new TextKeep(new[] { token }, o.Mode, scope));
-                    using var video = pipeline.DecodeLatents(latents);
-                    var (share, top) = Share(mass, layouts, token);
-                    rows.Add(new TextAblationRow(o.Prompts[p], seed, arm, token, real,
-                        RelativeL2.Of(baseLatents, latents.cpu()), Psnr.MeanOverVideos(baseVideo, video), share, top));
-                }
-                baseLatents.Dispose();
-                baseVideo.Dispose();
-                foreach (var t in mass.Values) t.Dispose();
+                rows.AddRange(Cell(pipeline, template, o, p, seed, progress is null ? null : new Offset(progress, done, total)));
+                done += 3;
             }
-        }
         progress?.Report((total, total));
         return rows;
+    }
+
+    /// <summary>
+    /// One (prompt, seed): the unablated run, then the keep and control arms (three generations, reported as done 0…2 of 3);
+    /// the control token is drawn from (seed, prompt index) alone, so a cell is the same whichever process computes it.
+    /// </summary>
+    public static IReadOnlyList<TextAblationRow> Cell(ITextToVideoPipeline pipeline, GenerationRequest template, TextAblationOptions o, int p, long seed,
+        IProgress<(int Done, int Total)>? progress = null)
+    {
+        var scope = new AttentionSelector { Sites = o.Sites };
+        int real = RealTokens(pipeline, o.Prompts[p], template.MaxSequenceLength);
+        if (o.Keep >= real)
+            throw new VDiTLensException($"text ablation keep index {o.Keep}: prompt '{o.Prompts[p]}' has {real} tokens");
+        var rows = new List<TextAblationRow>();
+        var request = template with { Prompts = new[] { o.Prompts[p] }, Seed = seed, BatchGuidance = false };
+        progress?.Report((0, 3));
+        var (baseLatents, baseVideo, mass, layouts) = Baseline(pipeline, request, o.Sites);
+        try
+        {
+            var random = new Random(unchecked((int)(seed * 7919 + p)));
+            long control = real > 1 ? Enumerable.Range(0, real).Where(i => i != o.Keep).ElementAt(random.Next(real - 1)) : o.Keep;
+            int arm = 1;
+            foreach (var (name, token) in new[] { ("keep", o.Keep), ("control", control) })
+            {
+                progress?.Report((arm++, 3));
+                using var latents = Ablated(pipeline, request, new TextKeep(new[] { token }, o.Mode, scope));
+                using var video = pipeline.DecodeLatents(latents);
+                var (share, top) = Share(mass, layouts, token);
+                rows.Add(new TextAblationRow(o.Prompts[p], seed, name, token, real,
+                    RelativeL2.Of(baseLatents, latents.cpu()), Psnr.MeanOverVideos(baseVideo, video), share, top));
+            }
+        }
+        finally
+        {
+            baseLatents.Dispose();
+            baseVideo.Dispose();
+            foreach (var t in mass.Values) t.Dispose();
+        }
+        return rows;
+    }
+
+    /// <summary>A cell's progress (of 3) as the study's (of <paramref name="total"/>).</summary>
+    private sealed class Offset(IProgress<(int Done, int Total)> inner, int start, int total) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value) => inner.Report((start + value.Done, total));
     }
 
     /// <summary>Tokens the tokenizer gives the prompt (the attention mask's ones; EOS included).</summary>

@@ -1,0 +1,96 @@
+using VDiTLens.Cli;
+using Xunit.Abstractions;
+
+namespace VDiTLens.Tests.Cli;
+
+/// <summary>
+/// The study verbs other than sparsity, sharded on the embedded model (tiny settings, CPU): two shards into one folder,
+/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing.
+/// </summary>
+[Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
+public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vditlens-sharded-").FullName;
+
+    private (int Code, string Out) Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        output.WriteLine(stdout.ToString());
+        output.WriteLine(stderr.ToString());
+        Assert.True(code == 0, $"vditlens {string.Join(" ", args)} exited {code}: {stderr}");
+        return (code, stdout.ToString());
+    }
+
+    private static readonly string[] Tiny = { "--steps", "2", "--device", "cpu", "--dtype", "float32" };
+
+    /// <summary>Runs the verb unsharded into one folder, as two shards and a merge into another; the given tables of both.</summary>
+    private (string Whole, string Sharded) Both(string verb, string[] args)
+    {
+        string whole = Path.Combine(_dir, verb + "-whole"), sharded = Path.Combine(_dir, verb + "-sharded");
+        var common = new[] { verb }.Concat(args).Concat(Tiny).ToArray();
+        Cli(common.Concat(new[] { "--out", whole }).ToArray());
+        Assert.DoesNotContain("shard 0/2: 0 cells computed", Cli(common.Concat(new[] { "--out", sharded, "--shard", "0/2" }).ToArray()).Out);
+        var (_, partial) = Cli("merge", "--out", sharded);
+        Assert.Contains("missing", partial);
+        Cli(common.Concat(new[] { "--out", sharded, "--shard", "1/2" }).ToArray());
+        Assert.Contains("shard 1/2: 0 cells computed", Cli(common.Concat(new[] { "--out", sharded, "--shard", "1/2" }).ToArray()).Out);
+        var (_, merged) = Cli("merge", "--out", sharded);
+        Assert.DoesNotContain("missing", merged);
+        return (whole, sharded);
+    }
+
+    [Fact]
+    public void Structure_two_shards_merge_to_the_unsharded_tables()
+    {
+        var (whole, sharded) = Both("structure", new[] { "--prompt", "a red circle moving right", "--prompt", "a blue square moving left", "--seeds", "0,1,2" });
+        foreach (var file in new[] { "summary.csv", "summary.json", "samples.csv" })
+            Assert.Equal(File.ReadAllText(Path.Combine(whole, "structure", file)), File.ReadAllText(Path.Combine(sharded, "structure", file)));
+
+        // Every sample is compared with as many others, so the mean over samples is the site's summary (written apart).
+        var samples = Table(Path.Combine(whole, "structure", "samples.csv"));
+        var summary = Table(Path.Combine(whole, "structure", "summary.csv")).Where(r => r["head"] == "mean").ToList();
+        Assert.Equal(2 * 3 * summary.Count, samples.Count); // 2 prompts × 3 seeds per site
+        foreach (var site in summary)
+            foreach (var group in new[] { "cross_prompt", "cross_seed", "cross_step" })
+            {
+                double mean = samples.Where(r => r["site"] == site["site"]).Average(r => double.Parse(r[group + "_r"], System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal(double.Parse(site[group + "_pearson"], System.Globalization.CultureInfo.InvariantCulture), mean, 4);
+            }
+    }
+
+    /// <summary>A CSV without quoted commas in the read columns, as header → value rows (quoted prompts are skipped over).</summary>
+    private static List<Dictionary<string, string>> Table(string path)
+    {
+        static string[] Split(string line) => System.Text.RegularExpressions.Regex.Split(line, ",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)");
+        var lines = File.ReadAllLines(path);
+        var header = Split(lines[0]);
+        return lines.Skip(1).Select(l => header.Zip(Split(l)).ToDictionary(x => x.First, x => x.Second)).ToList();
+    }
+
+    [Fact]
+    public void Structure_dry_run_times_one_cell_and_writes_nothing()
+    {
+        string folder = Path.Combine(_dir, "dry");
+        var (_, text) = Cli(new[] { "structure", "--prompt", "a red circle moving right", "--seeds", "0,1,2", "--shard", "0/2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
+        // 3 cells (one per seed), each one call of 2 steps × 2 guidance branches
+        Assert.Matches(@"estimate: cells=3 generations=3 forwards=12 seconds=\d", text);
+        Assert.Contains("over 2 shards the longest takes", text);
+        Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
+    }
+
+    [Fact]
+    public void Text_ablation_two_shards_merge_to_the_unsharded_table()
+    {
+        var (whole, sharded) = Both("text-ablation", new[] { "--prompts", "2", "--seeds", "0" });
+        Assert.Equal(File.ReadAllText(Path.Combine(whole, "text-ablation", "text_ablation.csv")), File.ReadAllText(Path.Combine(sharded, "text-ablation", "text_ablation.csv")));
+        Assert.Equal(1 + 2 * 2, File.ReadAllLines(Path.Combine(whole, "text-ablation", "text_ablation.csv")).Length); // header + 2 prompts × 1 seed × 2 arms
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); }
+        catch (IOException) { }
+    }
+}
