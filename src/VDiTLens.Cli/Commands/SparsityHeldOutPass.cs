@@ -87,19 +87,21 @@ internal sealed class SparsityHeldOutPass
             AnsiConsole.WriteLine($"entropy-matching τ at {F(t.Level)}, {t.Site}: {string.Join(" ", t.Taus.Select(F))}{(t.ClampedHeadCalls > 0 ? $" ({t.ClampedHeadCalls} head-calls at a bound)" : "")}");
         foreach (var note in result.Notes) AnsiConsole.WriteLine(note);
         if (result.Samples.Count == 0) return;
-        var table = new Table().AddColumns("arm", "level", "dense layers", "latent rel L2 [95% CI]", "PSNR dB [95% CI]", "normalised (latent)", "normalised (PSNR)");
+        var table = new Table().AddColumns("arm", "level", "dense layers", "latent rel L2 (95% CI)", "PSNR dB (95% CI)", "normalised (latent)", "normalised (PSNR)");
         foreach (var group in summary.Means.GroupBy(m => (m.Arm, m.Level)))
         {
             string Cell(string metric) => group.FirstOrDefault(m => m.Metric == metric)?.Mean is { } e ? $"{F(e.Value)} [{F(e.Low)}, {F(e.High)}]" : "–";
             string Norm(string metric) => summary.Normalised.FirstOrDefault(n => n.Arm == group.Key.Arm && n.Level == group.Key.Level && n.Metric == metric)?.Value is { } e
                 ? $"{F(e.Value)} [{F(e.Low)}, {F(e.High)}]" : "–";
             string layers = result.Samples.First(s => s.Arm == group.Key.Arm && s.Level == group.Key.Level).DenseLayers;
-            table.AddRow(Markup.Escape(group.Key.Arm), group.Key.Level is { } l ? F(l) : "–", layers, Cell("latent_rel_l2"), Cell("psnr_db"), Norm("latent_rel_l2"), Norm("psnr_db"));
+            table.AddRow(new[] { group.Key.Arm, group.Key.Level is { } l ? F(l) : "–", layers, Cell("latent_rel_l2"), Cell("psnr_db"), Norm("latent_rel_l2"), Norm("psnr_db") }
+                .Select(Markup.Escape).ToArray());
         }
         AnsiConsole.Write(table);
-        var contrasts = new Table().AddColumns("paired contrast (held-out samples)", "level", "metric", "difference [95% CI]");
+        var contrasts = new Table().AddColumns("paired contrast (held-out samples)", "level", "metric", "difference (95% CI)");
         foreach (var c in summary.Contrasts)
-            contrasts.AddRow(Markup.Escape(c.Name), F(c.Level), c.Metric, $"{F(c.Difference.Value)} [{F(c.Difference.Low)}, {F(c.Difference.High)}] (n = {c.Difference.N})");
+            contrasts.AddRow(new[] { c.Name, F(c.Level), c.Metric, $"{F(c.Difference.Value)} [{F(c.Difference.Low)}, {F(c.Difference.High)}] (n = {c.Difference.N})" }
+                .Select(Markup.Escape).ToArray());
         AnsiConsole.Write(contrasts);
     }
 }

@@ -49,19 +49,20 @@ public static class EntropyMatching
         // H falls in β: still below the target at the smallest β (largest τ), or still above it at the largest β, means no match
         var belowAtMaxTau = (masked.At(lo).Entropy - target).lt(0);
         var aboveAtMinTau = (masked.At(hi).Entropy - target).gt(0);
+        var unreachable = belowAtMaxTau.logical_or(aboveAtMinTau); // clamped below; they must not hold up the others' convergence
         var beta = torch.ones(heads, ScalarType.Float64).clamp(lo, hi);
         for (int i = 0; i < MaxIterations; i++)
         {
             using var step = torch.NewDisposeScope();
             var (h, slope) = masked.At(beta);
-            var f = h - target;
+            var f = (h - target).masked_fill(unreachable, 0.0);
             if (f.abs().max().item<double>() < Tolerance) break;
             var newLo = torch.where(f > 0, beta, lo);
             var newHi = torch.where(f > 0, hi, beta);
             var newton = beta - f / slope;
             var inside = newton.gt(newLo).logical_and(newton.lt(newHi)).logical_and(newton.isfinite());
             var next = torch.where(inside, newton, (newLo * newHi).sqrt());
-            bool bracketClosed = (newHi / newLo - 1).max().item<double>() < 1e-15;
+            bool bracketClosed = (newHi / newLo - 1).masked_fill(unreachable, 0.0).max().item<double>() < 1e-15;
             (beta, lo, hi) = (next.MoveToOuterDisposeScope(), newLo.MoveToOuterDisposeScope(), newHi.MoveToOuterDisposeScope());
             if (bracketClosed) break;
         }
@@ -70,7 +71,7 @@ public static class EntropyMatching
         var reached = masked.At(beta).Entropy.data<double>().ToArray();
         var b = beta.data<double>().ToArray();
         var t = target.data<double>().ToArray();
-        var clamped = belowAtMaxTau.logical_or(aboveAtMinTau).data<bool>().ToArray();
+        var clamped = unreachable.data<bool>().ToArray();
         return Enumerable.Range(0, (int)heads).Select(i => new Match(1 / b[i], t[i], reached[i], clamped[i])).ToArray();
     }
 
