@@ -22,7 +22,7 @@ internal static class SparsityCommand
     {
         var common = new CommonOptions();
         var study = new StudyOptions();
-        var prompts = new PromptOptions(defaultCount: 8);
+        var prompts = new PromptOptions(defaultCount: 4);
         var negative = new Option<string>("--negative-prompt") { DefaultValueFactory = _ => "" };
         var split = new Option<bool>("--split-guidance") { Description = "cond and uncond as two transformer calls" };
         var method = new Option<string>("--method") { Description = "intervention type swept (bottom_k, block_topk, threshold, top_k, temperature…)", DefaultValueFactory = _ => "bottom_k" };
@@ -38,11 +38,15 @@ internal static class SparsityCommand
         var shard = ShardOption.Create();
         var dryRun = new Option<bool>("--dry-run") { Description = "print the cells, generations, forwards and estimated time per cell (from a short timing on this device), and run nothing" };
         var coverageStride = new Option<int>("--coverage-stride") { Description = "top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
-        var command = new Command("sparsity", "Attention sparsity: coverage profile, and which layers can be sparsified (resumable sweep)");
+        var fullSweep = new Option<bool>("--full-sweep") { Description = "the full generation sweep (modes × layers × levels on one seed, resumable) instead of the held-out study; implied by any sweep option" };
+        var command = new Command("sparsity", "Attention sparsity: the held-out study (proxy ranking and temperatures on dev seeds, control arms on held-out seeds), or the full sweep (coverage profile, which layers can be sparsified)");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun })
+        var sweepOnly = new Option[] { levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun, fullSweep };
+        foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun, fullSweep })
             command.Options.Add(o);
+        var heldOut = new SparsityHeldOutPass();
+        heldOut.AddTo(command);
         common.AddTo(command);
         var proxyPass = new SparsityProxyPass();
         proxyPass.AddTo(command);
@@ -68,6 +72,14 @@ internal static class SparsityCommand
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
+            bool sweep = sweepOnly.Concat(proxyPass.SweepOptions).Any(o => result.GetResult(o) is { Implicit: false });
+            if (!sweep)
+            {
+                heldOut.Run(pipeline, request, heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples)), outPath);
+                return 0;
+            }
+            if (heldOut.Given(result).ToArray() is { Length: > 0 } studyOnly)
+                throw new VDiTLensException($"{string.Join(", ", studyOnly)}: held-out study options, but sweep options select the full sweep; drop one or the other");
             if (!proxyPass.Run(result, pipeline, request, ref options, outPath)) return 0;
             var specs = examples is not null && StudyDefaults.Evaluates(pipeline, modelPath) ? examples.Select(e => e.Spec).ToArray() : null;
             var generator = new PipelineSweepGenerator(pipeline, request, modelPath, specs);

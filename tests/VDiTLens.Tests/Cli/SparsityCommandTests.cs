@@ -45,6 +45,21 @@ public sealed class SparsityCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Default_is_the_held_out_study_and_sweep_options_cannot_mix_with_it()
+    {
+        Assert.Equal(0, Run("--test-levels", "0.5", "--random-draws", "1", "--proxy-samples", "1"));
+        string folder = Path.Combine(_dir, "sparsity");
+        var samples = File.ReadAllLines(Path.Combine(folder, "protection_samples.csv"));
+        // noise floor, other seed, all masked, sensitive, least sensitive, 1 random draw, random keys, temperature: × 1 prompt × 2 held-out seeds
+        Assert.Equal(1 + 8 * 2, samples.Length);
+        Assert.All(samples.Skip(1), r => Assert.Contains(r.Split(',')[4], new[] { "1", "2" }));
+        Assert.Contains(File.ReadAllLines(Path.Combine(folder, "protection_summary.csv")), l => l.StartsWith("normalised,sensitive_dense,0.5,latent_rel_l2,", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(folder, "sweep.csv")));
+        var e = Assert.Throws<VDiTLensException>(() => Run("--modes", "single", "--dev-seeds", "0"));
+        Assert.Contains("--dev-seeds", e.Message);
+    }
+
+    [Fact]
     public void Profile_only_writes_per_head_and_step_coverage()
     {
         Assert.Equal(0, Run("--profile-only"));

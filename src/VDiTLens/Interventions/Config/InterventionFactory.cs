@@ -10,6 +10,7 @@ namespace VDiTLens.Interventions.Config;
 /// <list type="bullet">
 /// <item><c>bottom_k</c>: <c>sparsity</c> ∈ [0, 1)</item>
 /// <item><c>bottom_k_head</c>: <c>sparsity</c> ∈ [0, 1), one threshold per head over the whole map</item>
+/// <item><c>random_k</c>: <c>sparsity</c> ∈ [0, 1), the same count per row as bottom_k but random keys; <c>seed</c> (default 0)</item>
 /// <item><c>top_k</c>: <c>k</c> ≥ 1</item>
 /// <item><c>threshold</c>: <c>threshold</c> ∈ [0, 1]</item>
 /// <item><c>block_topk</c>: <c>sparsity</c> or <c>keep_blocks</c>, <c>block_size</c> (key blocks, default 64),
@@ -26,7 +27,7 @@ namespace VDiTLens.Interventions.Config;
 public static class InterventionFactory
 {
     public static readonly string[] Types =
-        { "bottom_k", "bottom_k_head", "top_k", "threshold", "block_topk", "sliding_tile", "spatial_temporal", "temperature", "sink_ablation", "head_ablation", "map_transfer", "text_keep" };
+        { "bottom_k", "bottom_k_head", "random_k", "top_k", "threshold", "block_topk", "sliding_tile", "spatial_temporal", "temperature", "sink_ablation", "head_ablation", "map_transfer", "text_keep" };
 
     public static IReadOnlyList<IAttentionIntervention> FromJson(string json) => InterventionConfig.Parse(json).Select(Build).ToArray();
 
@@ -77,6 +78,7 @@ public static class InterventionFactory
         {
             "bottom_k" => new BottomKSparsifier(f.RequiredDouble("sparsity"), sinks),
             "bottom_k_head" => new BottomKPerHeadSparsifier(f.RequiredDouble("sparsity"), sinks),
+            "random_k" => new RandomKeySparsifier(f.RequiredDouble("sparsity"), f.Long("seed") ?? 0, sinks),
             "top_k" => new TopKSparsifier(f.Long("k") ?? throw f.Error("k", "is required"), sinks),
             "threshold" => new ThresholdSparsifier(f.RequiredDouble("threshold"), sinks),
             "sliding_tile" => new SlidingTileSparsifier(f.Triple("tile") ?? throw f.Error("tile", "is required"),

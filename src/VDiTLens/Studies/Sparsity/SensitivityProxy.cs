@@ -25,8 +25,14 @@ public sealed record ProxyOptions
     }
 }
 
-/// <summary>One (method, layer, level): the relative change of the guided velocity, mean over the sampled steps, and per step.</summary>
-public sealed record ProxyCell(string Method, int Layer, string Site, double Level, double RelativeChange, IReadOnlyList<double> PerStep);
+/// <summary>
+/// One (method, layer, level): the relative change of the guided velocity, mean over the sampled steps, and per step;
+/// <see cref="PerItem"/>: each batch item's (prompt's) own relative change, mean over the sampled steps.
+/// </summary>
+public sealed record ProxyCell(string Method, int Layer, string Site, double Level, double RelativeChange, IReadOnlyList<double> PerStep)
+{
+    public IReadOnlyList<double> PerItem { get; init; } = Array.Empty<double>();
+}
 
 public sealed record ProxyResult(IReadOnlyList<ProxyCell> Cells, IReadOnlyList<int> Steps, int Forwards, TimeSpan Elapsed)
 {
@@ -74,7 +80,9 @@ public static class SensitivityProxy
     public static int[] SampleSteps(int steps, int samples) =>
         Enumerable.Range(0, Math.Min(samples, steps)).Select(i => samples >= steps ? i : (int)Math.Round(i * (steps - 1.0) / Math.Max(1, samples - 1))).Distinct().ToArray();
 
-    public static ProxyResult Run(WanPipeline pipeline, GenerationRequest request, ProxyOptions options, IProgress<(int Done, int Total)>? progress = null)
+    /// <param name="trajectoryObserver">Attached during the dense trajectory only (e.g. a <see cref="TemperatureCalibrator"/>); it must not change the output.</param>
+    public static ProxyResult Run(WanPipeline pipeline, GenerationRequest request, ProxyOptions options, IProgress<(int Done, int Total)>? progress = null,
+        IAttentionIntervention? trajectoryObserver = null)
     {
         options.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -86,6 +94,7 @@ public static class SensitivityProxy
         var inputs = new Dictionary<int, Tensor>();
         var current = pipeline.InitialLatents(request).cpu();
         progress?.Report((0, total));
+        using (trajectoryObserver is null ? null : pipeline.Seam.Attach(trajectoryObserver))
         using (var final = pipeline.Denoise(request with
                {
                    OnStep = info =>
@@ -120,6 +129,7 @@ public static class SensitivityProxy
         }
 
         var perStep = new Dictionary<(string, int, double), List<double>>();
+        var perItem = new Dictionary<(string, int, double), List<double[]>>();
         try
         {
             foreach (int step in steps)
@@ -138,6 +148,8 @@ public static class SensitivityProxy
                                 var key = (method.Name, site.Layer, level);
                                 if (!perStep.TryGetValue(key, out var list)) perStep[key] = list = new List<double>();
                                 list.Add(change);
+                                if (!perItem.TryGetValue(key, out var items)) perItem[key] = items = new List<double[]>();
+                                items.Add(ItemChanges(dense, sparse));
                             }
                             finally
                             {
@@ -155,8 +167,21 @@ public static class SensitivityProxy
         var cells = options.Methods.SelectMany(m => layers.SelectMany(site => options.Levels.Select(level =>
         {
             var values = perStep[(m.Name, site.Layer, level)];
-            return new ProxyCell(m.Name, site.Layer, site.Name, level, values.Average(), values);
+            var items = perItem[(m.Name, site.Layer, level)];
+            return new ProxyCell(m.Name, site.Layer, site.Name, level, values.Average(), values)
+            {
+                PerItem = Enumerable.Range(0, items[0].Length).Select(i => items.Average(step => step[i])).ToArray(),
+            };
         }))).ToArray();
         return new ProxyResult(cells, steps, total, clock.Elapsed);
+    }
+
+    /// <summary>‖sparse_i − dense_i‖ / ‖dense_i‖ of each batch item i (dim 0).</summary>
+    private static double[] ItemChanges(Tensor dense, Tensor sparse)
+    {
+        using var scope = torch.NewDisposeScope();
+        var d = dense.to(ScalarType.Float64).flatten(1);
+        var change = (sparse.to(ScalarType.Float64).flatten(1) - d).square().sum(1).sqrt() / d.square().sum(1).sqrt();
+        return change.data<double>().ToArray();
     }
 }

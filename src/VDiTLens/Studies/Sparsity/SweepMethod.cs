@@ -66,7 +66,7 @@ public sealed record SweepMethod(string Name, string Type, string LevelField, st
 
     public static string? DefaultLevelField(string type) => type switch
     {
-        "bottom_k" or "block_topk" => "sparsity",
+        "bottom_k" or "bottom_k_head" or "random_k" or "block_topk" => "sparsity",
         "threshold" => "threshold",
         "top_k" => "k",
         "temperature" => "tau",

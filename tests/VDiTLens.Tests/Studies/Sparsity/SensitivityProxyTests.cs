@@ -36,6 +36,7 @@ public sealed class SensitivityProxyTests
             }
             return kept!;
         }
+        var perItem = new double[2];
         for (int i = 0; i < proxy.Steps.Count; i++)
         {
             int step = proxy.Steps[i];
@@ -44,7 +45,12 @@ public sealed class SensitivityProxyTests
             double expected = Fixtures.RelativeL2(sparse, dense);
             Assert.True(expected > 1e-4, $"step {step}: the sparsifier changed nothing ({expected:E2}); the check would be empty");
             Assert.True(Math.Abs(cell.PerStep[i] - expected) <= 1e-4 * expected, $"step {step}: proxy {cell.PerStep[i]:E6} vs generation {expected:E6}");
+            for (int item = 0; item < 2; item++)
+                perItem[item] += Fixtures.RelativeL2(sparse[item], dense[item]) / proxy.Steps.Count;
         }
+        Assert.Equal(2, cell.PerItem.Count);
+        for (int item = 0; item < 2; item++)
+            Assert.True(Math.Abs(cell.PerItem[item] - perItem[item]) <= 1e-4 * perItem[item], $"prompt {item}: proxy {cell.PerItem[item]:E6} vs generation {perItem[item]:E6}");
         Assert.Equal(cell.PerStep.Average(), cell.RelativeChange, 12);
     }
 

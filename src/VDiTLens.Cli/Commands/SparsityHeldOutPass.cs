@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using VDiTLens.Cli.Options;
+using VDiTLens.Cli.Progress;
+using VDiTLens.Pipelines;
+using VDiTLens.Studies.Sparsity;
+
+namespace VDiTLens.Cli.Commands;
+
+/// <summary>
+/// The default of <c>vditlens sparsity</c>: the held-out study (<see cref="ProtectionStudy"/>): layer ranking (the proxy
+/// on Wan folders) and entropy-matching temperatures on <c>--dev-seeds</c>, every arm on <c>--test-seeds</c>.
+/// </summary>
+internal sealed class SparsityHeldOutPass
+{
+    public Option<long[]> DevSeeds { get; } = ListOption.Longs("--dev-seeds", "held-out study: development seeds (layer ranking and temperatures are chosen on them only)", new long[] { 0 });
+    public Option<long[]> TestSeeds { get; } = ListOption.Longs("--test-seeds", "held-out study: held-out seeds (every arm is reported on them only; at least 2)", new long[] { 1, 2 });
+    public Option<double[]> Levels { get; } = ListOption.Doubles("--test-levels", "held-out study: sparsity levels of the arms (fixed in advance)", new[] { 0.7 });
+    public Option<int> Protect { get; } = new("--protect") { Description = "held-out study: K layers kept dense (most sensitive, least sensitive, random)", DefaultValueFactory = _ => 1 };
+    public Option<int> RandomDraws { get; } = new("--random-draws") { Description = "held-out study: draws of K random dense layers", DefaultValueFactory = _ => 2 };
+    public Option<int> ControlSeed { get; } = new("--control-seed") { Description = "held-out study: seed of the random layer draws and random-key masks", DefaultValueFactory = _ => 0 };
+    public Option<string?> RankBy { get; } = new("--rank-by") { Description = "held-out study: proxy (default on Wan folders) or generations (default otherwise)" };
+    public Option<bool> ValidateProxy { get; } = new("--validate-proxy") { Description = "held-out study: also rank by generations on the dev seeds and report the proxy's Spearman correlation with them" };
+    public Option<bool> DevOnly { get; } = new("--dev-only") { Description = "held-out study: stop after the development seeds (ranking, temperatures, validation)" };
+    public Option<bool> FeatureDistance { get; } = new("--feature-distance") { Description = "held-out study: also the ResNet18 feature distance per sample (slow on a CPU)" };
+
+    private Option[] All => new Option[] { DevSeeds, TestSeeds, Levels, Protect, RandomDraws, ControlSeed, RankBy, ValidateProxy, DevOnly, FeatureDistance };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in All) command.Options.Add(o);
+    }
+
+    /// <summary>The held-out options given explicitly (they do not apply to the full sweep).</summary>
+    public IEnumerable<string> Given(ParseResult result) => All.Where(o => result.GetResult(o) is { Implicit: false }).Select(o => o.Name);
+
+    public ProtectionOptions Options(ParseResult result, ITextToVideoPipeline pipeline, IReadOnlyList<SweepMethod> methods, int proxySamples)
+    {
+        if (methods.Count != 1)
+            throw new VDiTLensException($"the held-out study runs one method; --config lists {methods.Count} (use --full-sweep to compare methods)");
+        var ranking = result.GetValue(RankBy) switch
+        {
+            null => pipeline is WanPipeline ? RankingSource.Proxy : RankingSource.Generations,
+            "proxy" => RankingSource.Proxy,
+            "generations" => RankingSource.Generations,
+            var other => throw new VDiTLensException($"--rank-by {other}: use proxy or generations"),
+        };
+        return new ProtectionOptions
+        {
+            Method = methods[0],
+            Levels = result.GetValue(Levels)!,
+            DevSeeds = result.GetValue(DevSeeds)!,
+            TestSeeds = result.GetValue(TestSeeds)!,
+            KeepDense = result.GetValue(Protect),
+            RandomDraws = result.GetValue(RandomDraws),
+            ControlSeed = result.GetValue(ControlSeed),
+            Ranking = ranking,
+            ValidateProxy = result.GetValue(ValidateProxy),
+            DevOnly = result.GetValue(DevOnly),
+            ProxySamples = proxySamples,
+            FeatureDistance = result.GetValue(FeatureDistance),
+        };
+    }
+
+    public void Run(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string outPath)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = new ProtectionStudy(pipeline, request, options).Run(new SynchronousProgress<string>(m =>
+            AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F0} s] {m}")));
+        var summary = ProtectionSummary.Of(result.Samples, options.Bootstrap);
+        var files = ProtectionReport.Write(outPath, result, summary);
+        Summarise(result, summary);
+        AnsiConsole.WriteLine($"{result.Generations} generations and {result.ProxyForwards} proxy forwards in {result.Elapsed.TotalSeconds:F0} s; wrote {string.Join(", ", files.Select(Path.GetFileName))} under {Path.Combine(outPath, SparsityReport.Folder)}");
+    }
+
+    private static string F(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+
+    private static void Summarise(ProtectionResult result, ProtectionSummary summary)
+    {
+        var dev = result.Dev;
+        AnsiConsole.WriteLine($"development seeds {string.Join(",", result.Options.DevSeeds)}: ranking by {dev.Source}, most sensitive first: " +
+            string.Join(", ", dev.Ranking.Select(r => $"layer {r.Layer} ({F(r.Score)})")));
+        if (dev.Validation is { } v)
+            AnsiConsole.WriteLine($"proxy vs generations: Spearman {v.Spearman} over {v.Cells.Count} (layer, level) cells");
+        foreach (var t in dev.Temperatures)
+            AnsiConsole.WriteLine($"entropy-matching τ at {F(t.Level)}, {t.Site}: {string.Join(" ", t.Taus.Select(F))}{(t.ClampedHeadCalls > 0 ? $" ({t.ClampedHeadCalls} head-calls at a bound)" : "")}");
+        foreach (var note in result.Notes) AnsiConsole.WriteLine(note);
+        if (result.Samples.Count == 0) return;
+        var table = new Table().AddColumns("arm", "level", "dense layers", "latent rel L2 (95% CI)", "PSNR dB (95% CI)", "normalised (latent)", "normalised (PSNR)");
+        foreach (var group in summary.Means.GroupBy(m => (m.Arm, m.Level)))
+        {
+            string Cell(string metric) => group.FirstOrDefault(m => m.Metric == metric)?.Mean is { } e ? $"{F(e.Value)} [{F(e.Low)}, {F(e.High)}]" : "–";
+            string Norm(string metric) => summary.Normalised.FirstOrDefault(n => n.Arm == group.Key.Arm && n.Level == group.Key.Level && n.Metric == metric)?.Value is { } e
+                ? $"{F(e.Value)} [{F(e.Low)}, {F(e.High)}]" : "–";
+            string layers = result.Samples.First(s => s.Arm == group.Key.Arm && s.Level == group.Key.Level).DenseLayers;
+            table.AddRow(new[] { group.Key.Arm, group.Key.Level is { } l ? F(l) : "–", layers, Cell("latent_rel_l2"), Cell("psnr_db"), Norm("latent_rel_l2"), Norm("psnr_db") }
+                .Select(Markup.Escape).ToArray());
+        }
+        AnsiConsole.Write(table);
+        var contrasts = new Table().AddColumns("paired contrast (held-out samples)", "level", "metric", "difference (95% CI)");
+        foreach (var c in summary.Contrasts)
+            contrasts.AddRow(new[] { c.Name, F(c.Level), c.Metric, $"{F(c.Difference.Value)} [{F(c.Difference.Low)}, {F(c.Difference.High)}] (n = {c.Difference.N})" }
+                .Select(Markup.Escape).ToArray());
+        AnsiConsole.Write(contrasts);
+    }
+}
