@@ -47,7 +47,7 @@ public sealed class SinkStudyOnOtherPipelinesTests
 
         Assert.All(result.Ablations, a => Assert.True(a.LatentRelativeError > 0, $"{a.Condition}: {a.LatentRelativeError}"));
         Assert.Contains(result.Characterisation.Norms, n => n.Site == "transformer_blocks.1.attn1" && n.Sinks >= 1);
-        Assert.Equal(new[] { "block_out.0.hidden", "block_out.1.hidden" }, result.Characterisation.Residuals.Select(r => r.Key));
+        Assert.Equal(new[] { "transformer_blocks.0.hidden", "transformer_blocks.1.hidden" }, result.Characterisation.Residuals.Select(r => r.Key));
         Assert.All(result.Characterisation.Residuals, r => Assert.True(r.MaxAbs >= r.MedianAbs && r.MaxLocation.StartsWith("video("), r.ToString()));
 
         var byTau = result.Temperatures.ToDictionary(t => t.Tau);
