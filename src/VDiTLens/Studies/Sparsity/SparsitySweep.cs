@@ -168,9 +168,6 @@ public sealed class SparsitySweep
 
     public static double CellCost(int sparsifiedSites, int siteCount) => 1.0 + 0.5 * sparsifiedSites / Math.Max(1, siteCount);
 
-    /// <summary>The sites a planned cell sparsifies, read back from its nominal <see cref="CellCost"/>.</summary>
-    public static int SparsifiedSitesOf(PlannedCell cell, int siteCount) => (int)Math.Round((cell.Cost - 1.0) * 2 * Math.Max(1, siteCount));
-
     /// <summary>A uniform cell's sparsified sites: all but the K most sensitive layers, once every single-layer cell of its method is finished.</summary>
     private IReadOnlyList<string>? RankedSparsified(SweepCell cell, IReadOnlyList<string> sites, IReadOnlyDictionary<SweepCell, SweepCellResult> results)
     {
