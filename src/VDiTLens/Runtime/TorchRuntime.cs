@@ -41,6 +41,7 @@ public static class TorchRuntime
             try
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
+                OneDnn.EnsureDisabled();
             }
             catch (Exception e) when (e is not VDiTLensException)
             {

@@ -54,7 +54,7 @@ public sealed class CogVideoXPatchEmbed : nn.Module
         using var scope = torch.NewDisposeScope();
         var t = text_proj.forward(text);
         long b = latents.shape[0], f = latents.shape[1];
-        var frames = proj.forward(latents.reshape(b * f, latents.shape[2], latents.shape[3], latents.shape[4]));
+        var frames = CpuSafeConvolution.Conv2d(proj, stride: proj.weight!.shape[2..], x: latents.reshape(b * f, latents.shape[2], latents.shape[3], latents.shape[4]));
         var video = frames.view(b, f, frames.shape[1], frames.shape[2] * frames.shape[3]).transpose(2, 3).flatten(1, 2);
         var embeds = torch.cat(new[] { t, video }, 1).contiguous();
         if (UsesSinCosPositions)

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,6 +18,6 @@ public sealed class HunyuanVideoPatchEmbed : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor latents)
     {
         using var scope = torch.NewDisposeScope();
-        return proj.forward(latents).flatten(2).transpose(1, 2).contiguous().MoveToOuterDisposeScope();
+        return CpuSafeConvolution.Conv3d(proj, latents, stride: proj.weight!.shape[2..]).flatten(2).transpose(1, 2).contiguous().MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
@@ -20,6 +21,6 @@ public sealed class MochiPatchEmbed : nn.Module
         using var scope = torch.NewDisposeScope();
         long b = latents.shape[0];
         var frames = latents.permute(0, 2, 1, 3, 4).reshape(b * grid.Frames, latents.shape[1], latents.shape[3], latents.shape[4]);
-        return proj.forward(frames).flatten(2).transpose(1, 2).reshape(b, grid.Count, -1).MoveToOuterDisposeScope();
+        return CpuSafeConvolution.Conv2d(proj, frames, stride: proj.weight!.shape[2..]).flatten(2).transpose(1, 2).reshape(b, grid.Count, -1).MoveToOuterDisposeScope();
     }
 }

@@ -81,7 +81,7 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         var textLayout = TokenLayout.Text(text.shape[1]);
         var rotary = _rope.Tables(grid);
 
-        var x = patch_embedding.forward(latents.to(_dtype)).flatten(2).transpose(1, 2).contiguous();
+        var x = CpuSafeConvolution.Conv3d(patch_embedding, latents.to(_dtype), stride: patch_embedding.weight!.shape[2..]).flatten(2).transpose(1, 2).contiguous();
         var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
         for (int i = 0; i < blocks.Count; i++)
         {

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,25 +14,27 @@ namespace VDiTLens.Models.CogVideoX.Vae;
 public sealed class CogVideoXCausalConv3d : nn.Module
 {
     private readonly long _timeKernel;
+    private readonly long[] _padding;
     public Conv3d conv;
 
     public CogVideoXCausalConv3d(long inChannels, long outChannels, long kernel, Device device, ScalarType dtype) : base("CogVideoXCausalConv3d")
     {
         _timeKernel = kernel;
         long pad = (kernel - 1) / 2;
+        _padding = new[] { 0L, pad, pad };
         register_module("conv", conv = nn.Conv3d(inChannels, outChannels, (kernel, kernel, kernel), padding: (0, pad, pad), device: device, dtype: dtype));
     }
 
     public Tensor Forward(Tensor x, CogVideoXConvCache cache)
     {
         // a 1-frame kernel neither pads nor reads its cache (diffusers stores one anyway, unused)
-        if (_timeKernel == 1) return conv.forward(x);
+        if (_timeKernel == 1) return CpuSafeConvolution.Conv3d(conv, x, padding: _padding);
         var (past, slot) = cache.Next();
         using var scope = torch.NewDisposeScope();
         long k = _timeKernel - 1;
         var before = past?.to(x.device) ?? x.narrow(2, 0, 1).expand(-1, -1, k, -1, -1);
         var padded = torch.cat(new[] { before, x }, 2);
         cache.Store(slot, padded.narrow(2, padded.shape[2] - k, k));
-        return conv.forward(padded).MoveToOuterDisposeScope();
+        return CpuSafeConvolution.Conv3d(conv, padded, padding: _padding).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,7 +43,7 @@ public sealed class CogVideoXResnetBlock3D : nn.Module
         h = nn.functional.silu(Normalize(norm2, h, zq, cache));
         // dropout sits here in diffusers; inference only, so it is the identity
         h = conv2.Forward(h, cache);
-        var shortcut = conv_shortcut is null ? x : conv_shortcut.forward(x);
+        var shortcut = conv_shortcut is null ? x : CpuSafeConvolution.Conv3d(conv_shortcut, x);
         return (h + shortcut).MoveToOuterDisposeScope();
     }
 

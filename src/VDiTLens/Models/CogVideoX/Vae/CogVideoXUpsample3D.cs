@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,7 +30,7 @@ public sealed class CogVideoXUpsample3D : nn.Module
             x = Double(x, _compressTime && t > 1);
         long b = x.shape[0], c = x.shape[1];
         t = x.shape[2];
-        var frames = conv.forward(x.permute(0, 2, 1, 3, 4).reshape(b * t, c, x.shape[3], x.shape[4]));
+        var frames = CpuSafeConvolution.Conv2d(conv, padding: new[] { 1L, 1L }, x: x.permute(0, 2, 1, 3, 4).reshape(b * t, c, x.shape[3], x.shape[4]));
         return frames.view(b, t, frames.shape[1], frames.shape[2], frames.shape[3]).permute(0, 2, 1, 3, 4).MoveToOuterDisposeScope();
     }
 

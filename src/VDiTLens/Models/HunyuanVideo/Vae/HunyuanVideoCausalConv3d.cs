@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,12 +12,14 @@ namespace VDiTLens.Models.HunyuanVideo.Vae;
 public sealed class HunyuanVideoCausalConv3d : nn.Module<Tensor, Tensor>
 {
     private readonly long[] _padding;
+    private readonly long[] _stride;
     public Conv3d conv;
 
     public HunyuanVideoCausalConv3d(long inChannels, long outChannels, long kernel, Device device, ScalarType dtype,
         (long T, long H, long W)? stride = null) : base("HunyuanVideoCausalConv3d")
     {
         var s = stride ?? (1, 1, 1);
+        _stride = new[] { s.T, s.H, s.W };
         // F.pad order: (W left, W right, H top, H bottom, T front, T back).
         _padding = new[] { kernel / 2, kernel / 2, kernel / 2, kernel / 2, kernel - 1, 0L };
         register_module("conv", conv = nn.Conv3d(inChannels, outChannels, (kernel, kernel, kernel), stride: s, device: device, dtype: dtype));
@@ -24,8 +27,8 @@ public sealed class HunyuanVideoCausalConv3d : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (_padding.All(p => p == 0)) return conv.forward(x);
+        if (_padding.All(p => p == 0)) return CpuSafeConvolution.Conv3d(conv, x, _stride);
         using var padded = nn.functional.pad(x, _padding, PaddingModes.Replicate);
-        return conv.forward(padded);
+        return CpuSafeConvolution.Conv3d(conv, padded, _stride);
     }
 }

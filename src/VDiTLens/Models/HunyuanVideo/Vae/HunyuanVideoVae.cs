@@ -70,7 +70,7 @@ public sealed class HunyuanVideoVae : nn.Module
         {
             using var scope = torch.NewDisposeScope();
             var x = z.to(Device).to(DType);
-            return tiling.Decode(x, SpatialScale, tile => decoder.forward(post_quant_conv.forward(tile))).MoveToOuterDisposeScope();
+            return tiling.Decode(x, SpatialScale, tile => decoder.forward(CpuSafeConvolution.Conv3d(post_quant_conv, tile))).MoveToOuterDisposeScope();
         }
         return DecodeWhole(z);
     }
@@ -81,7 +81,7 @@ public sealed class HunyuanVideoVae : nn.Module
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var x = z.to(Device).to(DType);
-        return decoder.forward(post_quant_conv.forward(x)).MoveToOuterDisposeScope();
+        return decoder.forward(CpuSafeConvolution.Conv3d(post_quant_conv, x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>diffusers' encode(video).latent_dist for video [B, in, T, H, W].</summary>
@@ -103,7 +103,7 @@ public sealed class HunyuanVideoVae : nn.Module
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var x = video.to(Device).to(DType);
-        return quant_conv.forward(encoder.forward(x)).MoveToOuterDisposeScope();
+        return CpuSafeConvolution.Conv3d(quant_conv, encoder.forward(x)).MoveToOuterDisposeScope();
     }
 
     private static void CheckInput(Tensor x, int channels, string what, string field)

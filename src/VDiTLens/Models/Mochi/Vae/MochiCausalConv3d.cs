@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -36,7 +37,7 @@ public sealed class MochiCausalConv3d : nn.Module
         {
             if (_padT != 0 || _padH != 0 || _padW != 0)
                 x = nn.functional.pad(x, new[] { _padW, _padW, _padH, _padH, _padT, 0L }, PaddingModes.Replicate);
-            y = nn.functional.conv3d(x, conv.weight!, conv.bias, strides: _stride);
+            y = CpuSafeConvolution.Conv3d(conv, x, _stride);
         }
         else
         {
@@ -46,7 +47,7 @@ public sealed class MochiCausalConv3d : nn.Module
                 x = torch.cat(new[] { past, x }, 2);
                 cache.Set(this, x.narrow(2, x.shape[2] - _padT, _padT).clone());
             }
-            y = nn.functional.conv3d(x, conv.weight!, conv.bias, strides: _stride, padding: new[] { 0L, _padH, _padW });
+            y = CpuSafeConvolution.Conv3d(conv, x, _stride, new[] { 0L, _padH, _padW });
         }
         return y.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using VDiTLens.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -38,7 +39,7 @@ public sealed class MochiVaeDecoder : nn.Module
     public Tensor Forward(Tensor z, MochiCausalCache? cache)
     {
         using var scope = torch.NewDisposeScope();
-        var h = conv_in.forward(z);
+        var h = CpuSafeConvolution.Conv3d(conv_in, z);
         h = block_in.Forward(h, cache);
         foreach (var up in up_blocks) h = up.Forward(h, cache);
         h = block_out.Forward(h, cache);

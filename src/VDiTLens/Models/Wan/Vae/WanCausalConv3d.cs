@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,7 +51,7 @@ public sealed class WanCausalConv3d : nn.Module<Tensor, Tensor>
         }
         if (padT != 0 || _padH != 0 || _padW != 0)
             x = nn.functional.pad(x, new[] { _padW, _padW, _padH, _padH, padT, 0L });
-        return nn.functional.conv3d(x, weight, bias, strides: _stride).MoveToOuterDisposeScope();
+        return CpuSafeConvolution.Conv3d(x, weight, bias, _stride).MoveToOuterDisposeScope();
     }
 
     /// <summary>One chunk through the conv with the cache slot it owns: the chunk's tail is cached for the next chunk.</summary>

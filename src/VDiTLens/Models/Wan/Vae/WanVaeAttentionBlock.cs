@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
@@ -32,11 +33,11 @@ public sealed class WanVaeAttentionBlock : nn.Module, IWanCausalLayer
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], t = x.shape[2], h = x.shape[3], w = x.shape[4];
         var frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w);
-        var qkv = to_qkv.forward(norm.forward(frames)).reshape(b * t, 1, c * 3, h * w).permute(0, 1, 3, 2).contiguous();
+        var qkv = CpuSafeConvolution.Conv2d(to_qkv, norm.forward(frames)).reshape(b * t, 1, c * 3, h * w).permute(0, 1, 3, 2).contiguous();
         var parts = qkv.chunk(3, -1);
         var layout = TokenLayout.Video(new VideoGrid(1, (int)h, (int)w));
         var attended = _seam.Attend(Site, parts[0], parts[1], parts[2], layout, layout);
-        var y = proj.forward(attended.squeeze(1).permute(0, 2, 1).reshape(b * t, c, h, w));
+        var y = CpuSafeConvolution.Conv2d(proj, attended.squeeze(1).permute(0, 2, 1).reshape(b * t, c, h, w));
         return (y.view(b, t, c, h, w).permute(0, 2, 1, 3, 4) + x).MoveToOuterDisposeScope();
     }
 }

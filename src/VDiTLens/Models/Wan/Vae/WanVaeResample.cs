@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,8 +40,8 @@ public sealed class WanVaeResample : nn.Module, IWanCausalLayer
         long b = x.shape[0], c = x.shape[1], t = x.shape[2];
         var frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, x.shape[3], x.shape[4]);
         frames = _mode is WanResampleMode.Upsample2d or WanResampleMode.Upsample3d
-            ? Conv.forward(UpsampleNearest2x(frames))
-            : Conv.forward(nn.functional.pad(frames, new long[] { 0, 1, 0, 1 }));
+            ? CpuSafeConvolution.Conv2d(Conv, UpsampleNearest2x(frames), padding: new[] { 1L, 1L })
+            : CpuSafeConvolution.Conv2d(Conv, nn.functional.pad(frames, new long[] { 0, 1, 0, 1 }), stride: new[] { 2L, 2L });
         x = frames.view(b, t, frames.shape[1], frames.shape[2], frames.shape[3]).permute(0, 2, 1, 3, 4);
         if (_mode == WanResampleMode.Downsample3d) x = HalveFrames(x, cache.Next());
         return x.MoveToOuterDisposeScope();
