@@ -17,11 +17,11 @@ internal static class HeadsCommand
         var prompt = new Option<string>("--prompt") { Description = "the prompt", DefaultValueFactory = _ => "a red square moving right" };
         var negative = new Option<string>("--negative-prompt") { DefaultValueFactory = _ => "" };
         var sites = new Option<string>("--sites") { Description = "sites: names, prefixes ending in '*', or kinds", DefaultValueFactory = _ => "self,joint" };
-        var ratio = new Option<double>("--ratio") { Description = "a key is a sink of a head when it receives at least this × the mean", DefaultValueFactory = _ => 10 };
+        var epsilon = new Option<double>("--epsilon") { Description = "a head sinks on a key whose received mass (mean over queries) exceeds this (Gu et al.'s ε)", DefaultValueFactory = _ => 0.3 };
         var coverageStride = new Option<int>("--coverage-stride") { Description = "coverage on every n-th query (32–64 at full Wan sizes)", DefaultValueFactory = _ => 1 };
         var pictureSteps = ListOption.Ints("--picture-steps", "steps drawn in heads.svg (default: up to 6 spread over the run; every step is in heads.csv)");
         var command = new Command("heads", "Layer × head × step views: top-1 and sink mass, entropy, coverage per head and step → heads.csv + heads.svg");
-        foreach (var o in new Option[] { prompt, negative, sites, ratio, coverageStride, pictureSteps }) command.Options.Add(o);
+        foreach (var o in new Option[] { prompt, negative, sites, epsilon, coverageStride, pictureSteps }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
@@ -34,7 +34,7 @@ internal static class HeadsCommand
             var options = new HeadViewOptions
             {
                 Sites = StudyOptions.Split(result.GetValue(sites)),
-                Ratio = result.GetValue(ratio),
+                Epsilon = result.GetValue(epsilon),
                 CoverageStride = result.GetValue(coverageStride),
                 PictureSteps = result.GetValue(pictureSteps) ?? Array.Empty<int>(),
             };
@@ -51,9 +51,9 @@ internal static class HeadsCommand
             AnsiConsole.WriteLine($"head views: runs {HeadViewStudy.Forwards(request)} probed transformer forwards ({request.Steps} steps{(request.GuidanceScale > 1 ? ", cond and uncond" : "")})");
             var views = HeadViewStudy.Run(pipeline, request, options, Path.Combine(result.GetValue(study.Out)!, "heads"));
             var strongest = views.Rows.OrderByDescending(r => r.SinkMass).ThenByDescending(r => r.Top1Mass).Take(5);
-            var table = new Table().AddColumns("site", "step", "head", "top-1 mass", "sink mass", "entropy", "coverage@0.9");
+            var table = new Table().AddColumns("site", "step", "head", "top-1 mass", "sink mass > ε", "entropy / ln keys", "coverage@0.9");
             foreach (var r in strongest)
-                table.AddRow(Markup.Escape(r.Site), r.Step.ToString(), r.Head.ToString(), r.Top1Mass.ToString("F3"), r.SinkMass.ToString("F3"), r.Entropy.ToString("F2"), r.Coverage90.ToString("F3"));
+                table.AddRow(Markup.Escape(r.Site), r.Step.ToString(), r.Head.ToString(), r.Top1Mass.ToString("F3"), r.SinkMass.ToString("F3"), r.NormalisedEntropy.ToString("F3"), r.Coverage90.ToString("F3"));
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine($"{views.Rows.Count} (site, step, head) rows in {clock.Elapsed.TotalSeconds:F1} s; wrote {views.CsvPath} and {views.SvgPath}");
             return 0;

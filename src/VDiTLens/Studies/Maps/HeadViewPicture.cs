@@ -10,7 +10,7 @@ namespace VDiTLens.Studies.Maps;
 /// </summary>
 public static class HeadViewPicture
 {
-    public static string Svg(IReadOnlyList<HeadViewRow> rows, IReadOnlyList<string> sites, IReadOnlyList<int> steps, double ratio)
+    public static string Svg(IReadOnlyList<HeadViewRow> rows, IReadOnlyList<string> sites, IReadOnlyList<int> steps, double epsilon)
     {
         int heads = rows.Count == 0 ? 1 : rows.Max(r => r.Head) + 1;
         int cell = Math.Clamp(240 / Math.Max(heads, sites.Count), 3, 14);
@@ -21,7 +21,7 @@ public static class HeadViewPicture
         string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
         var s = new StringBuilder();
         s.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"10\">\n<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n");
-        s.Append($"<text x=\"8\" y=\"16\" font-size=\"12\">rows: sites in forward order (first at top); columns: heads; sink = key with ≥ {F(ratio)}× the mean received mass; last column: last − first drawn step</text>\n");
+        s.Append($"<text x=\"8\" y=\"16\" font-size=\"12\">rows: sites in forward order (first at top); columns: heads; sink mass = received mass of keys above ε = {F(epsilon)}; last column: last − first drawn step</text>\n");
         for (int mi = 0; mi < Metrics.Length; mi++)
         {
             var (name, value) = Metrics[mi];
@@ -65,7 +65,7 @@ public static class HeadViewPicture
 
     private static readonly (string Name, Func<HeadViewRow, double> Value)[] Metrics =
     {
-        ("top-1 key mass", r => r.Top1Mass), ("sink mass", r => r.SinkMass), ("entropy (nats)", r => r.Entropy), ("coverage@0.9 (fraction of keys)", r => r.Coverage90),
+        ("top-1 key mass", r => r.Top1Mass), ("sink mass", r => r.SinkMass), ("entropy / ln keys", r => r.NormalisedEntropy), ("coverage@0.9 (fraction of keys)", r => r.Coverage90),
     };
 
     private static double Delta(Dictionary<(string, int, int), HeadViewRow> byKey, string site, int head, IReadOnlyList<int> steps, Func<HeadViewRow, double> value) =>

@@ -49,20 +49,21 @@ public static class HeadViewStudy
                 using var scope = torch.NewDisposeScope();
                 var m = mass.to(ScalarType.Float64).mean(new long[] { 0 });                 // [H, Lk]
                 var valid = (m > 0).sum(-1, type: ScalarType.Float64);                       // keys that receive anything
-                var sink = torch.where(m * valid.unsqueeze(-1) >= options.Ratio, m, torch.zeros_like(m)).sum(-1);
+                var sink = torch.where(m > options.Epsilon, m, torch.zeros_like(m)).sum(-1);
                 var top1 = m.max(-1).values;
                 var entropy = results[key + ".entropy"].to(ScalarType.Float64).mean(new long[] { 0 });
                 var coverage = results[key + ".coverage_fraction"].to(ScalarType.Float64).mean(new long[] { 0 })[.., 1];
                 for (int h = 0; h < m.shape[0]; h++)
                     rows.Add(new HeadViewRow(site.Name, site.Layer, site.Kind.ToString().ToLowerInvariant(), step, h,
-                        top1[h].item<double>(), sink[h].item<double>(), entropy[h].item<double>(), coverage[h].item<double>()));
+                        top1[h].item<double>(), sink[h].item<double>(), entropy[h].item<double>(),
+                        entropy[h].item<double>() / Math.Log(Math.Max(2, valid[h].item<double>())), coverage[h].item<double>()));
             }
         results.Dispose();
         Directory.CreateDirectory(outFolder);
         var result = new HeadViewResult(rows, Path.Combine(outFolder, "heads.csv"), Path.Combine(outFolder, "heads.svg"), Forwards(request));
         File.WriteAllText(result.CsvPath, Csv(rows));
         var steps = options.PictureSteps.Count > 0 ? options.PictureSteps.ToArray() : SpreadSteps(request.Steps, 6);
-        File.WriteAllText(result.SvgPath, HeadViewPicture.Svg(rows, sites.Select(s => s.Name).ToArray(), steps, options.Ratio));
+        File.WriteAllText(result.SvgPath, HeadViewPicture.Svg(rows, sites.Select(s => s.Name).ToArray(), steps, options.Epsilon));
         return result;
     }
 
@@ -72,10 +73,10 @@ public static class HeadViewStudy
 
     public static string Csv(IEnumerable<HeadViewRow> rows)
     {
-        var s = new StringBuilder("site,layer,kind,step,head,top1_mass,sink_mass,entropy,coverage_0.9\n");
+        var s = new StringBuilder("site,layer,kind,step,head,top1_mass,sink_mass_above_epsilon,entropy,entropy_over_ln_keys,coverage_0.9\n");
         string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
         foreach (var r in rows)
-            s.Append($"{r.Site},{r.Layer},{r.Kind},{r.Step},{r.Head},{F(r.Top1Mass)},{F(r.SinkMass)},{F(r.Entropy)},{F(r.Coverage90)}\n");
+            s.Append($"{r.Site},{r.Layer},{r.Kind},{r.Step},{r.Head},{F(r.Top1Mass)},{F(r.SinkMass)},{F(r.Entropy)},{F(r.NormalisedEntropy)},{F(r.Coverage90)}\n");
         return s.ToString();
     }
 }
