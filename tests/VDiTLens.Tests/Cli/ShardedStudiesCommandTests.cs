@@ -5,7 +5,8 @@ namespace VDiTLens.Tests.Cli;
 
 /// <summary>
 /// The study verbs other than sparsity, sharded on the embedded model (tiny settings, CPU): two shards into one folder,
-/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing.
+/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing. The sink
+/// study's arms wait for their baseline when another shard generates it, so its shards run twice.
 /// </summary>
 [Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisposable
@@ -134,6 +135,23 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         var (_, edit) = Cli(new[] { "edit-study", "--pair", "a red circle moving left => a blue circle moving left", "--band", "2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
         Assert.Matches(@"estimate: cells=3 generations=3 forwards=12 seconds=\d", edit);
         Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
+    }
+
+    [Fact]
+    public void Submit_runs_sinks_in_two_passes_and_edit_study_in_one()
+    {
+        string sinks = Path.Combine(_dir, "submit-sinks"), edit = Path.Combine(_dir, "submit-edit");
+        var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sinks", "--seeds", "0", "--out", sinks);
+        Assert.Contains("submitted twice", slurm); // the arms wait for baselines another shard generates
+        Assert.Contains($"sinks --seeds 0 --out {sinks} --shard \"${{SLURM_ARRAY_TASK_ID}}/3\"", File.ReadAllText(Path.Combine(sinks, "slurm", "shards.sbatch")));
+        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "sinks", "--seeds", "0", "--out", sinks);
+        Assert.True(File.Exists(Path.Combine(sinks, "k8s", "shards-phase2.yaml")));
+
+        var (_, once) = Cli("submit", "slurm", "--shards", "3", "--", "edit-study", "--band", "2", "--out", edit);
+        Assert.DoesNotContain("submitted twice", once);
+        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
+        Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards.yaml")));
+        Assert.False(File.Exists(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
     }
 
     public void Dispose()
