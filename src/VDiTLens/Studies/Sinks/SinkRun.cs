@@ -126,7 +126,7 @@ public static class SinkRun
         bool Done(PlannedCell c) => IsDone(folder, c);
         return ShardRunner.Run(Plan(s), shard, Done, (planned, i, n) =>
         {
-            progress?.Report(new SinkStudyProgress(planned.Description, i, n));
+            progress?.Report(new SinkStudyProgress("cells", i, n));
             Compute(folder, pipeline, options, s, cells[planned.Id]);
         }, maxNewCells, cancellation, isReady: c => c.After.All(a => Done(cells[a].Planned)));
     }
