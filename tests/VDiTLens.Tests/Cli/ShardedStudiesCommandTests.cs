@@ -98,8 +98,12 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(whole, "edit-study", "summary.csv")).Length); // header + bands L0-1, L2-3, all
     }
 
+    /// <summary>2 prompts × 1 seed, one ablation mode and one temperature, measured at block 1's self- and cross-attention only (fast).</summary>
     private static readonly string[] SinkArgs =
-        { "sinks", "--prompt", "a red circle moving right", "--prompt", "a blue square moving left", "--seeds", "0", "--ablation", "mask", "--tau", "0.5" };
+    {
+        "sinks", "--prompt", "a red circle moving right", "--prompt", "a blue square moving left", "--seeds", "0", "--ablation", "mask", "--tau", "0.5",
+        "--sites", "blocks.1.*",
+    };
 
     [Fact]
     public void Sinks_two_shards_and_a_second_pass_merge_to_the_unsharded_tables()
