@@ -150,7 +150,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
 
     private ProbedRunInfo Info(ProbedRun run) => new(run.Run, PromptIndex(run), run.Prompt, run.Seed);
 
-    private int PromptIndex(ProbedRun run) => run.Run / options.Seeds.Count;
+    private int PromptIndex(ProbedRun run) => SinkArms.PromptOf(options, run.Run);
 
     /// <summary>Block-output keys that hold video tokens only (see <see cref="BlockHooks"/>).</summary>
     private bool IsVideoStream(string key) =>
