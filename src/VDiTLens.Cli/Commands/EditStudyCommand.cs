@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Diagnostics;
 using Spectre.Console;
 using VDiTLens.Pipelines;
 using VDiTLens.Reports;
+using VDiTLens.Studies.Scale;
 using VDiTLens.Studies.Structure;
 
 namespace VDiTLens.Cli.Commands;
@@ -20,50 +22,105 @@ internal static class EditStudyCommand
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
         var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
+        var shard = Options.ShardOption.Create();
+        var dryRun = Options.DryRunOption.Create();
         var command = new Command("edit-study", "Per-layer attention-map transfer: layout/motion preservation and target adherence against layer; resumes");
-        foreach (var o in new Option[] { band, pair, heads, steps, branches, transferText, noAll }) command.Options.Add(o);
+        foreach (var o in new Option[] { band, pair, heads, steps, branches, transferText, noAll, shard, dryRun }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var compute = common.Resolve(result);
             string model = study.ModelPath(result);
-            using var pipeline = TextToVideoPipelines.Load(model, compute);
-            bool evaluate = StudyDefaults.Evaluates(pipeline, model);
-            var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
-            var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
-            var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
-            var options = new EditStudyOptions
+            string outPath = result.GetValue(study.Out)!;
+            var part = result.GetValue(shard) ?? Shard.All;
+            var loading = Stopwatch.StartNew();
+            using (var pipeline = TextToVideoPipelines.Load(model, compute))
             {
-                Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
-                Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
-                Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                MaxSequenceLength = sizes.MaxSequenceLength, Heads = result.GetValue(heads)!,
-                MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
-                TransferText = result.GetValue(transferText), Evaluate = evaluate,
-            };
-            options.Validate();
-            var report = new HtmlReport(result.GetValue(study.Out)!);
-            string id = $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
-            var cells = StudyOptions.WithProgress("edit-study", progress =>
-                EditStudy.Run(pipeline, options, Path.Combine(report.Folder, EditStudyReport.Folder), id,
-                    done => EditStudyReport.Write(report, options, done, model), progress));
-            var table = evaluate
-                ? new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence")
-                : new Table().AddColumns("band", "PSNR to source", "MS-SSIM to source", "PSNR to target", "MS-SSIM to target", "no-transfer MS-SSIM to source");
-            foreach (var b in EditBandSummary.Of(cells))
-                if (evaluate)
-                    table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
-                        EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
-                else
-                    table.AddRow(b.Band, EditReport.F(b.PsnrToSource), EditReport.F(b.MsSsimToSource), EditReport.F(b.PsnrToTarget),
-                        EditReport.F(b.MsSsimToTarget), EditReport.F(b.BaselineMsSsimToSource));
-            AnsiConsole.Write(table);
-            AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(options))}");
-            AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit-study) and {Path.Combine(report.Folder, EditStudyReport.Folder)}/");
-            return 0;
+                double loadSeconds = loading.Elapsed.TotalSeconds;
+                bool evaluate = StudyDefaults.Evaluates(pipeline, model);
+                var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
+                var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
+                var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
+                var options = new EditStudyOptions
+                {
+                    Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
+                    Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
+                    Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
+                    MaxSequenceLength = sizes.MaxSequenceLength, Heads = result.GetValue(heads)!,
+                    MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
+                    TransferText = result.GetValue(transferText), Evaluate = evaluate,
+                };
+                var settings = EditStudy.Settings(pipeline, options, model, $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}");
+                if (result.GetValue(dryRun))
+                {
+                    DryRun(pipeline, settings, part, loadSeconds);
+                    return 0;
+                }
+                string runFolder = EditStudy.RunFolder(outPath);
+                var folder = EditStudy.Open(runFolder, settings);
+                var done = StudyOptions.WithProgress("edit-study", progress => EditStudy.RunShard(folder, pipeline, settings, part, progress));
+                if (!part.IsAll)
+                {
+                    ShardSummary.Print(part, done, runFolder, outPath);
+                    return 0;
+                }
+            }
+            return Report(outPath);
         });
         return command;
+    }
+
+    /// <summary>The tables and report section from the cells in <paramref name="outPath"/> (also what <c>merge</c> runs); lists missing cells.</summary>
+    public static int Report(string outPath, bool requireComplete = false)
+    {
+        var report = new HtmlReport(outPath);
+        var (settings, cells, total, missing) = WriteReport(report);
+        bool evaluate = settings.Options.Evaluate;
+        var table = evaluate
+            ? new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence")
+            : new Table().AddColumns("band", "PSNR to source", "MS-SSIM to source", "PSNR to target", "MS-SSIM to target", "no-transfer MS-SSIM to source");
+        foreach (var b in EditBandSummary.Of(cells))
+            if (evaluate)
+                table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
+                    EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
+            else
+                table.AddRow(b.Band, EditReport.F(b.PsnrToSource), EditReport.F(b.MsSsimToSource), EditReport.F(b.PsnrToTarget),
+                    EditReport.F(b.MsSsimToTarget), EditReport.F(b.BaselineMsSsimToSource));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(settings.Options))}");
+        AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit-study) and {Path.Combine(report.Folder, EditStudyReport.Folder)}/");
+        return ShardSummary.Missing("edit-study", total, missing, requireComplete);
+    }
+
+    private static (EditStudySettings Settings, IReadOnlyList<EditStudyCell> Cells, int Total, IReadOnlyList<PlannedCell> Missing) WriteReport(HtmlReport report)
+    {
+        var collected = EditStudy.Collect(EditStudy.RunFolder(report.Folder));
+        if (collected.Cells.Count == 0) throw new VDiTLensException($"{EditStudy.RunFolder(report.Folder)}: no cell is saved yet; run the shards first");
+        EditStudyReport.Write(report, collected.Settings.Options, collected.Cells, collected.Settings.Model);
+        return collected;
+    }
+
+    /// <summary>Times the first cell (its batched generation, the measures, the contact sheet, saving) and the report in a scratch folder, and scales by the plan.</summary>
+    private static void DryRun(ITextToVideoPipeline pipeline, EditStudySettings settings, Shard part, double loadSeconds)
+    {
+        var scratch = Directory.CreateTempSubdirectory("vditlens-dry-run-");
+        try
+        {
+            var one = settings with { Options = settings.Options with { Pairs = new[] { settings.Options.Pairs[0] } }, Bands = new[] { settings.Bands[0] } };
+            var folder = EditStudy.Open(EditStudy.RunFolder(scratch.FullName), one);
+            var clock = Stopwatch.StartNew();
+            StudyOptions.WithProgress("timing one cell", progress => EditStudy.RunShard(folder, pipeline, one, Shard.All, progress));
+            double cellSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            WriteReport(new HtmlReport(scratch.FullName));
+            var plan = EditStudy.Plan(settings);
+            Estimate.Print(plan, new CellTiming(loadSeconds, 0, cellSeconds, 1, clock.Elapsed.TotalSeconds), part, pipeline.Options.Device.ToString());
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
     }
 
     private static EditPair ParsePair(string text)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using VDiTLens.Reports;
+using VDiTLens.Studies.Sinks;
 using VDiTLens.Studies.Sparsity;
 using VDiTLens.Studies.Structure;
 using VDiTLens.Studies.TextAblation;
@@ -14,7 +15,7 @@ internal static class MergeCommand
     {
         var outDir = new Option<string>("--out") { Description = "report folder the shards wrote to (their --out)", DefaultValueFactory = _ => "out/report" };
         var strict = new Option<bool>("--require-complete") { Description = "exit with status 3 when cells are missing" };
-        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity, structure, text-ablation), and list missing cells");
+        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity, structure, text-ablation, sinks, edit-study), and list missing cells");
         command.Options.Add(outDir);
         command.Options.Add(strict);
         command.SetAction(result => Run(result.GetValue(outDir)!, result.GetValue(strict)));
@@ -28,6 +29,8 @@ internal static class MergeCommand
         if (Directory.Exists(Path.Combine(outPath, SparsityReport.Folder, "run"))) studies.Add(() => Sparsity(outPath, requireComplete));
         if (File.Exists(Path.Combine(StructureStudy.RunFolder(outPath), StructureStudy.SettingsFile))) studies.Add(() => StructureCommand.Report(outPath, requireComplete));
         if (File.Exists(Path.Combine(TextAblationRun.RunFolder(outPath), TextAblationRun.SettingsFile))) studies.Add(() => TextAblationCommand.Report(outPath, requireComplete));
+        if (File.Exists(Path.Combine(SinkRun.RunFolder(outPath), SinkRun.SettingsFile))) studies.Add(() => SinksCommand.Report(outPath, requireComplete));
+        if (File.Exists(Path.Combine(EditStudy.RunFolder(outPath), EditStudy.SettingsFile))) studies.Add(() => EditStudyCommand.Report(outPath, requireComplete));
         if (studies.Count == 0)
             throw new VDiTLensException($"--out {outPath}: no sharded study in it (run a study verb with --shard i/n --out {outPath} first)");
         return studies.Max(merge => merge());

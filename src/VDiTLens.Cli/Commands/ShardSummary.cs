@@ -10,6 +10,8 @@ internal static class ShardSummary
     {
         AnsiConsole.WriteLine($"shard {shard}: {outcome.Computed} cells computed, {outcome.AlreadyDone} already on disk, of its {outcome.Mine}; " +
             $"the study has {outcome.Total} cells in {folder}");
+        if (outcome.Waiting > 0)
+            AnsiConsole.WriteLine($"{outcome.Waiting} of its cells wait for other shards' cells they need; run this shard again once the others have finished");
         AnsiConsole.WriteLine("when every shard has finished: vditlens merge --out " + outPath);
     }
 

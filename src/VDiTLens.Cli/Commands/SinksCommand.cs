@@ -11,6 +11,7 @@ using VDiTLens.Reports;
 using VDiTLens.Studies;
 using VDiTLens.Studies.Sinks;
 using VDiTLens.Attention;
+using VDiTLens.Studies.Scale;
 
 namespace VDiTLens.Cli.Commands;
 
@@ -42,10 +43,12 @@ internal static class SinksCommand
         var llmText = new Option<string>("--llm-text") { Description = "LLM input: random (uniform random ids after BOS) or language (the procedural token language train-tiny-lm uses)", DefaultValueFactory = _ => "random" };
         llmText.AcceptOnlyFromAmong("random", "language");
         var memory = new Option<long>("--probe-memory-mb") { DefaultValueFactory = _ => 256 };
+        var shard = ShardOption.Create();
+        var dryRun = DryRunOption.Create();
         var command = new Command("sinks", "Attention sinks: detection, key/value and residual characterisation, ablation vs random keys, temperature sweep");
         study.AddTo(command);
         prompts.AddTo(command);
-        foreach (var o in new Option[] { sites, probeSteps, ratio, epsilon, topK, ablation, taus, tauSites, tauHeads, sparsify, sparsifySites, characteriseStep, llm, llmLength, llmSequences, llmText, memory })
+        foreach (var o in new Option[] { sites, probeSteps, ratio, epsilon, topK, ablation, taus, tauSites, tauHeads, sparsify, sparsifySites, characteriseStep, llm, llmLength, llmSequences, llmText, memory, shard, dryRun })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(r =>
@@ -54,12 +57,17 @@ internal static class SinksCommand
             var (given, specs) = StudyPrompts.Of(prompts.Given(r), prompts.CountOf(r));
             var criteria = new SinkCriteria(r.GetValue(ratio), r.GetValue(epsilon), r.GetValue(topK));
             criteria.Validate();
-            var report = new SinkStudyReport(new HtmlReport(r.GetValue(study.Out)!));
+            string outPath = r.GetValue(study.Out)!;
+            var part = r.GetValue(shard) ?? Shard.All;
             bool videoStudy = r.GetValue(llm) is null || r.GetValue(study.Model) is not null; // --llm alone measures only the language model
-            string model = videoStudy ? study.ModelPath(r) : "";
-            if (videoStudy)
+            if (r.GetValue(llm) is not null && (!part.IsAll || r.GetValue(dryRun)))
+                throw new VDiTLensException("--llm runs in one process: measure the language model alone (--llm without --model, into another --out), and shard the video study");
+            if (!videoStudy) return Report(outPath, requireComplete: false, addLanguageModel: AddLanguageModel);
+            string model = study.ModelPath(r);
+            var loading = System.Diagnostics.Stopwatch.StartNew();
             using (var pipeline = TextToVideoPipelines.Load(model, compute))
             {
+                double loadSeconds = loading.Elapsed.TotalSeconds;
                 var options = new SinkStudyOptions
                 {
                     Template = study.Request(r, StudyDefaults.For(pipeline, model)),
@@ -77,11 +85,27 @@ internal static class SinksCommand
                     MemoryBudgetBytes = r.GetValue(memory) << 20,
                     ControlSeed = compute.Seed,
                 };
-                var (_, verdict) = StageProgress.Run(progress => report.AddStudy(pipeline, options, Path.GetFileName(Path.GetFullPath(model)), progress));
-                AnsiConsole.WriteLine(verdict.Statement);
+                var settings = SinkSettings.Of(options, Path.GetFileName(Path.GetFullPath(model)),
+                    $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}");
+                if (r.GetValue(dryRun))
+                {
+                    DryRun(pipeline, options, settings, part, loadSeconds);
+                    return 0;
+                }
+                string runFolder = SinkRun.RunFolder(outPath);
+                var folder = SinkRun.Open(runFolder, settings);
+                var done = StageProgress.Run(progress => SinkRun.RunShard(folder, pipeline, options, settings, part, progress));
+                if (!part.IsAll)
+                {
+                    ShardSummary.Print(part, done, runFolder, outPath);
+                    return 0;
+                }
             }
-            if (r.GetValue(llm) is { } llmPath)
+            return Report(outPath, requireComplete: false, addLanguageModel: r.GetValue(llm) is null ? null : AddLanguageModel);
+
+            void AddLanguageModel(SinkStudyReport report)
             {
+                string llmPath = r.GetValue(llm)!;
                 using var lm = LlamaForCausalLM.Load(llmPath, compute);
                 long? bos = IO.ModelFolder.Open(llmPath).Config["bos_token_id"]?.GetValue<long>();
                 string name = Path.GetFileName(Path.GetFullPath(llmPath));
@@ -93,11 +117,54 @@ internal static class SinksCommand
                 AnsiConsole.WriteLine(profile.Causal.Statement(name));
                 AnsiConsole.WriteLine(verdict.Statement);
             }
-            report.Write();
-            AnsiConsole.WriteLine($"wrote {report.Folder} and {Path.Combine(r.GetValue(study.Out)!, "index.html")}");
-            return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The sinks section from the cells in <paramref name="outPath"/> (also what <c>merge</c> runs; without a video study, only
+    /// <paramref name="addLanguageModel"/>'s part); lists missing cells.
+    /// </summary>
+    public static int Report(string outPath, bool requireComplete = false, Action<SinkStudyReport>? addLanguageModel = null)
+    {
+        var report = new SinkStudyReport(new HtmlReport(outPath));
+        int status = 0;
+        if (File.Exists(Path.Combine(SinkRun.RunFolder(outPath), SinkRun.SettingsFile)))
+        {
+            using var outcome = SinkRun.Collect(SinkRun.RunFolder(outPath));
+            AnsiConsole.WriteLine(report.AddStudy(outcome.Findings).Statement);
+            status = ShardSummary.Missing("sinks", outcome.Total, outcome.Missing, requireComplete);
+        }
+        addLanguageModel?.Invoke(report);
+        report.Write();
+        AnsiConsole.WriteLine($"wrote {report.Folder} and {Path.Combine(outPath, "index.html")}");
+        return status;
+    }
+
+    /// <summary>Times the first baseline cell (every stage: the measured generation, its sinks, saving) and the report in a scratch folder, and scales by the plan.</summary>
+    private static void DryRun(ITextToVideoPipeline pipeline, SinkStudyOptions options, SinkSettings settings, Shard part, double loadSeconds)
+    {
+        var scratch = Directory.CreateTempSubdirectory("vditlens-dry-run-");
+        try
+        {
+            var one = settings with { Prompts = new[] { settings.Prompts[0] }, Seeds = new[] { settings.Seeds[0] } };
+            var oneOptions = options with { Prompts = one.Prompts, Seeds = one.Seeds };
+            var folder = SinkRun.Open(SinkRun.RunFolder(scratch.FullName), one);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            SinkRun.RunShard(folder, pipeline, oneOptions, one, Shard.All, maxNewCells: 1);
+            double cellSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            using (var outcome = SinkRun.Collect(SinkRun.RunFolder(scratch.FullName)))
+                new SinkStudyReport(new HtmlReport(scratch.FullName)).AddStudy(outcome.Findings);
+            // The report's analysis reads every baseline: its time grows with the runs.
+            double reportSeconds = clock.Elapsed.TotalSeconds * settings.Prompts.Count * settings.Seeds.Count;
+            var plan = SinkRun.Plan(settings);
+            Estimate.Print(plan, new CellTiming(loadSeconds, 0, cellSeconds, plan.Cells[0].Cost, reportSeconds), part, pipeline.Options.Device.ToString());
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
     }
 
     private static bool Mode(string text, out SinkAblationMode[] modes)

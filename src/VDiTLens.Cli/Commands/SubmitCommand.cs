@@ -13,7 +13,7 @@ namespace VDiTLens.Cli.Commands;
 internal static class SubmitCommand
 {
     /// <summary>Verbs whose cells can be sharded.</summary>
-    public static readonly string[] ShardedVerbs = { "sparsity", "structure", "text-ablation" };
+    public static readonly string[] ShardedVerbs = { "sparsity", "structure", "text-ablation", "sinks", "edit-study" };
 
     public static Command Create()
     {
@@ -53,8 +53,9 @@ internal static class SubmitCommand
                 Verb = verb, Arguments = args, Shards = shards,
                 Out = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "out/report",
                 WorkingDirectory = Environment.CurrentDirectory, MaxParallel = r.GetValue(MaxParallel), Name = r.GetValue(Name)!,
-                // Uniform cells with K dense layers are ranked from every shard's single-layer cells: a second pass computes them.
-                Phases = verb == "sparsity" && (args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset")) ? 2 : 1,
+                // Uniform cells with K dense layers are ranked from every shard's single-layer cells, and the sink study's arms
+                // need their baseline generation, which another shard may compute: a second pass computes them.
+                Phases = verb == "sinks" || (verb == "sparsity" && (args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset"))) ? 2 : 1,
             };
             job.Validate();
             return job;
@@ -89,7 +90,7 @@ internal static class SubmitCommand
             string array = Path.Combine(dir, "shards.sbatch"), merge = Path.Combine(dir, "merge.sbatch");
             File.WriteAllText(array, SlurmJob.ArrayScript(job, r.GetValue(noGres) ? null : r.GetValue(gres), dir, r.GetValue(partition), r.GetValue(time)));
             File.WriteAllText(merge, SlurmJob.MergeScript(job, dir, r.GetValue(partition)));
-            AnsiConsole.WriteLine($"wrote {array} ({job.Shards} tasks{(job.Phases == 2 ? ", submitted twice: the second pass computes the ranked uniform cells" : "")}) and {merge}");
+            AnsiConsole.WriteLine($"wrote {array} ({job.Shards} tasks{(job.Phases == 2 ? ", submitted twice: the second pass computes the cells that need other shards' cells" : "")}) and {merge}");
             if (!r.GetValue(submit))
             {
                 AnsiConsole.WriteLine($"submit: id=$(sbatch --parsable {array}){(job.Phases == 2 ? $"; id=$(sbatch --parsable --dependency=afterany:$id {array})" : "")}; sbatch --dependency=afterany:$id {merge}");

@@ -54,7 +54,7 @@ internal static class TextAblationCommand
             };
             var template = study.Request(result, sizes);
             var settings = new TextAblationSettings(options, $"{Path.GetFullPath(modelPath)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}",
-                TextAblationSettings.Describe(template));
+                Studies.GenerationSettings.Describe(template));
             int forwardsPerGeneration = template.Steps * (template.GuidanceScale > 1 ? 2 : 1);
             if (result.GetValue(dryRun))
             {

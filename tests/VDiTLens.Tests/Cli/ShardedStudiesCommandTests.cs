@@ -5,7 +5,8 @@ namespace VDiTLens.Tests.Cli;
 
 /// <summary>
 /// The study verbs other than sparsity, sharded on the embedded model (tiny settings, CPU): two shards into one folder,
-/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing.
+/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing. The sink
+/// study's arms wait for their baseline when another shard generates it, so its shards run twice.
 /// </summary>
 [Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisposable
@@ -86,6 +87,75 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         var (whole, sharded) = Both("text-ablation", new[] { "--prompts", "2", "--seeds", "0" });
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "text-ablation", "text_ablation.csv")), File.ReadAllText(Path.Combine(sharded, "text-ablation", "text_ablation.csv")));
         Assert.Equal(1 + 2 * 2, File.ReadAllLines(Path.Combine(whole, "text-ablation", "text_ablation.csv")).Length); // header + 2 prompts × 1 seed × 2 arms
+    }
+
+    [Fact]
+    public void Edit_study_two_shards_merge_to_the_unsharded_tables()
+    {
+        var (whole, sharded) = Both("edit-study", new[] { "--pair", "a red circle moving left => a blue circle moving left", "--band", "2" });
+        foreach (var file in new[] { "summary.csv", "summary.json" })
+            Assert.Equal(File.ReadAllText(Path.Combine(whole, "edit-study", file)), File.ReadAllText(Path.Combine(sharded, "edit-study", file)));
+        Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(whole, "edit-study", "summary.csv")).Length); // header + bands L0-1, L2-3, all
+    }
+
+    /// <summary>2 prompts × 1 seed, one ablation mode and one temperature, measured at block 1's self- and cross-attention only (fast).</summary>
+    private static readonly string[] SinkArgs =
+    {
+        "sinks", "--prompt", "a red circle moving right", "--prompt", "a blue square moving left", "--seeds", "0", "--ablation", "mask", "--tau", "0.5",
+        "--sites", "blocks.1.*",
+    };
+
+    [Fact]
+    public void Sinks_two_shards_and_a_second_pass_merge_to_the_unsharded_tables()
+    {
+        string whole = Path.Combine(_dir, "sinks-whole"), sharded = Path.Combine(_dir, "sinks-sharded");
+        var common = SinkArgs.Concat(Tiny).ToArray();
+        Cli(common.Concat(new[] { "--out", whole }).ToArray());
+        string Shard(int i) => Cli(common.Concat(new[] { "--out", sharded, "--shard", $"{i}/2" }).ToArray()).Out;
+        var first = Shard(0) + Shard(1);
+        Assert.Contains("wait for other shards' cells", first); // arms whose baseline the other shard generated
+        var (_, partial) = Cli("merge", "--out", sharded);
+        Assert.Contains("missing", partial);
+        Shard(0);
+        Shard(1);
+        Assert.Contains("shard 0/2: 0 cells computed", Shard(0));
+        Assert.Contains("shard 1/2: 0 cells computed", Shard(1));
+        var (_, merged) = Cli("merge", "--out", sharded);
+        Assert.DoesNotContain("missing", merged);
+        foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "statistics.json", "statistics_per_step.csv", "characterisation.json",
+                     "ablation.csv", "temperature.csv", "samples.csv" })
+            Assert.Equal(File.ReadAllText(Path.Combine(whole, "sinks", file)), File.ReadAllText(Path.Combine(sharded, "sinks", file)));
+        Assert.Equal(1 + 2 * 2 + 2 * 2, File.ReadAllLines(Path.Combine(whole, "sinks", "samples.csv")).Length); // 2 ablation arms, τ = 1 and 0.5, 2 runs each
+    }
+
+    [Fact]
+    public void Sinks_and_edit_study_dry_runs_time_one_cell_and_write_nothing()
+    {
+        string folder = Path.Combine(_dir, "dry");
+        var (_, sinks) = Cli(SinkArgs.Concat(Tiny).Concat(new[] { "--shard", "0/2", "--dry-run", "--out", folder }).ToArray());
+        // 2 baselines, the text keys, the characterisation, 2 ablation arms and τ = 0.5 for each of the 2 runs; each 2 steps × 2 guidance branches
+        Assert.Matches(@"estimate: cells=10 generations=10 forwards=40 seconds=\d", sinks);
+        Assert.Contains("over 2 shards the longest takes", sinks);
+        var (_, edit) = Cli(new[] { "edit-study", "--pair", "a red circle moving left => a blue circle moving left", "--band", "2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
+        Assert.Matches(@"estimate: cells=3 generations=3 forwards=12 seconds=\d", edit);
+        Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
+    }
+
+    [Fact]
+    public void Submit_runs_sinks_in_two_passes_and_edit_study_in_one()
+    {
+        string sinks = Path.Combine(_dir, "submit-sinks"), edit = Path.Combine(_dir, "submit-edit");
+        var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sinks", "--seeds", "0", "--out", sinks);
+        Assert.Contains("submitted twice", slurm); // the arms wait for baselines another shard generates
+        Assert.Contains($"sinks --seeds 0 --out {sinks} --shard \"${{SLURM_ARRAY_TASK_ID}}/3\"", File.ReadAllText(Path.Combine(sinks, "slurm", "shards.sbatch")));
+        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "sinks", "--seeds", "0", "--out", sinks);
+        Assert.True(File.Exists(Path.Combine(sinks, "k8s", "shards-phase2.yaml")));
+
+        var (_, once) = Cli("submit", "slurm", "--shards", "3", "--", "edit-study", "--band", "2", "--out", edit);
+        Assert.DoesNotContain("submitted twice", once);
+        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
+        Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards.yaml")));
+        Assert.False(File.Exists(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
     }
 
     public void Dispose()

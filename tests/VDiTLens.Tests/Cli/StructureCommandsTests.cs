@@ -82,7 +82,7 @@ public sealed class StructureCommandsTests : IDisposable
         System.IO.File.WriteAllText(Path.Combine(_model.Path, VDiTLens.Training.PipelineWarmStart.TrainingFile), "{\"data\": \"VDiTLens.Procedural clips\"}");
         string[] args = { "--pair", "a red circle moving left => a blue circle moving left" };
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
-        var cells = Directory.GetFiles(File("edit-study", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        var cells = Directory.GetFiles(File("edit-study", "run", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { "L0_pair0.json", "L1_pair0.json", "all_pair0.json" }, cells);
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
         Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
@@ -95,11 +95,11 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
 
         // a finished cell is loaded, not recomputed; a deleted one is recomputed
-        var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "cells", "L0_pair0.json"));
-        System.IO.File.Delete(File("edit-study", "cells", "L1_pair0.json"));
+        var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0.json"));
+        System.IO.File.Delete(File("edit-study", "run", "cells", "L1_pair0.json"));
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
-        Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "cells", "L0_pair0.json")));
-        Assert.True(System.IO.File.Exists(File("edit-study", "cells", "L1_pair0.json")));
+        Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0.json")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "run", "cells", "L1_pair0.json")));
         Assert.Equal(summary["bands"]!.ToJsonString(), JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!["bands"]!.ToJsonString());
     }
 

@@ -31,12 +31,11 @@ public static class SinkAnalysis
             foreach (var run in measured)
             {
                 var steps = run.Mass.Where(kv => kv.Key.Site == site.Name).OrderBy(kv => kv.Key.Step)
-                    .Select(kv => SinkDetector.Detect(kv.Value, layout, criteria, site, kv.Key.Step, run.Run)).ToList();
+                    .Select(kv => SinkDetector.Detect(kv.Value, run.Layouts[site.Name], criteria, site, kv.Key.Step, run.Run)).ToList();
                 perStep.AddRange(steps);
                 double j = SinkPersistence.MeanPairwise(steps.Select(s => s.TopK).ToList());
                 if (!double.IsNaN(j)) stepJaccards.Add(j);
-                using var mean = run.StepMean(site.Name);
-                runLevel.Add(SinkDetector.Detect(mean, layout, criteria, site, -1, run.Run));
+                runLevel.Add(RunLevel(run, site, criteria));
             }
             perRun.AddRange(runLevel);
             using (var all = torch.stack(measured.Select(r => r.StepMean(site.Name)).ToArray()).mean(new long[] { 0 }))
@@ -47,6 +46,19 @@ public static class SinkAnalysis
                 Across(measured, runLevel, r => r.Prompt, r => r.Seed)));
         }
         return new SinkDetection(perStep, perRun, aggregate, persistence);
+    }
+
+    /// <summary>
+    /// The sinks of one run at every site it measured (in site order), from its own step-averaged mass and key layout:
+    /// the same entries as that run's in <see cref="SinkDetection.PerRun"/>, and all that ablating or tempering the run needs.
+    /// </summary>
+    public static IReadOnlyList<SiteSinks> OfRun(ProbedRun run, IReadOnlyList<AttentionSite> sites, SinkCriteria criteria) =>
+        sites.Where(s => run.Layouts.ContainsKey(s.Name)).Select(s => RunLevel(run, s, criteria)).ToList();
+
+    private static SiteSinks RunLevel(ProbedRun run, AttentionSite site, SinkCriteria criteria)
+    {
+        using var mean = run.StepMean(site.Name);
+        return SinkDetector.Detect(mean, run.Layouts[site.Name], criteria, site, -1, run.Run);
     }
 
     /// <summary>Mean pairwise Jaccard among runs that share <paramref name="fixedKey"/> and differ in <paramref name="varyingKey"/>.</summary>

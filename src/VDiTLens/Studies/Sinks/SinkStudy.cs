@@ -25,8 +25,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
         options.Prompts.SelectMany((_, p) => options.Seeds.Select(s => (Run: 0, Prompt: p, Seed: s)))
             .Select((r, i) => r with { Run = i });
 
-    private GenerationRequest RequestFor(int prompt, long seed) =>
-        options.Template with { Prompts = new[] { options.Prompts[prompt] }, Seed = seed, InitialLatents = null };
+    private GenerationRequest RequestFor(int prompt, long seed) => SinkArms.RequestFor(options, prompt, seed);
 
     /// <summary>The baseline generations with their attention measured.</summary>
     public IReadOnlyList<ProbedRun> MeasureBaselines()
@@ -57,8 +56,7 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
             var detection = SinkAnalysis.Analyse(baselines, pipeline.Sites, options.Criteria);
             var characterisation = Characterise(baselines[0], detection);
             var ablations = options.AblationModes.Count > 0 ? Ablate(baselines, detection) : Array.Empty<OutputSummary>();
-            var temperatures = options.Taus.Count > 0 || options.Sparsify is not null
-                ? SweepTemperature(baselines, detection) : Array.Empty<TemperaturePoint>();
+            var temperatures = SweepTemperature(baselines, detection);
             var result = new SinkStudyResult(detection, characterisation, ablations, temperatures) { Samples = _samples.ToList() };
             withBaselines?.Invoke(baselines, result);
             return result;
@@ -109,27 +107,19 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
     public IReadOnlyList<OutputSummary> Ablate(IReadOnlyList<ProbedRun> baselines, SinkDetection detection)
     {
         var summaries = new List<OutputSummary>();
-        int total = options.AblationModes.Count * 2 * baselines.Count, done = 0;
-        foreach (var mode in options.AblationModes)
-            foreach (bool random in new[] { false, true })
+        var arms = SinkArms.Ablations(options.AblationModes);
+        int total = arms.Count * baselines.Count, done = 0;
+        foreach (var arm in arms)
+        {
+            var runs = new List<ArmMeasure>();
+            foreach (var baseline in baselines)
             {
-                var changes = new List<OutputChange>();
-                foreach (var baseline in baselines)
-                {
-                    Report("ablation", done++, total);
-                    var sites = detection.PerRun.Where(s => s.Run == baseline.Run).ToList();
-                    var interventions = random
-                        ? SinkAblationStudy.RandomAblations(sites, mode, options.ControlSeed)
-                        : SinkAblationStudy.SinkAblations(sites, mode);
-                    using var changed = ProbedGeneration.Run(pipeline, RequestFor(PromptIndex(baseline), baseline.Seed), baseline.Run,
-                        options.Sites, interventions, measure: false);
-                    changes.Add(OutputComparison.Compare(changed, baseline, options.SpecOf(PromptIndex(baseline))));
-                }
-                string arm = $"{(random ? "random" : "sinks")} {(mode == SinkAblationMode.Mask ? "masked" : "values zeroed")}";
-                _samples.AddRange(changes.Select((c, i) => new SinkSample(arm, PromptIndex(baselines[i]), baselines[i].Prompt, baselines[i].Seed, c, null, null)));
-                string name = $"{arm} ({SinkAblationStudy.Count(detection.PerRun.Where(s => s.Run == baselines[0].Run))} head·keys in run 0)";
-                summaries.Add(OutputSummary.Of(name, changes));
+                Report("ablation", done++, total);
+                runs.Add(SinkArms.Ablate(pipeline, options, baseline, RunSinks(detection, baseline), arm));
             }
+            _samples.AddRange(runs.Select((m, i) => SinkArms.Sample(arm.Name, Info(baselines[i]), m)));
+            summaries.Add(SinkArms.Summary(arm, SinkAblationStudy.Count(RunSinks(detection, baselines[0])), runs));
+        }
         Report("ablation", total, total);
         return summaries;
     }
@@ -137,68 +127,30 @@ public sealed class SinkStudy(ITextToVideoPipeline pipeline, SinkStudyOptions op
     /// <summary>Entropy, sink mass and output quality for each τ (and τ with the sparsifier), vs the τ = 1 baselines.</summary>
     public IReadOnlyList<TemperaturePoint> SweepTemperature(IReadOnlyList<ProbedRun> baselines, SinkDetection detection)
     {
-        var points = new List<TemperaturePoint> { Point(1.0, false, baselines, baselines, detection) };
-        var conditions = options.Taus.Where(t => t != 1.0).Select(t => (Tau: t, Sparse: false)).ToList();
-        if (options.Sparsify is not null)
-            conditions.AddRange(new[] { 1.0 }.Concat(options.Taus.Where(t => t != 1.0)).Select(t => (Tau: t, Sparse: true)));
-        int total = conditions.Count * baselines.Count, done = 0;
-        foreach (var (tau, sparse) in conditions)
+        var points = new List<TemperaturePoint>();
+        var arms = SinkArms.Temperatures(options.Taus, options.Sparsify);
+        if (arms.Count == 0) return points;
+        int total = (arms.Count - 1) * baselines.Count, done = 0;
+        foreach (var arm in arms)
         {
-            var changed = new List<ProbedRun>();
-            try
+            var runs = new List<ArmMeasure>();
+            foreach (var baseline in baselines)
             {
-                foreach (var baseline in baselines)
-                {
-                    Report("temperature", done++, total);
-                    var interventions = new List<IAttentionIntervention>();
-                    if (tau != 1.0) interventions.Add(new Temperature(tau, options.TauScope));
-                    if (sparse) interventions.Add(SparsifySpec.Parse(options.Sparsify!, options.SparsifyScope));
-                    changed.Add(ProbedGeneration.Run(pipeline, RequestFor(PromptIndex(baseline), baseline.Seed), baseline.Run,
-                        options.Sites, interventions, memoryBudgetBytes: options.MemoryBudgetBytes));
-                }
-                points.Add(Point(tau, sparse, changed, baselines, detection));
+                if (!arm.IsBaseline) Report("temperature", done++, total);
+                runs.Add(SinkArms.Temper(pipeline, options, baseline, RunSinks(detection, baseline), arm));
             }
-            finally
-            {
-                foreach (var c in changed) c.Dispose();
-            }
+            _samples.AddRange(runs.Select((m, i) => SinkArms.Sample(arm.NameWith(options.Sparsify), Info(baselines[i]), m)));
+            points.Add(SinkArms.Point(arm, options.Sparsify, runs));
         }
         Report("temperature", total, total);
         return points;
     }
 
-    private TemperaturePoint Point(double tau, bool sparse, IReadOnlyList<ProbedRun> runs, IReadOnlyList<ProbedRun> baselines, SinkDetection detection)
-    {
-        var scoped = new HashSet<string>(pipeline.Sites.Where(s => options.TauScope.Accepts(CallAt(s))).Select(s => s.Name));
-        var entropies = new List<double>();
-        var sinkMasses = new List<double>();
-        var changes = new List<OutputChange>();
-        string name = $"τ={tau}{(sparse ? " + " + options.Sparsify : "")}";
-        for (int i = 0; i < runs.Count; i++)
-        {
-            var run = runs[i];
-            int entropyStart = entropies.Count, massStart = sinkMasses.Count;
-            foreach (var ((site, _), e) in run.Entropy.Where(kv => scoped.Contains(kv.Key.Site)))
-                entropies.Add(e.to(ScalarType.Float64).mean().item<double>());
-            // The probes read the attention as applied, sparsification included.
-            foreach (var sinks in detection.PerRun.Where(s => s.Run == run.Run && scoped.Contains(s.Site) && run.Mass.Keys.Any(k => k.Site == s.Site)))
-            {
-                using var mass = run.StepMean(sinks.Site);
-                foreach (var head in sinks.Heads)
-                    sinkMasses.Add(head.Sinks.Sum(j => mass[head.Head, j].item<double>()));
-            }
-            changes.Add(OutputComparison.Compare(run, baselines[i], options.SpecOf(PromptIndex(run))));
-            _samples.Add(new SinkSample(name, PromptIndex(run), run.Prompt, run.Seed, changes[^1],
-                entropies.Skip(entropyStart).DefaultIfEmpty(double.NaN).Average(), sinkMasses.Skip(massStart).DefaultIfEmpty(double.NaN).Average()));
-        }
-        return new TemperaturePoint(tau, sparse, entropies.DefaultIfEmpty(double.NaN).Average(), sinkMasses.DefaultIfEmpty(double.NaN).Average(),
-            OutputSummary.Of(name, changes));
-    }
+    private static IReadOnlyList<SiteSinks> RunSinks(SinkDetection detection, ProbedRun run) => detection.PerRun.Where(s => s.Run == run.Run).ToList();
 
-    private AttentionCall CallAt(AttentionSite site) =>
-        new(site, new AttentionRunState(), 1.0, TokenLayout.Text(0), TokenLayout.Text(0));
+    private ProbedRunInfo Info(ProbedRun run) => new(run.Run, PromptIndex(run), run.Prompt, run.Seed);
 
-    private int PromptIndex(ProbedRun run) => run.Run / options.Seeds.Count;
+    private int PromptIndex(ProbedRun run) => SinkArms.PromptOf(options, run.Run);
 
     /// <summary>Block-output keys that hold video tokens only (see <see cref="BlockHooks"/>).</summary>
     private bool IsVideoStream(string key) =>

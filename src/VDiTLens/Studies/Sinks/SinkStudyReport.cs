@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace VDiTLens.Studies.Sinks;
 
 /// <summary>
-/// The sink study as the command line runs it: the study on a pipeline (and optionally the same metrics on a causal
-/// language model), written into the report's "sinks" section and its data folder.
+/// The sink study's report: a study's findings (and optionally the same metrics on a causal language model), written
+/// into the report's "sinks" section and its data folder.
 /// </summary>
 public sealed class SinkStudyReport(HtmlReport report)
 {
@@ -17,27 +17,25 @@ public sealed class SinkStudyReport(HtmlReport report)
 
     public string Folder => Path.Combine(report.Folder, "sinks");
 
-    /// <summary>Runs the study and adds detection, the length-invariant statistics, characterisation, ablation and temperature parts; <paramref name="model"/> names the model in the verdict.</summary>
-    public (SinkStudyResult Result, SinkVerdict Verdict) AddStudy(ITextToVideoPipeline pipeline, SinkStudyOptions options, string model,
-        IProgress<SinkStudyProgress>? progress = null)
+    /// <summary>
+    /// Adds detection, the length-invariant statistics, characterisation (when measured), ablation and temperature parts
+    /// of a study's findings; <see cref="SinkFindings.Model"/> names the model in the verdict.
+    /// </summary>
+    public SinkVerdict AddStudy(SinkFindings f)
     {
-        SinkVerdict verdict = null!;
-        var result = new SinkStudy(pipeline, options) { Progress = progress }.Run((baselines, r) =>
-        {
-            verdict = SinkVerdict.Of(r.Detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), model);
-            _html.Append(SinkReportWriter.WriteDetection(report, r.Detection, baselines, verdict));
-            var statistics = SinkStatisticsAnalysis.Analyse(SiteObservations.From(baselines, pipeline.Sites),
-                new SinkStatisticsOptions(options.Criteria.TopK, options.Criteria.Epsilon), TextKeyClusters.Find(pipeline, options.Template, options.Prompts));
-            _html.Append(SinkStatisticsReport.Write(report, statistics));
-            _html.Append(SinkReportWriter.WriteCharacterisation(report, r.Characterisation));
-            if (r.Ablations.Count > 0)
-                _html.Append(SinkReportWriter.WriteOutputs(report, "ablation", "Ablation: sinks vs as many random keys", r.Ablations));
-            if (r.Samples.Count > 0) SinkReportWriter.WriteSamples(report, r.Samples);
-            if (r.Temperatures.Count > 0)
-                _html.Append(SinkReportWriter.WriteOutputs(report, "temperature", "Temperature sweep (vs τ = 1)",
-                    r.Temperatures.Select(p => p.Output).ToList(), r.Temperatures));
-        });
-        return (result, verdict);
+        var verdict = SinkVerdict.Of(f.Detection.Aggregate.Where(s => s.Kind is "self" or "joint").ToList(), f.Model);
+        _html.Append(SinkReportWriter.WriteDetection(report, f.Detection, f.Baselines, verdict));
+        var statistics = SinkStatisticsAnalysis.Analyse(SiteObservations.From(f.Baselines, f.Sites),
+            new SinkStatisticsOptions(f.Criteria.TopK, f.Criteria.Epsilon), f.TextClusters);
+        _html.Append(SinkStatisticsReport.Write(report, statistics));
+        if (f.Characterisation is not null) _html.Append(SinkReportWriter.WriteCharacterisation(report, f.Characterisation));
+        if (f.Ablations.Count > 0)
+            _html.Append(SinkReportWriter.WriteOutputs(report, "ablation", "Ablation: sinks vs as many random keys", f.Ablations));
+        if (f.Samples.Count > 0) SinkReportWriter.WriteSamples(report, f.Samples);
+        if (f.Temperatures.Count > 0)
+            _html.Append(SinkReportWriter.WriteOutputs(report, "temperature", "Temperature sweep (vs τ = 1)",
+                f.Temperatures.Select(p => p.Output).ToList(), f.Temperatures));
+        return verdict;
     }
 
     /// <summary>

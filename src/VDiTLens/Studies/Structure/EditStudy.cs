@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VDiTLens.Models.Common;
 using VDiTLens.Pipelines;
+using VDiTLens.Studies.Scale;
+using VDiTLens.Studies.Sparsity;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -27,73 +29,88 @@ public sealed record LayerBand(string Label, int FirstLayer, int LastLayer, IRea
 /// <summary>One finished (band, pair) edit: the evaluator's measures where it applies (null otherwise) and the generic ones.</summary>
 public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, int Pair, EditMetrics? Metrics, EditFidelity Fidelity);
 
+/// <summary>What every shard of an edit study shares: the options, the model (as given, and its id with device and dtype) and its bands.</summary>
+public sealed record EditStudySettings(EditStudyOptions Options, string Model, string ModelId, IReadOnlyList<LayerBand> Bands);
+
 /// <summary>
 /// Transfers one band of layers at a time for every prompt pair and measures preservation and adherence: the generic
 /// <see cref="EditFidelity"/> always, the procedural evaluator's <see cref="EditMetrics"/> when
-/// <see cref="EditStudyOptions.Evaluate"/> (models trained on procedural clips only). Every finished
-/// cell is written at once to <c>&lt;folder&gt;/cells/&lt;band&gt;_pair&lt;i&gt;.json</c> (with a contact sheet) and
-/// <paramref name="onCell"/> is called with all cells so far; a rerun with the same options loads finished cells.
+/// <see cref="EditStudyOptions.Evaluate"/> (models trained on procedural clips only). The study is cells in a results
+/// folder (<c>&lt;report&gt;/edit-study/run/</c>): one (band, pair) edit each, one batched generation, saved atomically
+/// as <c>cells/&lt;band&gt;_pair&lt;i&gt;.json</c> (after its contact sheet, <c>.png</c>); shardable; the report is built
+/// from whichever cells are there, in band then pair order, so a merged run's tables equal an unsharded run's.
 /// </summary>
 public static class EditStudy
 {
+    public const string SettingsFile = "study.json";
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    private sealed record CellFile(string Fingerprint, string Source, string Target, EditStudyCell Cell);
+    public static string RunFolder(string reportFolder) => Path.Combine(reportFolder, EditStudyReport.Folder, "run");
 
-    public static IReadOnlyList<EditStudyCell> Run(ITextToVideoPipeline pipeline, EditStudyOptions options, string folder, string model,
-        Action<IReadOnlyList<EditStudyCell>>? onCell = null, IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
+    public static string CellId(LayerBand band, int pair) => $"{band.Label}_pair{pair}";
+
+    /// <summary>The settings of a study of <paramref name="options"/> on <paramref name="pipeline"/> (its bands come from the model's blocks).</summary>
+    public static EditStudySettings Settings(ITextToVideoPipeline pipeline, EditStudyOptions options, string model, string modelId)
     {
         options.Validate();
-        var bands = LayerBand.Of(pipeline.Transformer, options.Band, options.IncludeAll);
-        string fingerprint = options.Fingerprint(model);
-        string cells = Path.Combine(folder, "cells");
-        Directory.CreateDirectory(cells);
-        var done = new List<EditStudyCell>();
-        int total = bands.Count * options.Pairs.Count, index = 0;
-        foreach (var band in bands)
-            for (int p = 0; p < options.Pairs.Count; p++, index++)
-            {
-                var pair = options.Pairs[p];
-                string file = Path.Combine(cells, $"{band.Label}_pair{p}.json");
-                if (TryLoad(file, fingerprint, pair) is { } saved)
-                {
-                    done.Add(saved);
-                    continue;
-                }
-                int cellIndex = index;
-                var edit = options.EditFor(pair, band.Sites);
-                var cellProgress = progress is null ? null
-                    : new Forward(g => progress.Report(new StudyProgress($"{band.Label} pair {p}", cellIndex, total, g)));
-                using var videos = AttentionEdit.Run(pipeline, edit, cellProgress, cancellation);
-                var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p,
-                    options.Evaluate ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null, EditFidelity.Measure(videos));
-                EditReport.WriteSheet(videos, Path.Combine(cells, $"{band.Label}_pair{p}.png"));
-                string tmp = file + ".tmp";
-                File.WriteAllText(tmp, JsonSerializer.Serialize(new CellFile(fingerprint, pair.Source, pair.Target, cell), Json));
-                File.Move(tmp, file, overwrite: true);
-                done.Add(cell);
-                onCell?.Invoke(done);
-            }
-        onCell?.Invoke(done);
-        return done;
+        return new EditStudySettings(options, model, modelId, LayerBand.Of(pipeline.Transformer, options.Band, options.IncludeAll));
     }
 
-    private static EditStudyCell? TryLoad(string file, string fingerprint, EditPair pair)
+    private static IEnumerable<(LayerBand Band, int Pair)> Cells(EditStudySettings s) =>
+        s.Bands.SelectMany(b => Enumerable.Range(0, s.Options.Pairs.Count).Select(p => (b, p)));
+
+    public static StudyPlan Plan(EditStudySettings s) => new("edit-study",
+        Cells(s).Select(c => new PlannedCell(CellId(c.Band, c.Pair), $"band {c.Band.Label} pair {c.Pair}", 1, Array.Empty<string>())).ToList(),
+        s.Options.Steps * (s.Options.Guidance > 1 ? 2 : 1), DenseGenerations: 0);
+
+    /// <summary>Opens the results folder for <paramref name="s"/> (refusing one made with other settings) and records the settings and plan.</summary>
+    public static StudyFolder Open(string runFolder, EditStudySettings s)
     {
-        if (!File.Exists(file)) return null;
-        try
+        s.Options.Validate();
+        string json = JsonSerializer.Serialize(s, CellStore.Json);
+        var folder = StudyFolder.Open(runFolder, new Dictionary<string, string> { ["edit-study"] = json });
+        AtomicFile.WriteAllText(Path.Combine(runFolder, SettingsFile), json);
+        Plan(s).Save(runFolder);
+        return folder;
+    }
+
+    public static EditStudySettings LoadSettings(string runFolder)
+    {
+        string path = Path.Combine(runFolder, SettingsFile);
+        if (!File.Exists(path)) throw new VDiTLensException($"{path}: no edit study here (no shard has started)");
+        return JsonSerializer.Deserialize<EditStudySettings>(File.ReadAllText(path), CellStore.Json)!;
+    }
+
+    /// <summary>Computes the shard's cells that are not saved yet.</summary>
+    public static ShardOutcome RunShard(StudyFolder folder, ITextToVideoPipeline pipeline, EditStudySettings s, Shard shard,
+        IProgress<StudyProgress>? progress = null, int? maxNewCells = null, CancellationToken cancellation = default)
+    {
+        var cells = Cells(s).ToDictionary(c => CellId(c.Band, c.Pair));
+        return ShardRunner.Run(Plan(s), shard, c => folder.LoadJson<EditStudyCell>(c.Id) is not null, (planned, i, n) =>
         {
-            var saved = JsonSerializer.Deserialize<CellFile>(File.ReadAllText(file), Json);
-            return saved is not null && saved.Fingerprint == fingerprint && saved.Source == pair.Source && saved.Target == pair.Target
-                   && saved.Cell.Fidelity is not null ? saved.Cell : null; // cells from before the generic measures: recompute
-        }
-        catch (JsonException)
-        {
-            return null; // unreadable (e.g. from an older version): recompute
-        }
+            var (band, p) = cells[planned.Id];
+            var pair = s.Options.Pairs[p];
+            var cellProgress = progress is null ? null : new Forward(g => progress.Report(new StudyProgress(planned.Description, i, n, g)));
+            using var videos = AttentionEdit.Run(pipeline, s.Options.EditFor(pair, band.Sites), cellProgress, cancellation);
+            var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p,
+                s.Options.Evaluate ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null, EditFidelity.Measure(videos));
+            EditReport.WriteSheet(videos, folder.CellPath(planned.Id, ".png"));
+            folder.SaveJson(planned.Id, cell);
+        }, maxNewCells, cancellation);
+    }
+
+    /// <summary>The saved cells in band then pair order, and the planned cells not saved yet.</summary>
+    public static (EditStudySettings Settings, IReadOnlyList<EditStudyCell> Cells, int Total, IReadOnlyList<PlannedCell> Missing) Collect(string runFolder)
+    {
+        var s = LoadSettings(runFolder);
+        var folder = StudyFolder.Open(runFolder, new Dictionary<string, string> { ["edit-study"] = JsonSerializer.Serialize(s, CellStore.Json) });
+        var plan = Plan(s);
+        var cells = plan.Cells.Select(c => folder.LoadJson<EditStudyCell>(c.Id)).Where(c => c is not null).Select(c => c!).ToList();
+        return (s, cells, plan.Cells.Count, ShardRunner.Missing(plan, c => folder.LoadJson<EditStudyCell>(c.Id) is not null));
     }
 
     private sealed class Forward(Action<GenerationProgress> report) : IProgress<GenerationProgress>

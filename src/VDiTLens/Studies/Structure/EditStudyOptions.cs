@@ -50,8 +50,8 @@ public sealed record EditStudyOptions
 
     public void Validate()
     {
-        if (Pairs.Count == 0) throw new VDiTLensException("edit-study: give at least one prompt pair");
-        if (Band < 1) throw new VDiTLensException($"edit-study: --band {Band}; must be at least 1");
-        if (Steps < 1) throw new VDiTLensException($"edit-study: --steps {Steps}; at least 1 is needed");
+        if (Pairs.Count == 0) throw new VDiTLensException("Pairs: the edit study needs at least one prompt pair");
+        if (Band < 1) throw new VDiTLensException($"Band {Band}: a band holds at least 1 block");
+        if (Steps < 1) throw new VDiTLensException($"Steps {Steps}: at least 1 is needed");
     }
 }

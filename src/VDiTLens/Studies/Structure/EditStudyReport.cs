@@ -127,9 +127,9 @@ public static class EditStudyReport
                 bands.Select(b => new[] { b.Band, b.Cells.ToString(CultureInfo.InvariantCulture) }.Concat(
                     new[] { b.TrajectoryDistance, b.Ssim, b.FrameDifferenceCorrelation, b.Adherence, b.BaselineTrajectoryDistance, b.BaselineSsim, b.BaselineFrameDifferenceCorrelation, b.BaselineAdherence }
                         .Select(EditReport.F)))));
-        html.Append("<div>").Append(string.Concat(bands.Select(b => File.Exists(Path.Combine(report.Folder, Folder, "cells", $"{b.Band}_pair0.png"))
-            ? HtmlReport.Figure($"{Folder}/cells/{b.Band}_pair0.png", $"{b.Band}, pair 0: source / target / edited", 300) : ""))).Append("</div>");
-        html.Append($"<p>Data: <a href=\"{Folder}/summary.json\">summary.json</a>, <a href=\"{Folder}/summary.csv\">summary.csv</a>, per-cell JSON in {Folder}/cells/.</p>");
+        html.Append("<div>").Append(string.Concat(bands.Select(b => File.Exists(Path.Combine(report.Folder, Folder, "run", "cells", $"{b.Band}_pair0.png"))
+            ? HtmlReport.Figure($"{Folder}/run/cells/{b.Band}_pair0.png", $"{b.Band}, pair 0: source / target / edited", 300) : ""))).Append("</div>");
+        html.Append($"<p>Data: <a href=\"{Folder}/summary.json\">summary.json</a>, <a href=\"{Folder}/summary.csv\">summary.csv</a>, per-cell JSON in {Folder}/run/cells/.</p>");
         report.WriteSection(22, "edit-study", "Per-layer attention-map transfer", html.ToString());
     }
 }

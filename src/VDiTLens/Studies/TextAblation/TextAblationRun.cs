@@ -6,12 +6,8 @@ using VDiTLens.Studies.Sparsity;
 namespace VDiTLens.Studies.TextAblation;
 
 /// <summary>What every shard of a text-ablation study shares: the options, the model id and the generation settings.</summary>
-public sealed record TextAblationSettings(TextAblationOptions Options, string ModelId, string Generation)
-{
-    /// <summary>The generation settings that change a cell's result, as one comparable string.</summary>
-    public static string Describe(GenerationRequest t) => string.Join("|", t.Steps, t.GuidanceScale.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        t.Frames, t.Height, t.Width, t.MaxSequenceLength, t.NegativePrompt);
-}
+/// <param name="Generation">the requests' <see cref="GenerationSettings.Describe"/>.</param>
+public sealed record TextAblationSettings(TextAblationOptions Options, string ModelId, string Generation);
 
 /// <summary>
 /// The text-ablation study as cells in a results folder (<c>&lt;report&gt;/text-ablation/run/</c>): one cell per

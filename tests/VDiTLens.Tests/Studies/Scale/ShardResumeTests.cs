@@ -18,7 +18,10 @@ public sealed class ShardResumeTests : IDisposable
 
     private sealed class Killed : Exception;
 
-    /// <summary>Throws after the first denoising step of the seed with index <paramref name="cell"/> (shard 0/2 has seeds 0 and 2), as a kill would stop it.</summary>
+    /// <summary>
+    /// Throws after the first denoising step of the cell whose progress index is <paramref name="cell"/> (structure: the
+    /// seed's index, shard 0/2 has seeds 0 and 2; edit study: the index among the shard's cells), as a kill would stop it.
+    /// </summary>
     private sealed class KillAt(int cell) : IProgress<StudyProgress>
     {
         public void Report(StudyProgress p)
@@ -57,6 +60,42 @@ public sealed class ShardResumeTests : IDisposable
         Assert.Empty(StructureStudy.Report(new HtmlReport(Path.Combine(_root, "interrupted")), interrupted).Missing);
         StructureStudy.Report(new HtmlReport(Path.Combine(_root, "whole")), whole);
         Assert.Equal(File.ReadAllText(Path.Combine(_root, "whole", "structure", "summary.csv")), File.ReadAllText(Path.Combine(_root, "interrupted", "structure", "summary.csv")));
+    }
+
+    [Fact]
+    public void Edit_study_shard_killed_mid_cell_resumes_without_duplicate_or_missing_cells()
+    {
+        TorchRuntime.Initialise();
+        using var pipeline = WanPipeline.Load(Model, ComputeOptions.Cpu32);
+        var options = new EditStudyOptions
+        {
+            Pairs = new[] { new EditPair("a red circle moving right", "a blue circle moving right", "colour") },
+            Steps = 2, Frames = 5, Height = 32, Width = 32,
+        };
+        var settings = EditStudy.Settings(pipeline, options, "tiny", "tiny|cpu|float32");
+        var shard = new Shard(0, 2);
+        var mine = EditStudy.Plan(settings).Of(shard);
+        Assert.Equal(3, mine.Count); // of L0, L1, L2, L3 and all
+
+        string interrupted = EditStudy.RunFolder(Path.Combine(_root, "interrupted"));
+        var folder = EditStudy.Open(interrupted, settings);
+        Assert.Throws<Killed>(() => EditStudy.RunShard(folder, pipeline, settings, shard, new KillAt(cell: 1)));
+        Assert.Single(Directory.GetFiles(folder.Cells, "*.json")); // the first cell whole, nothing of the second
+        Assert.Empty(Directory.GetFiles(folder.Cells, "*tmp*"));
+
+        var resumed = EditStudy.RunShard(folder, pipeline, settings, shard);
+        Assert.Equal((2, 1), (resumed.Computed, resumed.AlreadyDone));
+        Assert.Equal(0, EditStudy.RunShard(folder, pipeline, settings, shard).Computed);
+        Assert.Equal(2, EditStudy.RunShard(folder, pipeline, settings, new Shard(1, 2)).Computed);
+        var collected = EditStudy.Collect(interrupted);
+        Assert.Empty(collected.Missing);
+        Assert.Equal(new[] { "L0", "L1", "L2", "L3", "all" }, collected.Cells.Select(c => c.Band));
+
+        string whole = EditStudy.RunFolder(Path.Combine(_root, "whole"));
+        EditStudy.RunShard(EditStudy.Open(whole, settings), pipeline, settings, Shard.All);
+        foreach (var (root, run) in new[] { ("interrupted", interrupted), ("whole", whole) })
+            EditStudyReport.Write(new HtmlReport(Path.Combine(_root, root)), options, EditStudy.Collect(run).Cells, "tiny");
+        Assert.Equal(File.ReadAllText(Path.Combine(_root, "whole", "edit-study", "summary.csv")), File.ReadAllText(Path.Combine(_root, "interrupted", "edit-study", "summary.csv")));
     }
 
     public void Dispose()
