@@ -21,6 +21,8 @@ public sealed record TinyModelConfig
     public int TextLayers { get; init; } = 2;
     public int TextFfnDim { get; init; } = 256;
     public int Channels { get; init; } = 3;
+    /// <summary>Text-encoder embedding rows: the first ids of <see cref="CaptionVocabulary"/> the model knows.</summary>
+    public int VocabSize { get; init; } = CaptionVocabulary.SingleObjectSize;
 
     public WanConfig Transformer => new()
     {
@@ -42,7 +44,7 @@ public sealed record TinyModelConfig
     public T5EncoderConfig TextEncoder => new()
     {
         model_type = "umt5",
-        vocab_size = CaptionVocabulary.Default.Size,
+        vocab_size = VocabSize,
         d_model = TextDModel,
         d_kv = TextDModel / TextHeads,
         d_ff = TextFfnDim,

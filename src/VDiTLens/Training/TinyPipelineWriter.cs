@@ -39,7 +39,7 @@ public static class TinyPipelineWriter
 
         string tokenizer = Path.Combine(folder, "tokenizer");
         Directory.CreateDirectory(tokenizer);
-        WriteJson(Path.Combine(tokenizer, "vocab.json"), Vocabulary(CaptionVocabulary.Default));
+        WriteJson(Path.Combine(tokenizer, "vocab.json"), Vocabulary(CaptionVocabulary.Default, config.VocabSize, options.CaptionLength));
 
         string scheduler = Path.Combine(folder, "scheduler");
         Directory.CreateDirectory(scheduler);
@@ -126,16 +126,18 @@ public static class TinyPipelineWriter
     }
 
     /// <summary>The word-level tokenizer file the pipeline's WordLevelTokenizer reads.</summary>
-    public static JsonObject Vocabulary(CaptionVocabulary vocabulary) => new()
+    /// <param name="size">How many ids, from the first (the text encoder's vocab_size).</param>
+    /// <param name="maxLength">The caption token length the model was trained with.</param>
+    public static JsonObject Vocabulary(CaptionVocabulary vocabulary, int size, int maxLength) => new()
     {
         ["type"] = "word_level",
-        ["words"] = new JsonArray(vocabulary.Words.Select(w => (JsonNode?)w).ToArray()),
+        ["words"] = new JsonArray(vocabulary.Words.Take(size).Select(w => (JsonNode?)w).ToArray()),
         ["pad"] = (int)CaptionVocabulary.PadId,
         ["eos"] = (int)CaptionVocabulary.EosId,
         ["unk"] = (int)CaptionVocabulary.UnkId,
         ["lowercase"] = true,
-        // Informative: the caption token length the model was trained with (prompt states padded to 16 rows).
-        ["model_max_length"] = CaptionVocabulary.DefaultMaxLength,
+        // The caption token length the model was trained with (prompt states padded to this many rows).
+        ["model_max_length"] = maxLength,
     };
 
     public static JsonObject SchedulerConfig(double shift) => new()
