@@ -53,7 +53,15 @@ public static class TinyPipelineWriter
             ["precision"] = "float32 weights, optimizer and EMA; float32 compute with TF32 matmuls on CUDA",
             ["objective"] = "rectified flow: x = (1 - sigma) x0 + sigma noise, target noise - x0, timestep = 1000 sigma, sigma = shift(u), u ~ U(0,1)",
             ["weights"] = "exponential moving average",
-            ["data"] = "VDiTLens.Procedural.ProceduralDataset.Training (held-out combinations never seen)",
+            ["data"] = options.Scenes is null
+                ? "VDiTLens.Procedural.ProceduralDataset.Training (held-out combinations never seen)"
+                : "VDiTLens.Procedural.Scenes.SceneDataset.Training",
+            ["arm"] = config.Arm switch
+            {
+                TrainingArm.Bos => "bos: trained with a constant zero frame before every clip (not part of this pipeline)",
+                TrainingArm.Frame0 => "frame0: trained with frame 0 through its own per-patch map (not part of this pipeline)",
+                _ => "plain",
+            },
         });
     }
 
