@@ -40,9 +40,10 @@ internal static class TrainTinyCommand
         arm.AcceptOnlyFromAmong(TrainingArm.All.ToArray());
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay (preset default: tiny 0.01, small 0.1)" };
         var emergenceClips = new Option<int>("--emergence-clips") { Description = "held-out scenes probed and sampled at step 0 and every checkpoint (small preset; 0 = off)" };
+        var shipBf16 = new Option<int>("--bf16-shards-mb") { Description = "write the pipeline's weights in bfloat16, the transformer in shards of at most this many MiB (0 = float32, one file)", DefaultValueFactory = _ => 0 };
         var evaluate = new Option<int>("--eval") { Description = "after training, evaluate this many held-out prompts per combination (0 = skip)", DefaultValueFactory = _ => 0 };
         var command = new Command("train-tiny", "Train the embedded tiny pixel-space Wan model on procedural clips");
-        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, trainShift, contrastShare, contrastWeight, contrastTemperature, evaluate, preset, arm, weightDecay, emergenceClips })
+        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, trainShift, contrastShare, contrastWeight, contrastTemperature, evaluate, preset, arm, weightDecay, emergenceClips, shipBf16 })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -75,7 +76,12 @@ internal static class TrainTinyCommand
                 Arm = result.GetValue(arm)!,
             };
             string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
-            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom));
+            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom))
+            {
+                Ship = result.GetValue(shipBf16) is int mb and > 0 ? new ShardedWeights(torch.ScalarType.BFloat16, mb * 1024L * 1024) : null,
+            };
+            if (small && result.GetValue(evaluate) > 0)
+                throw new VDiTLensException("--eval judges the single-object clips of the tiny preset; the small preset records its evaluator accuracy in WORK/emergence.csv");
             AnsiConsole.WriteLine(run.Resume
                 ? $"train-tiny on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
                 : $"train-tiny on {deviceName}: {(options.Steps == 0 ? "as many steps as fit" : options.Steps.ToString() + " steps")} of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");

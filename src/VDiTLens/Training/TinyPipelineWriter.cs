@@ -20,8 +20,9 @@ public static class TinyPipelineWriter
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <param name="weights">Prefixed weights (<c>transformer.*</c>, <c>text_encoder.*</c>), e.g. the EMA.</param>
+    /// <param name="ship">Cast the weights and shard the transformer's (null = float32, one file each).</param>
     public static void Write(string folder, TinyModelConfig config, TinyTrainingOptions options,
-        IReadOnlyDictionary<string, Tensor> weights, TrainingSummary summary)
+        IReadOnlyDictionary<string, Tensor> weights, TrainingSummary summary, ShardedWeights? ship = null)
     {
         Directory.CreateDirectory(folder);
         WriteJson(Path.Combine(folder, "model_index.json"), ModelIndex());
@@ -29,13 +30,18 @@ public static class TinyPipelineWriter
         string transformer = Path.Combine(folder, "transformer");
         Directory.CreateDirectory(transformer);
         WriteJson(Path.Combine(transformer, "config.json"), TransformerConfig(config));
-        SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Strip(weights, TinyModel.TransformerPrefix));
+        if (ship is null) SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Strip(weights, TinyModel.TransformerPrefix));
+        else
+        {
+            File.Delete(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"));
+            ShardedSafeTensorsWriter.Save(transformer, "diffusion_pytorch_model", Strip(weights, TinyModel.TransformerPrefix), ship.DType, ship.MaxShardBytes);
+        }
 
         string text = Path.Combine(folder, "text_encoder");
         Directory.CreateDirectory(text);
         WriteJson(Path.Combine(text, "config.json"), TextEncoderConfig(config));
-        SafeTensorsWriter.Save(Path.Combine(text, "model.safetensors"), Strip(weights, TinyModel.TextEncoderPrefix),
-            new Dictionary<string, string> { ["format"] = "pt" });
+        var textWeights = Strip(weights, TinyModel.TextEncoderPrefix).Select(kv => KeyValuePair.Create(kv.Key, ship is null ? kv.Value : kv.Value.to(ship.DType))).ToList();
+        SafeTensorsWriter.Save(Path.Combine(text, "model.safetensors"), textWeights, new Dictionary<string, string> { ["format"] = "pt" });
 
         string tokenizer = Path.Combine(folder, "tokenizer");
         Directory.CreateDirectory(tokenizer);

@@ -171,7 +171,7 @@ public static class TinyTrainer
         LossCurvePlot.Write(plot, log.Points);
         var summary = new TrainingSummary(step, seconds, run.DeviceName, lastLoss,
             model.Transformer.parameters().Sum(p => p.numel()), model.TextEncoder.parameters().Sum(p => p.numel()));
-        TinyPipelineWriter.Write(run.OutputFolder, modelConfig, options, ema.Weights, summary);
+        TinyPipelineWriter.Write(run.OutputFolder, modelConfig, options, ema.Weights, summary, run.Ship);
         return new TinyTrainingResult(step, seconds, lastLoss, run.OutputFolder, log.Path, plot);
     }
 
@@ -214,9 +214,16 @@ public static class TinyTrainer
     }
 
     /// <summary>Appends the step's emergence rows, redraws the plot and reports the headline numbers.</summary>
+    /// <remarks>A failed record is reported and training goes on: the curve is a by-product, the weights are the run.</remarks>
     private static void RecordEmergence(EmergenceRecorder recorder, int step, TinyModel model, string folder, IProgress<TrainingProgress>? progress)
     {
-        var points = recorder.Record(step, model);
+        IReadOnlyList<EmergencePoint> points;
+        try { points = recorder.Record(step, model); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            progress?.Report(new TrainingProgress(step, 0, double.NaN, 0, 0, TimeSpan.Zero, $"emergence record failed at step {step}: {e.Message}"));
+            return;
+        }
         EmergencePlot.Write(Path.Combine(folder, EmergencePlot.FileName), EmergenceRecorder.Read(recorder.CsvPath));
         double Max(string metric) => points.Where(p => p.Metric == metric).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
         double firstFrame = points.Where(p => p.Metric == "first_frame_share").Zip(points.Where(p => p.Metric == "first_frame_uniform"), (a, u) => a.Value / u.Value).DefaultIfEmpty(double.NaN).Max();

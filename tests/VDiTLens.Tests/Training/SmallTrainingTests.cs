@@ -148,4 +148,30 @@ public sealed class SmallTrainingTests
         }
         finally { Directory.Delete(work, true); }
     }
+
+    [Fact]
+    public void A_bf16_sharded_pipeline_loads_with_the_ema_weights_rounded_to_bf16()
+    {
+        string work = TinyTestModels.TemporaryFolder();
+        try
+        {
+            var run = new TinyTrainingRun(Micro(TrainingArm.Plain), Options(1) with { EmergenceClips = 0 }, work, Path.Combine(work, "model"), false, "cpu")
+            {
+                Ship = new ShardedWeights(ScalarType.BFloat16, 16 * 1024),
+            };
+            TinyTrainer.Run(run, torch.CPU);
+            string transformer = Path.Combine(work, "model", "transformer");
+            Assert.True(Directory.GetFiles(transformer, "diffusion_pytorch_model-*-of-*.safetensors").Length > 1);
+            Assert.False(File.Exists(Path.Combine(transformer, "diffusion_pytorch_model.safetensors")));
+            using var pipe = VDiTLens.Pipelines.WanPipeline.Load(Path.Combine(work, "model"), VDiTLens.Runtime.ComputeOptions.Parse("cpu", "float32", seed: 0));
+            using var ema = VDiTLens.IO.SafeTensorsFile.Open(Path.Combine(work, "checkpoint", "ema.safetensors"));
+            foreach (var (name, p) in pipe.Transformer.named_parameters())
+            {
+                using var expected = ema.Load(TinyModel.TransformerPrefix + name);
+                using var rounded = expected.to(ScalarType.BFloat16).to(ScalarType.Float32);
+                Assert.True(p.to(ScalarType.Float32).allclose(rounded, rtol: 0, atol: 0), name);
+            }
+        }
+        finally { Directory.Delete(work, true); }
+    }
 }
