@@ -17,7 +17,8 @@ public sealed record EmergencePoint(int Step, int Layer, string Kind, string Met
 /// <c>emergence.csv</c>. At each call the model (in eval mode, no gradients) sees a fixed probe batch: the first
 /// <see cref="TinyTrainingOptions.EmergenceClips"/> evaluation scenes at σ = <see cref="ProbeSigma"/> with fixed noise.
 /// Per self-attention layer: <c>first_frame_share</c> (received mass on the first frame's tokens, heads and clips
-/// averaged: the constant frame in the <see cref="TrainingArm.Bos"/> arm) and its uniform value <c>first_frame_uniform</c>,
+/// averaged: the constant frame in the <see cref="TrainingArm.Bos"/> arm) with a 95 % bootstrap interval over the clips
+/// (<c>first_frame_share_low</c>, <c>_high</c>) and its uniform value <c>first_frame_uniform</c>,
 /// <see cref="SinkDetector"/>'s <c>peak_ratio</c> (largest key mass ÷ mean key mass over heads), <c>sink_mass</c> and
 /// <c>epsilon_share</c> (Sink^ε), and <c>coverage90</c> (share of keys holding 90 % of a query's mass). Per
 /// cross-attention layer: <c>pad_share</c>, the mass on the unmasked zero rows past each caption, and its uniform value
@@ -109,7 +110,11 @@ public sealed class EmergenceRecorder
             }
             var layout = layouts[key.Group];
             long perFrame = keys / FramesOf(clips, model);
-            points.Add(new(step, layer, "self", "first_frame_share", perClip.narrow(2, 0, perFrame).sum(2).mean().item<double>()));
+            var clipShares = perClip.narrow(2, 0, perFrame).sum(2).mean(new long[] { 1 }).data<double>().ToArray(); // [B]: heads averaged
+            var ci = new Statistics.Bootstrap().Mean(clipShares);
+            points.Add(new(step, layer, "self", "first_frame_share", ci.Value));
+            points.Add(new(step, layer, "self", "first_frame_share_low", ci.Low));
+            points.Add(new(step, layer, "self", "first_frame_share_high", ci.High));
             points.Add(new(step, layer, "self", "first_frame_uniform", (double)perFrame / keys));
             var sinks = SinkDetector.Detect(perClip, layout, new SinkCriteria(), new AttentionSite(key.Site, layer, kind, key.Site));
             points.Add(new(step, layer, "self", "peak_ratio", sinks.PeakRatio));

@@ -108,7 +108,10 @@ public sealed class SmallTrainingTests
                         Assert.Single(at, p => p.Layer == layer && p.Kind == "self" && p.Metric == metric);
                     // 3 clip frames after the constant frame: the first of 4 frames holds a quarter of the keys.
                     Assert.Equal(0.25, at.Single(p => p.Layer == layer && p.Metric == "first_frame_uniform").Value, 12);
-                    Assert.InRange(at.Single(p => p.Layer == layer && p.Metric == "first_frame_share").Value, 0, 1);
+                    double share = at.Single(p => p.Layer == layer && p.Metric == "first_frame_share").Value;
+                    Assert.InRange(share, 0, 1);
+                    Assert.InRange(share, at.Single(p => p.Layer == layer && p.Metric == "first_frame_share_low").Value,
+                        at.Single(p => p.Layer == layer && p.Metric == "first_frame_share_high").Value);
                     Assert.InRange(at.Single(p => p.Layer == layer && p.Metric == "pad_share").Value, 0, 1);
                 }
                 Assert.InRange(at.Single(p => p.Metric == "objects_correct").Value, 0, 1);
