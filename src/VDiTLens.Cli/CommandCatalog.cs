@@ -31,6 +31,7 @@ internal static class CommandCatalog
         yield return TrainTinyCommand.Create();
         yield return TrainTinyLmCommand.Create();
         yield return EvalTinyCommand.Create();
+        yield return SceneCheckCommand.Create();
         yield return MergeCommand.Create();
         yield return SubmitCommand.Create();
     }

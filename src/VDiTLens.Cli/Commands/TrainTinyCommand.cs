@@ -34,9 +34,16 @@ internal static class TrainTinyCommand
         var contrastShare = new Option<double>("--direction-contrast") { Description = "share of each batch also scored under all four direction captions (diffusion-classifier cross-entropy; 0 = off)", DefaultValueFactory = _ => d.DirectionContrastShare };
         var contrastWeight = new Option<double>("--direction-weight") { Description = "weight of the direction cross-entropy", DefaultValueFactory = _ => d.DirectionContrastWeight };
         var contrastTemperature = new Option<double>("--direction-temperature") { Description = "MSE per logit of the direction cross-entropy", DefaultValueFactory = _ => d.DirectionContrastTemperature };
+        var preset = new Option<string>("--preset") { Description = "tiny (single-object 9×32×32 clips, 4 layers) or small (multi-object 17×48×48 scenes, 12 layers × 384, emergence curve)", DefaultValueFactory = _ => "tiny" };
+        preset.AcceptOnlyFromAmong("tiny", "small");
+        var arm = new Option<string>("--arm") { Description = "how the clip enters the transformer: plain, frame0 (own patch map for frame 0) or bos (constant frame before every clip)", DefaultValueFactory = _ => TrainingArm.Plain };
+        arm.AcceptOnlyFromAmong(TrainingArm.All.ToArray());
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay (preset default: tiny 0.01, small 0.1)" };
+        var emergenceClips = new Option<int>("--emergence-clips") { Description = "held-out scenes probed and sampled at step 0 and every checkpoint (small preset; 0 = off)" };
+        var shipBf16 = new Option<int>("--bf16-shards-mb") { Description = "write the pipeline's weights in bfloat16, the transformer in shards of at most this many MiB (0 = float32, one file)", DefaultValueFactory = _ => 0 };
         var evaluate = new Option<int>("--eval") { Description = "after training, evaluate this many held-out prompts per combination (0 = skip)", DefaultValueFactory = _ => 0 };
         var command = new Command("train-tiny", "Train the embedded tiny pixel-space Wan model on procedural clips");
-        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, trainShift, contrastShare, contrastWeight, contrastTemperature, evaluate })
+        foreach (var o in new Option[] { output, work, steps, batch, lr, warmup, ema, shift, checkpointEvery, logEvery, maxMinutes, resume, layers, headDim, ffn, initFrom, longText, trainShift, contrastShare, contrastWeight, contrastTemperature, evaluate, preset, arm, weightDecay, emergenceClips, shipBf16 })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -48,18 +55,33 @@ internal static class TrainTinyCommand
                 torch.backends.cuda.matmul.allow_tf32 = true;
                 torch.backends.cudnn.allow_tf32 = true;
             }
-            var options = d with
+            bool small = result.GetValue(preset) == "small";
+            var baseOptions = small ? TinyTrainingOptions.Small : d;
+            var baseModel = small ? TinyModelConfig.Small : m;
+            // An option given on the command line wins; otherwise the preset's value.
+            T Given<T>(Option<T> option, T preset) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option)! : preset;
+            var options = baseOptions with
             {
-                Steps = result.GetValue(steps), BatchSize = result.GetValue(batch), LearningRate = result.GetValue(lr),
-                WarmupSteps = result.GetValue(warmup), EmaDecay = result.GetValue(ema), SigmaShift = result.GetValue(shift),
-                CheckpointEvery = result.GetValue(checkpointEvery), LogEvery = result.GetValue(logEvery),
-                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, LongTextShare = result.GetValue(longText),
+                Steps = Given(steps, baseOptions.Steps), BatchSize = Given(batch, baseOptions.BatchSize), LearningRate = Given(lr, baseOptions.LearningRate),
+                WarmupSteps = Given(warmup, baseOptions.WarmupSteps), EmaDecay = Given(ema, baseOptions.EmaDecay), SigmaShift = Given(shift, baseOptions.SigmaShift),
+                CheckpointEvery = Given(checkpointEvery, baseOptions.CheckpointEvery), LogEvery = Given(logEvery, baseOptions.LogEvery),
+                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, LongTextShare = Given(longText, baseOptions.LongTextShare),
                 SampleShift = result.GetValue(trainShift), DirectionContrastShare = result.GetValue(contrastShare),
                 DirectionContrastWeight = result.GetValue(contrastWeight), DirectionContrastTemperature = result.GetValue(contrastTemperature),
+                WeightDecay = Given(weightDecay, baseOptions.WeightDecay), EmergenceClips = Given(emergenceClips, baseOptions.EmergenceClips),
             };
-            var model = m with { Layers = result.GetValue(layers), HeadDim = result.GetValue(headDim), FfnDim = result.GetValue(ffn) };
+            var model = baseModel with
+            {
+                Layers = Given(layers, baseModel.Layers), HeadDim = Given(headDim, baseModel.HeadDim), FfnDim = Given(ffn, baseModel.FfnDim),
+                Arm = result.GetValue(arm)!,
+            };
             string deviceName = device.type == DeviceType.CUDA ? $"{device} ({DeviceInfo(device)})" : $"cpu ({Environment.ProcessorCount} threads)";
-            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom));
+            var run = new TinyTrainingRun(model, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName, result.GetValue(initFrom))
+            {
+                Ship = result.GetValue(shipBf16) is int mb and > 0 ? new ShardedWeights(torch.ScalarType.BFloat16, mb * 1024L * 1024) : null,
+            };
+            if (small && result.GetValue(evaluate) > 0)
+                throw new VDiTLensException("--eval judges the single-object clips of the tiny preset; the small preset records its evaluator accuracy in WORK/emergence.csv");
             AnsiConsole.WriteLine(run.Resume
                 ? $"train-tiny on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
                 : $"train-tiny on {deviceName}: {(options.Steps == 0 ? "as many steps as fit" : options.Steps.ToString() + " steps")} of {options.BatchSize} clips, float32 (TF32 matmuls on CUDA)");

@@ -30,7 +30,12 @@ public sealed class CaptionVocabulary
         "plain", "noisy", "striped",
         // Common prompt words a user may type; they carry no attribute.
         "an", "the", "and", "with", "of", "object", "shape", "video",
+        // Multi-object scenes (SceneCaption).
+        "solid", "dotted", "as", "camera", "pans",
     };
+
+    /// <summary>Ids of the single-object captions and the common words (the embedded tiny model's embedding rows).</summary>
+    public const int SingleObjectSize = 36;
 
     private readonly Dictionary<string, long> _ids;
 

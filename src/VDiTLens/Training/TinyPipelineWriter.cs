@@ -20,8 +20,9 @@ public static class TinyPipelineWriter
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <param name="weights">Prefixed weights (<c>transformer.*</c>, <c>text_encoder.*</c>), e.g. the EMA.</param>
+    /// <param name="ship">Cast the weights and shard the transformer's (null = float32, one file each).</param>
     public static void Write(string folder, TinyModelConfig config, TinyTrainingOptions options,
-        IReadOnlyDictionary<string, Tensor> weights, TrainingSummary summary)
+        IReadOnlyDictionary<string, Tensor> weights, TrainingSummary summary, ShardedWeights? ship = null)
     {
         Directory.CreateDirectory(folder);
         WriteJson(Path.Combine(folder, "model_index.json"), ModelIndex());
@@ -29,17 +30,22 @@ public static class TinyPipelineWriter
         string transformer = Path.Combine(folder, "transformer");
         Directory.CreateDirectory(transformer);
         WriteJson(Path.Combine(transformer, "config.json"), TransformerConfig(config));
-        SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Strip(weights, TinyModel.TransformerPrefix));
+        if (ship is null) SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Strip(weights, TinyModel.TransformerPrefix));
+        else
+        {
+            File.Delete(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"));
+            ShardedSafeTensorsWriter.Save(transformer, "diffusion_pytorch_model", Strip(weights, TinyModel.TransformerPrefix), ship.DType, ship.MaxShardBytes);
+        }
 
         string text = Path.Combine(folder, "text_encoder");
         Directory.CreateDirectory(text);
         WriteJson(Path.Combine(text, "config.json"), TextEncoderConfig(config));
-        SafeTensorsWriter.Save(Path.Combine(text, "model.safetensors"), Strip(weights, TinyModel.TextEncoderPrefix),
-            new Dictionary<string, string> { ["format"] = "pt" });
+        var textWeights = Strip(weights, TinyModel.TextEncoderPrefix).Select(kv => KeyValuePair.Create(kv.Key, ship is null ? kv.Value : kv.Value.to(ship.DType))).ToList();
+        SafeTensorsWriter.Save(Path.Combine(text, "model.safetensors"), textWeights, new Dictionary<string, string> { ["format"] = "pt" });
 
         string tokenizer = Path.Combine(folder, "tokenizer");
         Directory.CreateDirectory(tokenizer);
-        WriteJson(Path.Combine(tokenizer, "vocab.json"), Vocabulary(CaptionVocabulary.Default));
+        WriteJson(Path.Combine(tokenizer, "vocab.json"), Vocabulary(CaptionVocabulary.Default, config.VocabSize, options.CaptionLength));
 
         string scheduler = Path.Combine(folder, "scheduler");
         Directory.CreateDirectory(scheduler);
@@ -53,7 +59,15 @@ public static class TinyPipelineWriter
             ["precision"] = "float32 weights, optimizer and EMA; float32 compute with TF32 matmuls on CUDA",
             ["objective"] = "rectified flow: x = (1 - sigma) x0 + sigma noise, target noise - x0, timestep = 1000 sigma, sigma = shift(u), u ~ U(0,1)",
             ["weights"] = "exponential moving average",
-            ["data"] = "VDiTLens.Procedural.ProceduralDataset.Training (held-out combinations never seen)",
+            ["data"] = options.Scenes is null
+                ? "VDiTLens.Procedural.ProceduralDataset.Training (held-out combinations never seen)"
+                : "VDiTLens.Procedural.Scenes.SceneDataset.Training",
+            ["arm"] = config.Arm switch
+            {
+                TrainingArm.Bos => "bos: trained with a constant zero frame before every clip (not part of this pipeline)",
+                TrainingArm.Frame0 => "frame0: trained with frame 0 through its own per-patch map (not part of this pipeline)",
+                _ => "plain",
+            },
         });
     }
 
@@ -126,16 +140,18 @@ public static class TinyPipelineWriter
     }
 
     /// <summary>The word-level tokenizer file the pipeline's WordLevelTokenizer reads.</summary>
-    public static JsonObject Vocabulary(CaptionVocabulary vocabulary) => new()
+    /// <param name="size">How many ids, from the first (the text encoder's vocab_size).</param>
+    /// <param name="maxLength">The caption token length the model was trained with.</param>
+    public static JsonObject Vocabulary(CaptionVocabulary vocabulary, int size, int maxLength) => new()
     {
         ["type"] = "word_level",
-        ["words"] = new JsonArray(vocabulary.Words.Select(w => (JsonNode?)w).ToArray()),
+        ["words"] = new JsonArray(vocabulary.Words.Take(size).Select(w => (JsonNode?)w).ToArray()),
         ["pad"] = (int)CaptionVocabulary.PadId,
         ["eos"] = (int)CaptionVocabulary.EosId,
         ["unk"] = (int)CaptionVocabulary.UnkId,
         ["lowercase"] = true,
-        // Informative: the caption token length the model was trained with (prompt states padded to 16 rows).
-        ["model_max_length"] = CaptionVocabulary.DefaultMaxLength,
+        // The caption token length the model was trained with (prompt states padded to this many rows).
+        ["model_max_length"] = maxLength,
     };
 
     public static JsonObject SchedulerConfig(double shift) => new()

@@ -65,6 +65,8 @@ public static class TinyTrainer
         }
 
         var log = new LossLog(Path.Combine(run.WorkFolder, "loss.csv"), start);
+        var emergence = options.EmergenceClips > 0 ? new EmergenceRecorder(run.WorkFolder, options) : null;
+        if (emergence is not null && start == 0 && !File.Exists(emergence.CsvPath)) RecordEmergence(emergence, 0, model, run.WorkFolder, progress);
         bool sizeFromTime = options.Steps == AutoSteps;
         if (sizeFromTime)
         {
@@ -149,6 +151,7 @@ public static class TinyTrainer
                 {
                     Save(checkpointFolder, step, previousSeconds + clock.Elapsed.TotalSeconds, lastLoss, modelConfig, options, model, ema, optimizer);
                     progress?.Report(new TrainingProgress(step, options.Steps, lastLoss, lr, 0, TimeSpan.Zero, $"checkpoint at step {step}"));
+                    if (emergence is not null) RecordEmergence(emergence, step, model, run.WorkFolder, progress);
                 }
                 if (timeUp)
                 {
@@ -168,7 +171,7 @@ public static class TinyTrainer
         LossCurvePlot.Write(plot, log.Points);
         var summary = new TrainingSummary(step, seconds, run.DeviceName, lastLoss,
             model.Transformer.parameters().Sum(p => p.numel()), model.TextEncoder.parameters().Sum(p => p.numel()));
-        TinyPipelineWriter.Write(run.OutputFolder, modelConfig, options, ema.Weights, summary);
+        TinyPipelineWriter.Write(run.OutputFolder, modelConfig, options, ema.Weights, summary, run.Ship);
         return new TinyTrainingResult(step, seconds, lastLoss, run.OutputFolder, log.Path, plot);
     }
 
@@ -208,6 +211,24 @@ public static class TinyTrainer
         }
         return new VDiTLensException($"training failed at step {step} ({crash.Message}); wrote {run.OutputFolder} from the checkpoint of step {state.Step}; " +
             $"continue with --resume --work {run.WorkFolder}", crash);
+    }
+
+    /// <summary>Appends the step's emergence rows, redraws the plot and reports the headline numbers.</summary>
+    /// <remarks>A failed record is reported and training goes on: the curve is a by-product, the weights are the run.</remarks>
+    private static void RecordEmergence(EmergenceRecorder recorder, int step, TinyModel model, string folder, IProgress<TrainingProgress>? progress)
+    {
+        IReadOnlyList<EmergencePoint> points;
+        try { points = recorder.Record(step, model); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            progress?.Report(new TrainingProgress(step, 0, double.NaN, 0, 0, TimeSpan.Zero, $"emergence record failed at step {step}: {e.Message}"));
+            return;
+        }
+        EmergencePlot.Write(Path.Combine(folder, EmergencePlot.FileName), EmergenceRecorder.Read(recorder.CsvPath));
+        double Max(string metric) => points.Where(p => p.Metric == metric).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
+        double firstFrame = points.Where(p => p.Metric == "first_frame_share").Zip(points.Where(p => p.Metric == "first_frame_uniform"), (a, u) => a.Value / u.Value).DefaultIfEmpty(double.NaN).Max();
+        progress?.Report(new TrainingProgress(step, 0, double.NaN, 0, 0, TimeSpan.Zero,
+            $"emergence: first-frame mass up to {firstFrame:F2}× uniform, peak ratio up to {Max("peak_ratio"):F1}, objects correct {Max("objects_correct"):P0}"));
     }
 
     private static void Save(string folder, int step, double seconds, double loss, TinyModelConfig config, TinyTrainingOptions options,

@@ -1,5 +1,6 @@
 using TorchSharp;
 using VDiTLens.Procedural;
+using VDiTLens.Procedural.Scenes;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Training;
@@ -7,7 +8,8 @@ namespace VDiTLens.Training;
 /// <summary>
 /// Builds the batch of a step as a pure function of (options, step): clip i of step s is training example s·B + i,
 /// and the sigmas, caption dropout, text length and noise seed come from (seed, step). A resumed run
-/// therefore sees exactly the data an uninterrupted one would. Clips are rendered in parallel on the CPU.
+/// therefore sees exactly the data an uninterrupted one would. Clips are rendered in parallel on the CPU. With
+/// <see cref="TinyTrainingOptions.Scenes"/> set, the clips are multi-object scenes instead.
 /// </summary>
 public sealed class TrainingBatchFactory
 {
@@ -15,22 +17,39 @@ public sealed class TrainingBatchFactory
     private readonly TinyTrainingOptions _options;
     private static readonly int[] LongTextLengths = { 32, 64, 128, 256, 512 };
 
+    private readonly SceneDataset? _scenes;
+
     public TrainingBatchFactory(ProceduralDataset dataset, TinyTrainingOptions options)
     {
         _dataset = dataset;
         _options = options;
+        _scenes = options.Scenes is { } scenes ? new SceneDataset(scenes) : null;
     }
+
+    /// <summary>Frames, height and width of the clips.</summary>
+    public (int Frames, int Height, int Width) Geometry => _scenes is { } s
+        ? (s.Options.Frames, s.Options.Height, s.Options.Width)
+        : (_dataset.Options.Frames, _dataset.Options.Height, _dataset.Options.Width);
 
     public TrainingBatch Build(int step)
     {
         int b = _options.BatchSize;
-        var o = _dataset.Options;
-        var examples = new ProceduralExample[b];
-        for (int i = 0; i < b; i++) examples[i] = _dataset.Training((long)step * b + i);
-
-        int clipSize = o.Frames * 3 * o.Height * o.Width;
+        var (frames, height, width) = Geometry;
+        int clipSize = frames * 3 * height * width;
         var pixels = new float[(long)b * clipSize];
-        Parallel.For(0, b, i => ClipRenderer.RenderPixels(examples[i].Spec).CopyTo(pixels, (long)i * clipSize));
+        var examples = new ProceduralExample[b];
+        var exampleCaptions = new string[b];
+        if (_scenes is { } scenes)
+        {
+            var sceneExamples = new SceneExample[b];
+            for (int i = 0; i < b; i++) exampleCaptions[i] = (sceneExamples[i] = scenes.Training((long)step * b + i)).Caption;
+            Parallel.For(0, b, i => SceneRenderer.RenderPixels(sceneExamples[i].Spec).CopyTo(pixels, (long)i * clipSize));
+        }
+        else
+        {
+            for (int i = 0; i < b; i++) exampleCaptions[i] = (examples[i] = _dataset.Training((long)step * b + i)).Caption;
+            Parallel.For(0, b, i => ClipRenderer.RenderPixels(examples[i].Spec).CopyTo(pixels, (long)i * clipSize));
+        }
 
         var random = new Random(StepSeed(_options.Seed, step));
         var sigmas = new float[b];
@@ -40,7 +59,7 @@ public sealed class TrainingBatchFactory
         {
             sigmas[i] = (float)FlowMatching.Shift(random.NextDouble(), _options.TrainingShift);
             bool drop = random.NextDouble() < _options.CaptionDropout && i >= contrastCount;
-            captions[i] = drop ? "" : examples[i].Caption;
+            captions[i] = drop ? "" : exampleCaptions[i];
         }
         int textLength = _options.CaptionLength;
         if (random.NextDouble() < _options.LongTextShare)
@@ -51,7 +70,7 @@ public sealed class TrainingBatchFactory
 
         var contrast = contrastCount > 0 ? Contrast(examples.Take(contrastCount).ToArray()) : null;
         using var scope = torch.NewDisposeScope();
-        var clips = torch.tensor(pixels, new long[] { b, o.Frames, 3, o.Height, o.Width }).permute(0, 2, 1, 3, 4).contiguous();
+        var clips = torch.tensor(pixels, new long[] { b, frames, 3, height, width }).permute(0, 2, 1, 3, 4).contiguous();
         var (ids, mask) = CaptionVocabulary.Default.EncodeBatch(captions, _options.CaptionLength);
         return new TrainingBatch(step, clips.MoveToOuterDisposeScope(), torch.tensor(sigmas).MoveToOuterDisposeScope(),
             ids.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), textLength, StepSeed(_options.Seed ^ 0x6E015E, step), contrast);

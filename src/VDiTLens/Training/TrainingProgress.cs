@@ -16,7 +16,14 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, dou
 /// <see cref="TinyPipelineWriter"/> (its weights start both); its model config is used.
 /// </param>
 public sealed record TinyTrainingRun(TinyModelConfig Model, TinyTrainingOptions Options, string WorkFolder, string OutputFolder, bool Resume, string DeviceName,
-    string? InitFrom = null);
+    string? InitFrom = null)
+{
+    /// <summary>Write the pipeline's weights in this dtype, the transformer in shards; null = float32 in one file each.</summary>
+    public ShardedWeights? Ship { get; init; }
+}
+
+/// <summary>Pipeline weights cast to <paramref name="DType"/>, the transformer's split into shards of at most <paramref name="MaxShardBytes"/>.</summary>
+public sealed record ShardedWeights(TorchSharp.torch.ScalarType DType, long MaxShardBytes);
 
 /// <summary>What a finished (or time-limited) run produced.</summary>
 public sealed record TinyTrainingResult(int StepsDone, double TrainingSeconds, double FinalLoss, string OutputFolder, string LossLogPath, string LossPlotPath);

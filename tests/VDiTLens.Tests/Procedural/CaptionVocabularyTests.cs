@@ -33,7 +33,9 @@ public sealed class CaptionVocabularyTests
         Assert.Equal(18, Vocabulary.IdOf("circle"));
         Assert.Equal(21, Vocabulary.IdOf("left"));
         Assert.Equal(27, Vocabulary.IdOf("striped"));
-        Assert.Equal(36, Vocabulary.Size);
+        Assert.Equal(36, CaptionVocabulary.SingleObjectSize);
+        Assert.Equal(new[] { "solid", "dotted", "as", "camera", "pans" }, Vocabulary.Words.Skip(36));
+        Assert.Equal(41, Vocabulary.Size);
         Assert.Equal(Vocabulary.Size, Vocabulary.Words.Distinct().Count());
     }
 
