@@ -42,8 +42,8 @@ public sealed record ProtectionOptions
     public bool TemperatureArm { get; init; } = true;
     /// <summary>The arm "random keys at equal count" (bottom-k methods only).</summary>
     public bool RandomKeyArm { get; init; } = true;
-    /// <summary>Entropy matching on every n-th query of each call.</summary>
-    public int CalibrationQueryStride { get; init; } = 4;
+    /// <summary>Entropy matching on every n-th query of each call (τ is a geometric mean over every call of the dev trajectories, so a sparse sample of rows suffices).</summary>
+    public int CalibrationQueryStride { get; init; } = 16;
     /// <summary>Compute the ResNet18 feature distance per sample (slow on a CPU: a 224 × 224 ResNet18 per frame).</summary>
     public bool FeatureDistance { get; init; }
     public Bootstrap Bootstrap { get; init; } = new();
