@@ -25,14 +25,17 @@ public sealed partial class ProtectionStudy
     }
 
     private TemperatureCalibrator? Calibrator(IReadOnlyDictionary<double, ISparsifier>? sparsifiers) =>
-        sparsifiers is null ? null : new TemperatureCalibrator(sparsifiers, new AttentionSelector { Sites = _sites }, options.CalibrationQueryStride);
+        sparsifiers is null ? null : new TemperatureCalibrator(sparsifiers,
+            new AttentionSelector { Sites = _sites, Steps = SensitivityProxy.SampleSteps(request.Steps, options.CalibrationSteps) }, options.CalibrationQueryStride);
+
+    private string CalibrationKey => $"{options.CalibrationQueryStride}|{options.CalibrationSteps}";
 
     private string LevelsKey => string.Join(",", options.Levels.Select(ProtectionCells.R));
 
     private string ProxyId(long seed, bool calibrating) =>
-        $"proxy_seed{seed}_" + ProtectionCells.Hash($"{LevelsKey}|{options.ProxySamples}|{(calibrating ? options.CalibrationQueryStride.ToString() : "none")}");
+        $"proxy_seed{seed}_" + ProtectionCells.Hash($"{LevelsKey}|{options.ProxySamples}|{(calibrating ? CalibrationKey : "none")}");
 
-    private string CalibrationId(long seed) => $"calibration_seed{seed}_" + ProtectionCells.Hash($"{LevelsKey}|{options.CalibrationQueryStride}");
+    private string CalibrationId(long seed) => $"calibration_seed{seed}_" + ProtectionCells.Hash($"{LevelsKey}|{CalibrationKey}");
 
     private static string SingleId(long seed, int layer, double level) => $"single_seed{seed}_L{layer}_{ProtectionCells.R(level)}";
 
