@@ -30,6 +30,7 @@ public sealed class ProtectionResumeTests : IDisposable
         var uninterrupted = whole.Run()!;
         int total = whole.CellsComputed;
         Assert.Equal(0, whole.CellsReused);
+        SharedGenerationsAreMadeOnce(uninterrupted);
 
         var cells = Cells("resumed");
         var first = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options, cells);
@@ -49,20 +50,19 @@ public sealed class ProtectionResumeTests : IDisposable
         Assert.Equal(0, again.Run()!.Generations);
     }
 
-    [Fact]
-    public void Arms_that_make_the_same_generation_share_one_cell()
+    /// <summary>
+    /// 2 layers, K = 1: each random draw keeps one of the 2 layers dense, as the sensitive or the least-sensitive arm
+    /// does, and reads that arm's generation instead of making its own.
+    /// </summary>
+    private static void SharedGenerationsAreMadeOnce(ProtectionResult result)
     {
-        // 2 layers, K = 1: the random draws keep one of the 2 layers dense, as the sensitive or the least sensitive arm does
-        var study = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options with { ValidateProxy = false }, Cells("shared"));
-        var result = study.Run()!;
-        // per held-out seed: dense, noise floor, all masked, 2 one-layer-dense generations (the draws repeat them), random keys, τ
-        Assert.Equal(2 * 7, result.Generations);
+        // dev: the dense run and 2 single-layer runs; per held-out seed: dense, noise floor, all masked, the 2 one-layer-dense runs, random keys, τ
+        Assert.Equal(3 + 2 * 7, result.Generations);
         foreach (var seed in Options.TestSeeds)
             foreach (var draw in new[] { "random_dense_0", "random_dense_1" })
             {
                 var rows = result.Samples.Where(s => s.Arm == draw && s.Seed == seed).ToArray();
-                string layers = rows[0].DenseLayers;
-                var same = result.Samples.Where(s => s.Seed == seed && s.DenseLayers == layers
+                var same = result.Samples.Where(s => s.Seed == seed && s.DenseLayers == rows[0].DenseLayers
                     && (s.Arm == ProtectionArms.SensitiveDense || s.Arm == ProtectionArms.LeastSensitiveDense)).ToArray();
                 Assert.Equal(rows.Select(r => r.LatentRelativeL2), same.Select(r => r.LatentRelativeL2));
             }
