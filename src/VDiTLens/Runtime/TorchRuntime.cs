@@ -41,7 +41,6 @@ public static class TorchRuntime
             try
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
-                Nnpack.Disable();
             }
             catch (Exception e) when (e is not VDiTLensException)
             {
