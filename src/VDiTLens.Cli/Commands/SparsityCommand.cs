@@ -33,8 +33,8 @@ internal static class SparsityCommand
         var keepDense = ListOption.Ints("--keep-dense", "uniform mode: numbers K of most sensitive layers kept dense", new[] { 0, 1, 2 });
         var preset = new Option<string?>("--preset") { Description = "paper: single-layer bottom-k sweep, then uniform bottom-k with the K most sensitive layers dense" };
         var profileOnly = new Option<bool>("--profile-only") { Description = "only the dense run's coverage profile" };
-        var maxCells = new Option<int?>("--max-cells") { Description = "stop after computing this many new cells (resume later)" };
-        var fresh = new Option<bool>("--fresh") { Description = "discard a previous sweep in --out made with other settings" };
+        var maxCells = new Option<int?>("--max-cells") { Description = "stop after computing this many new cells (resume later with the same command)" };
+        var fresh = new Option<bool>("--fresh") { Description = "discard the saved cells of a previous run in --out (of the study being run)" };
         var shard = ShardOption.Create();
         var dryRun = new Option<bool>("--dry-run") { Description = "print the cells, generations, forwards and estimated time per cell (from a short timing on this device), and run nothing" };
         var coverageStride = new Option<int>("--coverage-stride") { Description = "top-k coverage on every n-th query", DefaultValueFactory = _ => 1 };
@@ -42,7 +42,7 @@ internal static class SparsityCommand
         var command = new Command("sparsity", "Attention sparsity: the held-out study (proxy ranking and temperatures on dev seeds, control arms on held-out seeds), or the full sweep (coverage profile, which layers can be sparsified)");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        var sweepOnly = new Option[] { levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun, fullSweep };
+        var sweepOnly = new Option[] { levels, modes, sites, keepDense, preset, profileOnly, coverageStride, shard, dryRun, fullSweep };
         foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun, fullSweep })
             command.Options.Add(o);
         var heldOut = new SparsityHeldOutPass();
@@ -75,7 +75,8 @@ internal static class SparsityCommand
             bool sweep = sweepOnly.Concat(proxyPass.SweepOptions).Any(o => result.GetResult(o) is { Implicit: false });
             if (!sweep)
             {
-                heldOut.Run(pipeline, request, heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples)), outPath);
+                heldOut.Run(pipeline, request, heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples)), outPath,
+                    $"{Path.GetFullPath(modelPath)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}", result.GetValue(maxCells), result.GetValue(fresh));
                 return 0;
             }
             if (heldOut.Given(result).ToArray() is { Length: > 0 } studyOnly)

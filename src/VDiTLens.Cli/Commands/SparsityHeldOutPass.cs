@@ -63,15 +63,29 @@ internal sealed class SparsityHeldOutPass
         };
     }
 
-    public void Run(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string outPath)
+    /// <param name="modelId">The model and how it runs (path, device, dtype): the results folder's cells belong to it.</param>
+    public void Run(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string outPath, string modelId, int? maxNewCells, bool fresh)
     {
+        string runFolder = ProtectionCells.RunFolder(outPath);
+        if (fresh && Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
+        var cells = ProtectionCells.Open(runFolder, modelId, request, options.Method);
+        var study = new ProtectionStudy(pipeline, request, options, cells);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = new ProtectionStudy(pipeline, request, options).Run(new SynchronousProgress<string>(m =>
-            AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F0} s] {m}")));
+        var result = study.Run(new SynchronousProgress<ProtectionProgress>(p =>
+        {
+            string eta = p.Remaining is { } t ? $", ETA {t:hh\\:mm\\:ss}" : "";
+            AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F0} s] {p.Phase} cells {p.Done}/{p.Total}{eta} · {p.Current}");
+        }), maxNewCells);
+        if (result is null)
+        {
+            AnsiConsole.WriteLine($"stopped after {study.CellsComputed} new cells ({study.CellsReused} were saved before) in {runFolder}; run the same command again to go on");
+            return;
+        }
         var summary = ProtectionSummary.Of(result.Samples, options.Bootstrap);
         var files = ProtectionReport.Write(outPath, result, summary);
         Summarise(result, summary);
-        AnsiConsole.WriteLine($"{result.Generations} generations and {result.ProxyForwards} proxy forwards in {result.Elapsed.TotalSeconds:F0} s; wrote {string.Join(", ", files.Select(Path.GetFileName))} under {Path.Combine(outPath, SparsityReport.Folder)}");
+        AnsiConsole.WriteLine($"{study.CellsComputed} cells computed ({result.Generations} generations, {result.ProxyForwards} proxy forwards), {study.CellsReused} read from {runFolder}, in {result.Elapsed.TotalSeconds:F0} s; " +
+            $"wrote {string.Join(", ", files.Select(Path.GetFileName))} under {Path.Combine(outPath, SparsityReport.Folder)}");
     }
 
     private static string F(double v) => v.ToString("G3", CultureInfo.InvariantCulture);

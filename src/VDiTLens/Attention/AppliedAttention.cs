@@ -13,6 +13,14 @@ public static class AppliedAttention
     /// <summary>Bytes per query-key pair of a block: logits, probabilities, masked logits, keep/valid masks and a sparsifier's sort temporaries.</summary>
     private static long BytesPerPair(ScalarType dtype) => dtype == ScalarType.Float64 ? 56 : 40;
 
+    /// <summary>
+    /// Block size on the CPU, below any larger budget: the selection's row-wise passes (kthvalue, cumsum, sums) over
+    /// blocks that stay near the cache ran about 6 times faster per call than over 256 MB blocks (one call of the
+    /// embedded model, [8, 4, 576, 576], 1 thread), with the same output. Rows are independent, so the block size
+    /// changes no selected key.
+    /// </summary>
+    private const long CpuBlockBytes = 64L << 20;
+
     /// <summary>What the seam's terminal step computes for a call with the dense kernel: SDPA, or <see cref="Compute"/> with key selections.</summary>
     public static Tensor Output(AttentionCall call, Tensor q, Tensor k, Tensor v) =>
         call.Keys.Count == 0 ? AttentionSeam.DenseKernel(call, q, k, v) : Compute(call, q, k, v, AttentionSeam.DenseKernel);
@@ -31,7 +39,7 @@ public static class AppliedAttention
         var output = torch.empty(new[] { b, h, lq, vs.shape[3] }, dtype: dtype, device: q.device);
         var counts = call.Keys.Select(_ => (Kept: torch.zeros(1, dtype: ScalarType.Float64, device: q.device), Total: torch.zeros(1, dtype: ScalarType.Float64, device: q.device))).ToArray();
         long budget = call.Keys.Min(s => s.MemoryBudgetBytes);
-        long rowsPerBlock = Math.Max(1, budget / (b * h * lk * BytesPerPair(dtype)));
+        long rowsPerBlock = Math.Max(1, Math.Min(budget, q.device.type == DeviceType.CPU ? CpuBlockBytes : long.MaxValue) / (b * h * lk * BytesPerPair(dtype)));
         for (long start = 0; start < lq; start += rowsPerBlock)
         {
             using var blockScope = torch.NewDisposeScope();

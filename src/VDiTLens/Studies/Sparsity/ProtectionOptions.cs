@@ -42,8 +42,10 @@ public sealed record ProtectionOptions
     public bool TemperatureArm { get; init; } = true;
     /// <summary>The arm "random keys at equal count" (bottom-k methods only).</summary>
     public bool RandomKeyArm { get; init; } = true;
-    /// <summary>Entropy matching on every n-th query of each call.</summary>
-    public int CalibrationQueryStride { get; init; } = 4;
+    /// <summary>Entropy matching on every n-th query of each call (τ is a geometric mean over every call of the dev trajectories, so a sparse sample of rows suffices).</summary>
+    public int CalibrationQueryStride { get; init; } = 16;
+    /// <summary>Entropy matching at this many denoising steps of each dev trajectory, spread from the first to the last (every step when it is at least the step count).</summary>
+    public int CalibrationSteps { get; init; } = 4;
     /// <summary>Compute the ResNet18 feature distance per sample (slow on a CPU: a 224 × 224 ResNet18 per frame).</summary>
     public bool FeatureDistance { get; init; }
     public Bootstrap Bootstrap { get; init; } = new();
@@ -62,6 +64,7 @@ public sealed record ProtectionOptions
         if (KeepDense < 1) throw new VDiTLensException($"KeepDense: {KeepDense}; keep at least 1 layer dense (the all-masked arm is always run)");
         if (RandomDraws < 1) throw new VDiTLensException($"RandomDraws: {RandomDraws}; at least one draw of random dense layers is needed");
         if (ProxySamples < 1) throw new VDiTLensException($"ProxySamples: {ProxySamples}; at least one step is needed");
+        if (CalibrationSteps < 1) throw new VDiTLensException($"CalibrationSteps: {CalibrationSteps}; at least one step is needed");
         if (CalibrationQueryStride < 1) throw new VDiTLensException($"CalibrationQueryStride: {CalibrationQueryStride}; must be at least 1");
         if (Ranking == RankingSource.Generations && ValidateProxy)
             throw new VDiTLensException("ValidateProxy with Ranking = Generations: validation compares the proxy with generations; rank by the proxy to validate it");

@@ -35,7 +35,7 @@ public static class ProtectionReport
                 method = result.Options.Method.Name, levels = result.Options.Levels, dev_seeds = result.Options.DevSeeds, test_seeds = result.Options.TestSeeds,
                 keep_dense = result.Options.KeepDense, random_draws = result.Options.RandomDraws, control_seed = result.Options.ControlSeed,
                 ranking = result.Options.Ranking.ToString(), proxy_samples = result.Options.ProxySamples,
-                calibration_query_stride = result.Options.CalibrationQueryStride,
+                calibration_query_stride = result.Options.CalibrationQueryStride, calibration_steps = result.Options.CalibrationSteps,
                 bootstrap = new { resamples = result.Options.Bootstrap.Resamples, level = result.Options.Bootstrap.Level, seed = result.Options.Bootstrap.Seed },
             },
             dev = result.Dev,

@@ -4,247 +4,195 @@ using VDiTLens.Attention;
 using VDiTLens.Interventions.Sparsity;
 using VDiTLens.Metrics;
 using VDiTLens.Pipelines;
-using VDiTLens.Statistics;
+using VDiTLens.Studies.Scale;
 
 namespace VDiTLens.Studies.Sparsity;
 
-/// <summary>A layer's sensitivity on the development seeds (mean over levels, prompts and dev seeds).</summary>
-public sealed record LayerScore(int Layer, string Site, double Score);
-
-/// <summary>One (layer, level) of the proxy validation: the proxy's and the generations' sensitivity, each per sample (prompt × dev seed).</summary>
-public sealed record ValidationCell(int Layer, double Level, IReadOnlyList<double> Proxy, IReadOnlyList<double> Generation);
-
-/// <summary>Spearman's correlation of the proxy's and the generations' sensitivity over the (layer, level) cells, bootstrapped over samples.</summary>
-public sealed record ProxyValidation(Estimate Spearman, IReadOnlyList<ValidationCell> Cells);
-
-/// <summary>What was chosen on the development seeds.</summary>
-public sealed record DevSelection(
-    RankingSource Source, IReadOnlyList<LayerScore> Ranking, IReadOnlyList<int> Sensitive, IReadOnlyList<int> LeastSensitive,
-    IReadOnlyList<IReadOnlyList<int>> RandomDense, IReadOnlyList<CalibratedTemperature> Temperatures, ProxyValidation? Validation);
-
-/// <summary>
-/// One held-out sample (prompt × seed) of one arm against the dense run of the same prompt and seed. <see cref="Level"/>
-/// is null for the two scale arms (<see cref="ProtectionArms.NoiseFloor"/>, <see cref="ProtectionArms.OtherSeed"/>).
-/// </summary>
-public sealed record SampleRow(
-    string Arm, double? Level, string DenseLayers, int Prompt, long Seed,
-    double LatentRelativeL2, double Psnr, double Ssim, double MsSsim, double TemporalFlickering, double DenseTemporalFlickering, double? FeatureDistance);
-
-public sealed record ProtectionResult(
-    IReadOnlyList<string> Sites, ProtectionOptions Options, DevSelection Dev, IReadOnlyList<SampleRow> Samples,
-    int Generations, int ProxyForwards, TimeSpan Elapsed, IReadOnlyList<string> Notes);
-
-/// <summary>Arm names of the held-out study.</summary>
-public static class ProtectionArms
-{
-    public const string AllMasked = "all_masked";
-    public const string SensitiveDense = "sensitive_dense";
-    public const string LeastSensitiveDense = "least_sensitive_dense";
-    public const string RandomDensePrefix = "random_dense_";
-    public const string RandomKeys = "random_keys";
-    public const string AllMaskedTemperature = "all_masked_tau";
-    /// <summary>The dense run with every self-attention call through the exact masked kernel, no key dropped: a change that should not matter (d_noise).</summary>
-    public const string NoiseFloor = "noise_floor";
-    /// <summary>The dense run of the next held-out seed (cyclically), same prompt (d_seed).</summary>
-    public const string OtherSeed = "other_seed";
-}
-
 /// <summary>
 /// The held-out sparsity study (<see cref="ProtectionOptions"/>): selection on the development seeds, every arm
-/// generated and measured on the held-out seeds only, per sample.
+/// generated and measured on the held-out seeds only, per sample. Every generation is a cell of
+/// <see cref="ProtectionCells"/>, saved as soon as it is done: a stopped run resumes where it stopped, and the tables
+/// are built from the saved cells only, so a resumed run's tables equal an uninterrupted run's.
 /// </summary>
-public sealed class ProtectionStudy(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options)
+public sealed partial class ProtectionStudy(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, ProtectionCells cells)
 {
     private int _generations, _proxyForwards;
     private readonly List<string> _notes = new();
+    private readonly Dictionary<long, GeneratedSample> _dense = new();
+    private string[] _sites = Array.Empty<string>();
+    private ResNet18Features? _network;
+    private CancellationToken _cancellation;
 
-    public ProtectionResult Run(IProgress<string>? progress = null, CancellationToken cancellation = default)
+    /// <summary>A cell of the plan: its cost in generations, whether it is saved, and how to compute and save it.</summary>
+    private sealed record Step(string Id, string Description, double Cost, Func<bool> IsDone, Action Compute);
+
+    /// <summary>A held-out row group: an arm at a level on one seed, and the generation it reads (null: the other-seed arm).</summary>
+    private sealed record ArmSample(long Seed, string Arm, double? Level, IReadOnlyList<int> DenseLayers, ArmGeneration? Generation, string CellId);
+
+    /// <summary>Cells computed by the last <see cref="Run"/>, and those it found saved.</summary>
+    public int CellsComputed { get; private set; }
+    public int CellsReused { get; private set; }
+
+    /// <returns>The study, or null when <paramref name="maxNewCells"/> new cells were computed before its end (run again to go on).</returns>
+    public ProtectionResult? Run(IProgress<ProtectionProgress>? progress = null, int? maxNewCells = null, CancellationToken cancellation = default)
     {
         options.Validate();
+        _cancellation = cancellation;
         var clock = Stopwatch.StartNew();
-        var sites = pipeline.Sites.Where(s => s.Kind is AttentionKind.Self or AttentionKind.Joint).Select(s => s.Name).ToArray();
-        if (sites.Length < 2) throw new VDiTLensException($"the model has {sites.Length} self-attention site(s); the study needs at least 2 layers to keep some dense");
-        if (options.KeepDense >= sites.Length)
-            throw new VDiTLensException($"KeepDense {options.KeepDense}: the model has {sites.Length} self-attention layers; keep fewer dense than that");
-        var dev = Develop(sites, progress, cancellation);
-        var samples = options.DevOnly ? new List<SampleRow>() : Test(sites, dev, progress, cancellation);
-        return new ProtectionResult(sites, options, dev, samples, _generations, _proxyForwards, clock.Elapsed, _notes);
-    }
-
-    // ---- development seeds: ranking and temperatures ----
-
-    private DevSelection Develop(string[] sites, IProgress<string>? progress, CancellationToken cancellation)
-    {
-        var calibrator = options.TemperatureArm ? Calibrator(sites) : null;
-        IReadOnlyList<LayerScore> ranking;
-        ProxyValidation? validation = null;
-        if (options.Ranking == RankingSource.Proxy)
+        _sites = pipeline.Sites.Where(s => s.Kind is AttentionKind.Self or AttentionKind.Joint).Select(s => s.Name).ToArray();
+        if (_sites.Length < 2) throw new VDiTLensException($"the model has {_sites.Length} self-attention site(s); the study needs at least 2 layers to keep some dense");
+        if (options.KeepDense >= _sites.Length)
+            throw new VDiTLensException($"KeepDense {options.KeepDense}: the model has {_sites.Length} self-attention layers; keep fewer dense than that");
+        try
         {
-            var proxy = ProxyScores(sites, calibrator, progress);
-            ranking = Rank(sites, proxy.ToDictionary(kv => kv.Key, kv => kv.Value.Average()));
-            if (options.ValidateProxy)
+            var calibration = options.TemperatureArm ? CalibrationSparsifiers() : null;
+            if (!RunCells("development", DevelopmentSteps(calibration), progress, maxNewCells, cancellation)) return null;
+            var dev = Select(calibration is not null);
+            var samples = new List<SampleRow>();
+            if (!options.DevOnly)
             {
-                var generated = GenerationScores(sites, null, progress, cancellation);
-                var cells = proxy.Keys.OrderBy(k => k.Layer).ThenBy(k => k.Level).Select(k => new ValidationCell(k.Layer, k.Level, proxy[k], generated[k])).ToArray();
-                validation = new ProxyValidation(SpearmanOverSamples(cells), cells);
+                var arms = Arms(dev);
+                if (!RunCells("held-out", TestSteps(arms), progress, maxNewCells - CellsComputed, cancellation)) return null;
+                samples = arms.SelectMany(a => cells.Get<SampleRow[]>(a.CellId).Select(r =>
+                    r with { Arm = a.Arm, Level = a.Level, DenseLayers = string.Join(" ", a.DenseLayers) })).ToList();
             }
+            return new ProtectionResult(_sites, options, dev, samples, _generations, _proxyForwards, clock.Elapsed, _notes);
         }
-        else
+        finally
         {
-            var generated = GenerationScores(sites, calibrator, progress, cancellation);
-            ranking = Rank(sites, generated.ToDictionary(kv => kv.Key, kv => kv.Value.Average()));
+            foreach (var d in _dense.Values) d.Dispose();
+            _dense.Clear();
+            _network?.Dispose();
         }
-        int k = options.KeepDense;
-        var sensitive = ranking.Take(k).Select(r => r.Layer).OrderBy(l => l).ToArray();
-        var least = ranking.Reverse().Take(k).Select(r => r.Layer).OrderBy(l => l).ToArray();
-        var draws = Enumerable.Range(0, options.RandomDraws).Select(d =>
-        {
-            var random = new Random(options.ControlSeed * 7919 + d);
-            return (IReadOnlyList<int>)Enumerable.Range(0, sites.Length).OrderBy(_ => random.Next()).Take(k).OrderBy(l => l).ToArray();
-        }).ToArray();
-        progress?.Report($"dev ranking ({options.Ranking}, most sensitive first): {string.Join(", ", ranking.Select(r => $"L{r.Layer} {r.Score:G3}"))}");
-        return new DevSelection(options.Ranking, ranking, sensitive, least, draws, calibrator?.Results ?? Array.Empty<CalibratedTemperature>(), validation);
     }
 
-    private TemperatureCalibrator? Calibrator(string[] sites)
+    /// <summary>Runs the steps not saved yet in order (each once); false when the budget of new cells ran out first.</summary>
+    private bool RunCells(string phase, IReadOnlyList<Step> steps, IProgress<ProtectionProgress>? progress, int? maxNewCells, CancellationToken cancellation)
     {
-        var sparsifiers = new Dictionary<double, ISparsifier>();
-        foreach (double level in options.Levels)
+        var unique = steps.GroupBy(s => s.Id).Select(g => g.First()).ToArray();
+        var byId = unique.ToDictionary(s => s.Id);
+        var done = unique.Where(s => s.IsDone()).Select(s => s.Id).ToHashSet();
+        CellsReused += done.Count;
+        double pending = unique.Where(s => !done.Contains(s.Id)).Sum(s => s.Cost), spentCost = 0, spentSeconds = 0;
+        var plan = new StudyPlan("sparsity-protection", unique.Select(s => new PlannedCell(s.Id, s.Description, s.Cost, Array.Empty<string>())).ToList(),
+            request.Steps, DenseGenerations: 0);
+        var outcome = ShardRunner.Run(plan, Shard.All, c => done.Contains(c.Id), (cell, i, n) =>
         {
-            if (options.Method.Build(level, sites).FirstOrDefault() is not SparseAttention sparse)
-            {
-                _notes.Add($"no temperature arm: method '{options.Method.Name}' ({options.Method.Type}) is not a key-selection sparsifier");
-                return null;
-            }
-            sparsifiers[level] = sparse.Sparsifier;
-        }
-        return new TemperatureCalibrator(sparsifiers, new AttentionSelector { Sites = sites }, options.CalibrationQueryStride);
-    }
-
-    /// <summary>Per (layer, level): the proxy's velocity change per sample (prompt × dev seed).</summary>
-    private Dictionary<(int Layer, double Level), List<double>> ProxyScores(string[] sites, TemperatureCalibrator? calibrator, IProgress<string>? progress)
-    {
-        if (pipeline is not WanPipeline wan)
-            throw new VDiTLensException($"Ranking {RankingSource.Proxy}: the proxy calls the Wan transformer directly and this is {pipeline.ClassName}; rank by {RankingSource.Generations}");
-        var scores = new Dictionary<(int, double), List<double>>();
-        var proxyOptions = new ProxyOptions { Methods = new[] { options.Method }, Levels = options.Levels, Samples = options.ProxySamples, Sites = sites };
-        foreach (long seed in options.DevSeeds)
-        {
-            progress?.Report($"dev seed {seed}: sensitivity proxy{(calibrator is null ? "" : " and temperature calibration")}");
-            var result = SensitivityProxy.Run(wan, request with { Seed = seed, BatchGuidance = false }, proxyOptions, null, calibrator);
-            _proxyForwards += result.Forwards;
-            foreach (var cell in result.Cells)
-            {
-                int layer = Array.IndexOf(sites, cell.Site);
-                if (!scores.TryGetValue((layer, cell.Level), out var list)) scores[(layer, cell.Level)] = list = new List<double>();
-                list.AddRange(cell.PerItem);
-            }
-        }
-        return scores;
-    }
-
-    /// <summary>Per (layer, level): the final-latent relative L2 per sample (prompt × dev seed) of a generation with only that layer sparsified.</summary>
-    private Dictionary<(int Layer, double Level), List<double>> GenerationScores(string[] sites, TemperatureCalibrator? calibrator, IProgress<string>? progress, CancellationToken cancellation)
-    {
-        var scores = new Dictionary<(int, double), List<double>>();
-        foreach (long seed in options.DevSeeds)
-        {
-            progress?.Report($"dev seed {seed}: dense generation{(calibrator is null ? "" : " with temperature calibration")}");
-            using var dense = Generate(seed, calibrator is null ? Array.Empty<IAttentionIntervention>() : new IAttentionIntervention[] { calibrator }, cancellation);
-            for (int layer = 0; layer < sites.Length; layer++)
-                foreach (double level in options.Levels)
-                {
-                    progress?.Report($"dev seed {seed}: layer {layer} alone at {level}");
-                    using var sparse = Generate(seed, options.Method.Build(level, new[] { sites[layer] }), cancellation);
-                    if (!scores.TryGetValue((layer, level), out var list)) scores[(layer, level)] = list = new List<double>();
-                    list.AddRange(SampleMetrics.LatentRelativeL2(dense.Latents, sparse.Latents));
-                }
-        }
-        return scores;
-    }
-
-    private static LayerScore[] Rank(string[] sites, Dictionary<(int Layer, double Level), double> cellMeans) => cellMeans
-        .GroupBy(kv => kv.Key.Layer).Select(g => new LayerScore(g.Key, sites[g.Key], g.Average(kv => kv.Value)))
-        .OrderByDescending(s => s.Score).ThenBy(s => s.Layer).ToArray();
-
-    /// <summary>Spearman over the cells of the per-cell means, the samples (prompt × dev seed, the same in every cell) resampled jointly.</summary>
-    private Estimate SpearmanOverSamples(IReadOnlyList<ValidationCell> cells)
-    {
-        int n = cells[0].Proxy.Count;
-        if (cells.Any(c => c.Proxy.Count != n || c.Generation.Count != n))
-            throw new VDiTLensException("proxy validation: the cells hold different numbers of samples");
-        var units = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
-        return options.Bootstrap.Of(units, drawn => RankCorrelation.Spearman(
-            cells.Select(c => drawn.Average(i => c.Proxy[(int)i])).ToArray(),
-            cells.Select(c => drawn.Average(i => c.Generation[(int)i])).ToArray()));
+            var step = byId[cell.Id];
+            TimeSpan? eta = spentCost > 0 ? TimeSpan.FromSeconds(spentSeconds / spentCost * pending) : null;
+            progress?.Report(new ProtectionProgress(phase, i, n, CellsComputed, step.Description, eta));
+            var clock = Stopwatch.StartNew();
+            step.Compute();
+            spentSeconds += clock.Elapsed.TotalSeconds;
+            spentCost += step.Cost;
+            pending -= step.Cost;
+            CellsComputed++;
+        }, maxNewCells, cancellation);
+        bool complete = outcome.Computed + outcome.AlreadyDone == unique.Length;
+        if (complete) progress?.Report(new ProtectionProgress(phase, unique.Length, unique.Length, CellsComputed, "done", TimeSpan.Zero));
+        return complete;
     }
 
     // ---- held-out seeds: the arms ----
 
-    private List<SampleRow> Test(string[] sites, DevSelection dev, IProgress<string>? progress, CancellationToken cancellation)
+    private List<ArmSample> Arms(DevSelection dev)
     {
-        var rows = new List<SampleRow>();
-        var dense = new Dictionary<long, GeneratedSample>();
-        using var network = options.FeatureDistance ? ResNet18Features.Load() : null;
-        try
+        var arms = new List<ArmSample>();
+        var all = Enumerable.Range(0, _sites.Length).ToArray();
+        void Add(long seed, string arm, double level, IReadOnlyList<int> denseLayers, ArmGeneration generation) =>
+            arms.Add(new ArmSample(seed, arm, level, denseLayers, generation, generation.Id(seed, options.FeatureDistance)));
+        for (int i = 0; i < options.TestSeeds.Count; i++)
         {
-            foreach (long seed in options.TestSeeds)
+            long seed = options.TestSeeds[i], next = options.TestSeeds[(i + 1) % options.TestSeeds.Count];
+            var floor = new ArmGeneration(ArmGeneration.NoiseFloor, 0, all);
+            arms.Add(new ArmSample(seed, ProtectionArms.NoiseFloor, null, Array.Empty<int>(), floor, floor.Id(seed, options.FeatureDistance)));
+            arms.Add(new ArmSample(seed, ProtectionArms.OtherSeed, null, Array.Empty<int>(), null, OtherSeedId(seed, next)));
+            foreach (double level in options.Levels)
             {
-                progress?.Report($"test seed {seed}: dense");
-                dense[seed] = Generate(seed, Array.Empty<IAttentionIntervention>(), cancellation);
+                ArmGeneration Masked(IReadOnlyList<int> denseLayers) => new(ArmGeneration.Masking, level, all.Except(denseLayers).ToArray());
+                Add(seed, ProtectionArms.AllMasked, level, Array.Empty<int>(), Masked(Array.Empty<int>()));
+                Add(seed, ProtectionArms.SensitiveDense, level, dev.Sensitive, Masked(dev.Sensitive));
+                Add(seed, ProtectionArms.LeastSensitiveDense, level, dev.LeastSensitive, Masked(dev.LeastSensitive));
+                for (int d = 0; d < dev.RandomDense.Count; d++)
+                    Add(seed, ProtectionArms.RandomDensePrefix + d, level, dev.RandomDense[d], Masked(dev.RandomDense[d]));
+                if (options.RandomKeyArm && options.Method.Type == "bottom_k")
+                    Add(seed, ProtectionArms.RandomKeys, level, Array.Empty<int>(),
+                        new ArmGeneration(ArmGeneration.RandomKeys, level, all, KeySeed: options.ControlSeed * 1_000_003L + seed));
+                if (dev.Temperatures.Count > 0)
+                    Add(seed, ProtectionArms.AllMaskedTemperature, level, Array.Empty<int>(),
+                        new ArmGeneration(ArmGeneration.Temperature, level, all, Temperatures: dev.Temperatures));
             }
-            for (int i = 0; i < options.TestSeeds.Count; i++)
-            {
-                long seed = options.TestSeeds[i];
-                var reference = dense[seed];
-                var metrics = new SampleMetrics(reference, network);
-                void Arm(string arm, double? level, IReadOnlyList<int> denseLayers, Func<IReadOnlyList<IAttentionIntervention>> build)
-                {
-                    progress?.Report($"test seed {seed}: {arm}{(level is { } l ? $" at {l}" : "")}");
-                    using var sample = Generate(seed, build(), cancellation);
-                    rows.AddRange(metrics.Rows(arm, level, denseLayers, seed, sample));
-                }
-                Arm(ProtectionArms.NoiseFloor, null, Array.Empty<int>(), () => new IAttentionIntervention[] { new SparseAttention(new BottomKSparsifier(0), new AttentionSelector { Sites = sites }) });
-                rows.AddRange(metrics.Rows(ProtectionArms.OtherSeed, null, Array.Empty<int>(), seed, dense[options.TestSeeds[(i + 1) % options.TestSeeds.Count]]));
-                foreach (double level in options.Levels)
-                {
-                    IReadOnlyList<IAttentionIntervention> Masked(IReadOnlyList<int> denseLayers) =>
-                        options.Method.Build(level, sites.Where((_, l) => !denseLayers.Contains(l)).ToArray());
-                    Arm(ProtectionArms.AllMasked, level, Array.Empty<int>(), () => Masked(Array.Empty<int>()));
-                    Arm(ProtectionArms.SensitiveDense, level, dev.Sensitive, () => Masked(dev.Sensitive));
-                    Arm(ProtectionArms.LeastSensitiveDense, level, dev.LeastSensitive, () => Masked(dev.LeastSensitive));
-                    for (int d = 0; d < dev.RandomDense.Count; d++)
-                        Arm(ProtectionArms.RandomDensePrefix + d, level, dev.RandomDense[d], () => Masked(dev.RandomDense[d]));
-                    if (options.RandomKeyArm && options.Method.Type == "bottom_k")
-                        Arm(ProtectionArms.RandomKeys, level, Array.Empty<int>(), () => new IAttentionIntervention[]
-                        {
-                            new SparseAttention(new RandomKeySparsifier(level, options.ControlSeed * 1_000_003L + seed), new AttentionSelector { Sites = sites }),
-                        });
-                    if (dev.Temperatures.Count > 0)
-                        Arm(ProtectionArms.AllMaskedTemperature, level, Array.Empty<int>(),
-                            () => Masked(Array.Empty<int>()).Concat(TemperatureCalibrator.Temperatures(dev.Temperatures, level, sites)).ToArray());
-                }
-            }
-            if (options.RandomKeyArm && options.Method.Type != "bottom_k")
-                _notes.Add($"no random-key arm: equal-count random masking is the control of bottom_k, and the method is {options.Method.Type}");
         }
-        finally
-        {
-            foreach (var d in dense.Values) d.Dispose();
-        }
-        return rows;
+        if (options.RandomKeyArm && options.Method.Type != "bottom_k")
+            _notes.Add($"no random-key arm: equal-count random masking is the control of bottom_k, and the method is {options.Method.Type}");
+        return arms;
     }
 
-    private GeneratedSample Generate(long seed, IReadOnlyList<IAttentionIntervention> interventions, CancellationToken cancellation)
+    private string OtherSeedId(long seed, long next) => $"other_seed{seed}_vs{next}" + (options.FeatureDistance ? "_rn18" : "");
+
+    private List<Step> TestSteps(IReadOnlyList<ArmSample> arms)
     {
-        cancellation.ThrowIfCancellationRequested();
+        var steps = options.TestSeeds.Select(DenseStep).ToList();
+        foreach (var a in arms)
+        {
+            if (a.Generation is { } g)
+                steps.Add(new Step(a.CellId, $"held-out seed {a.Seed}: {g.Kind}{(a.Level is { } l ? $" at {l}" : "")}, layers [{string.Join(" ", g.Masked)}]", 1,
+                    () => cells.Has<SampleRow[]>(a.CellId), () =>
+                    {
+                        using var sample = Generate(a.Seed, g.Build(_sites, options.Method));
+                        cells.Save(a.CellId, Metrics(a.Seed).Rows(g.Kind, g.Level, Array.Empty<int>(), a.Seed, sample).ToArray());
+                    }));
+            else
+            {
+                long next = options.TestSeeds[(options.TestSeeds.ToList().IndexOf(a.Seed) + 1) % options.TestSeeds.Count];
+                steps.Add(new Step(a.CellId, $"held-out seed {a.Seed}: against the dense run of seed {next}", 0.05, () => cells.Has<SampleRow[]>(a.CellId),
+                    () => cells.Save(a.CellId, Metrics(a.Seed).Rows(ProtectionArms.OtherSeed, null, Array.Empty<int>(), a.Seed, Dense(next)).ToArray())));
+            }
+        }
+        return steps;
+    }
+
+    private SampleMetrics Metrics(long seed)
+    {
+        if (options.FeatureDistance) _network ??= ResNet18Features.Load();
+        return new SampleMetrics(Dense(seed), _network);
+    }
+
+    // ---- generations ----
+
+    private Step DenseStep(long seed) =>
+        new(ProtectionCells.DenseId(seed), $"seed {seed}: dense", 1, () => cells.HasDense(seed), () =>
+        {
+            var sample = Generate(seed, Array.Empty<IAttentionIntervention>());
+            cells.SaveDense(seed, sample);
+            Remember(seed, sample);
+        });
+
+    /// <summary>The dense run of <paramref name="seed"/>, kept in memory once read.</summary>
+    private GeneratedSample Dense(long seed)
+    {
+        if (_dense.TryGetValue(seed, out var sample)) return sample;
+        sample = cells.TryLoadDense(seed) ?? throw new VDiTLensException($"{cells.Folder}: the dense run of seed {seed} is missing or unreadable");
+        _dense[seed] = sample;
+        return sample;
+    }
+
+    private void Remember(long seed, GeneratedSample sample)
+    {
+        if (_dense.Remove(seed, out var old)) old.Dispose();
+        _dense[seed] = sample;
+    }
+
+    private GeneratedSample Generate(long seed, IReadOnlyList<IAttentionIntervention> interventions)
+    {
+        _cancellation.ThrowIfCancellationRequested();
         var attached = interventions.Select(i => pipeline.Seam.Attach(i)).ToList();
         try
         {
-            using var latents = pipeline.Denoise(request with { Seed = seed, Cancellation = cancellation });
+            using var latents = pipeline.Denoise(request with { Seed = seed, Cancellation = _cancellation });
             var video = pipeline.DecodeLatents(latents);
             _generations++;
-            return new GeneratedSample(latents.to(TorchSharp.torch.ScalarType.Float32).cpu().clone(), video);
+            return new GeneratedSample(latents.to(torch.ScalarType.Float32).cpu().clone(), video);
         }
         finally
         {

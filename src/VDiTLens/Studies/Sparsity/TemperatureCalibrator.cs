@@ -59,10 +59,32 @@ public sealed class TemperatureCalibrator : IAttentionIntervention
         return next(call, q, k, v);
     }
 
+    /// <summary>What the calibrator has seen so far, per level and site (what a saved calibration holds).</summary>
+    public IReadOnlyList<TemperatureSums> Sums => _sums
+        .Select(kv => new TemperatureSums(kv.Key.Level, kv.Key.Site, kv.Value.LogTauSum.ToArray(), kv.Value.Calls, kv.Value.Clamped))
+        .OrderBy(r => r.Level).ThenBy(r => r.Site, StringComparer.Ordinal).ToArray();
+
     /// <summary>Per level and site: each head's temperature (geometric mean over calls), the calls seen and the head-calls clamped at a bound.</summary>
-    public IReadOnlyList<CalibratedTemperature> Results => _sums
-        .Select(kv => new CalibratedTemperature(kv.Key.Level, kv.Key.Site, kv.Value.LogTauSum.Select(s => Math.Exp(s / kv.Value.Calls)).ToArray(),
-            kv.Value.Calls, kv.Value.Clamped))
+    public IReadOnlyList<CalibratedTemperature> Results => Combine(Sums);
+
+    /// <summary>
+    /// The temperatures of several calibrations together (e.g. one per development seed, in that order): per level and
+    /// site the geometric mean over all their calls.
+    /// </summary>
+    public static IReadOnlyList<CalibratedTemperature> Combine(IEnumerable<TemperatureSums> sums) => sums
+        .GroupBy(s => (s.Level, s.Site))
+        .Select(g =>
+        {
+            var logTau = new double[g.First().LogTauSum.Count];
+            foreach (var s in g)
+            {
+                if (s.LogTauSum.Count != logTau.Length)
+                    throw new VDiTLensException($"temperature calibration of {g.Key.Site} at {g.Key.Level}: {s.LogTauSum.Count} heads in one part, {logTau.Length} in another");
+                for (int h = 0; h < logTau.Length; h++) logTau[h] += s.LogTauSum[h];
+            }
+            int calls = g.Sum(s => s.Calls);
+            return new CalibratedTemperature(g.Key.Level, g.Key.Site, logTau.Select(l => Math.Exp(l / calls)).ToArray(), calls, g.Sum(s => s.Clamped));
+        })
         .OrderBy(r => r.Level).ThenBy(r => r.Site, StringComparer.Ordinal).ToArray();
 
     /// <summary>Temperature interventions (one per site, one τ per head) at <paramref name="level"/> for <paramref name="sites"/>.</summary>
@@ -75,6 +97,9 @@ public sealed class TemperatureCalibrator : IAttentionIntervention
             .ToArray();
     }
 }
+
+/// <summary>One calibration's raw sums at one site and level: Σ ln τ per head over its calls, the calls and the head-calls clamped at a bound.</summary>
+public sealed record TemperatureSums(double Level, string Site, IReadOnlyList<double> LogTauSum, int Calls, int Clamped);
 
 /// <summary>Entropy-matching temperatures of one site at one level: one τ per head, from <see cref="Calls"/> calls; <see cref="ClampedHeadCalls"/> hit a bound of the search.</summary>
 public sealed record CalibratedTemperature(double Level, string Site, IReadOnlyList<double> Taus, int Calls, int ClampedHeadCalls);

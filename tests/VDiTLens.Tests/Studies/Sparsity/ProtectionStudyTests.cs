@@ -9,6 +9,9 @@ namespace VDiTLens.Tests.Studies.Sparsity;
 public sealed class ProtectionStudyTests(ITestOutputHelper output) : IDisposable
 {
     private readonly SweepFixture _fixture = new();
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("vditlens-protection-");
+
+    private ProtectionCells Cells(string name) => ProtectionCells.Open(Path.Combine(_folder.FullName, name), "fixture", SweepFixture.Request, Options.Method);
 
     private static readonly ProtectionOptions Options = new()
     {
@@ -19,7 +22,7 @@ public sealed class ProtectionStudyTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Arms_run_on_held_out_seeds_with_selection_from_dev_seeds_only()
     {
-        var result = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options).Run();
+        var result = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options, Cells("a")).Run()!;
         foreach (var r in result.Dev.Ranking) output.WriteLine($"layer {r.Layer}: {r.Score:G4}");
         var arms = result.Samples.Select(s => s.Arm).Distinct().ToArray();
         Assert.Equal(new[] { ProtectionArms.NoiseFloor, ProtectionArms.OtherSeed, ProtectionArms.AllMasked, ProtectionArms.SensitiveDense,
@@ -35,7 +38,7 @@ public sealed class ProtectionStudyTests(ITestOutputHelper output) : IDisposable
         Assert.All(validation.Cells, c => Assert.Equal(2, c.Proxy.Count)); // 2 prompts × 1 dev seed
 
         // the same selection whatever the held-out seeds are
-        var other = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options with { TestSeeds = new long[] { 7, 8 }, DevOnly = true }).Run();
+        var other = new ProtectionStudy(_fixture.Pipeline, SweepFixture.Request, Options with { TestSeeds = new long[] { 7, 8 }, DevOnly = true }, Cells("b")).Run()!;
         Assert.Empty(other.Samples);
         Assert.Equal(result.Dev.Ranking.Select(r => r.Score), other.Dev.Ranking.Select(r => r.Score));
         Assert.Equal(result.Dev.Temperatures.SelectMany(t => t.Taus), other.Dev.Temperatures.SelectMany(t => t.Taus));
@@ -55,5 +58,9 @@ public sealed class ProtectionStudyTests(ITestOutputHelper output) : IDisposable
         Assert.All(result.Samples.Where(s => s.Arm == ProtectionArms.NoiseFloor), s => Assert.True(s.LatentRelativeL2 < 1e-5, $"noise floor {s.LatentRelativeL2}"));
     }
 
-    public void Dispose() => _fixture.Dispose();
+    public void Dispose()
+    {
+        _fixture.Dispose();
+        _folder.Delete(recursive: true);
+    }
 }
