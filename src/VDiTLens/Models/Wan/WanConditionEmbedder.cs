@@ -30,7 +30,7 @@ public sealed class WanConditionEmbedder : nn.Module
         if (timestep.dim() == 2) sinusoid = sinusoid.unflatten(0, timestep.shape);
         var timeDtype = time_embedder.linear_1.weight!.dtype;
         var temb = time_embedder.forward(sinusoid.to(timeDtype)).to(text.dtype);
-        var proj = time_proj.forward(nn.functional.silu(temb)).unflatten(-1, new long[] { 6, -1 });
+        var proj = time_proj.forward(nn.functional.silu(temb)).unflatten(temb.dim() - 1, new long[] { 6, -1 });
         var projectedText = text_embedder.forward(text);
         return (temb.MoveToOuterDisposeScope(), proj.MoveToOuterDisposeScope(), projectedText.MoveToOuterDisposeScope());
     }
