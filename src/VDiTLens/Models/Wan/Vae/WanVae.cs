@@ -87,7 +87,7 @@ public sealed class WanVae : nn.Module
     {
         long b = z.shape[0], t = z.shape[2], h = z.shape[3], w = z.shape[4];
         int ts = Config.TemporalScale, s = Config.DecoderScale;
-        using var video = torch.empty(new[] { b, Config.out_channels, 1 + ts * (t - 1), h * s, w * s }, DType, Device);
+        var video = torch.empty(new[] { b, Config.out_channels, 1 + ts * (t - 1), h * s, w * s }, DType, Device);
         using var cache = new WanCausalCache();
         long written = 0;
         for (long i = 0; i < t; i++)
@@ -101,7 +101,8 @@ public sealed class WanVae : nn.Module
         }
         if (written != video.shape[2])
             throw new InvalidOperationException($"decoder produced {written} frames, expected {video.shape[2]}");
-        return WanVaePatches.Unpatchify(video, Config.PatchSize);
+        if (Config.PatchSize == 1) return video;
+        using (video) return WanVaePatches.Unpatchify(video, Config.PatchSize);
     }
 
     /// <summary>Encodes video [B, in_channels, 1+4k, 8h, 8w] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
@@ -143,7 +144,8 @@ public sealed class WanVae : nn.Module
                 using var scope = torch.NewDisposeScope();
                 cache.StartChunk();
                 long length = start == 0 ? 1 : Math.Min(4, frames - start);
-                var chunk = WanVaePatches.Patchify(video.narrow(2, start, length).to(Device).to(DType), Config.PatchSize);
+                var chunk = video.narrow(2, start, length).to(Device).to(DType);
+                if (Config.PatchSize != 1) chunk = WanVaePatches.Patchify(chunk, Config.PatchSize);
                 chunks.Add(quant_conv.forward(encoder.Forward(chunk, cache)).DetachFromDisposeScope());
             }
             return torch.cat(chunks, 2);
