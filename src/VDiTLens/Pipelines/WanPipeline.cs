@@ -210,7 +210,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
     {
         using var scope = torch.NewDisposeScope();
         var model = Experts.Activate(Seam.State.Expert);
-        var input = condition is null ? x : WanTokenTimesteps.Blend(mask!, condition, x);
+        // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
+        var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
+            : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
+        var input = rows is null ? x : WanTokenTimesteps.Blend(mask!, rows, x);
         var timestep = mask is null ? t : WanTokenTimesteps.PerToken(mask, t[0], x.shape[0]);
         return model.Forward(input, timestep, text.Embeds).MoveToOuterDisposeScope();
     }

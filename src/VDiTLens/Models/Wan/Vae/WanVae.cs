@@ -82,8 +82,29 @@ public sealed class WanVae : nn.Module
         return DecodeFrames(z);
     }
 
+    /// <summary>
+    /// <paramref name="run"/> on each batch row on the CPU, where libtorch's float32 convolutions were measured wrong for
+    /// batches of several images at some shapes (see <see cref="WanVaeResample"/>); the whole batch elsewhere.
+    /// </summary>
+    private Tensor PerRow(Tensor x, Func<Tensor, Tensor> run)
+    {
+        if (Device.type != DeviceType.CPU || x.shape[0] == 1) return run(x);
+        var rows = new List<Tensor>();
+        try
+        {
+            for (long i = 0; i < x.shape[0]; i++) rows.Add(run(x.narrow(0, i, 1)));
+            return torch.cat(rows, 0);
+        }
+        finally
+        {
+            foreach (var r in rows) r.Dispose();
+        }
+    }
+
     /// <summary>The decoder over all latent frames, one at a time with the causal cache.</summary>
-    private Tensor DecodeFrames(Tensor z)
+    private Tensor DecodeFrames(Tensor z) => PerRow(z, DecodeRowFrames);
+
+    private Tensor DecodeRowFrames(Tensor z)
     {
         long b = z.shape[0], t = z.shape[2], h = z.shape[3], w = z.shape[4];
         int ts = Config.TemporalScale, s = Config.DecoderScale;
@@ -131,7 +152,9 @@ public sealed class WanVae : nn.Module
     }
 
     /// <summary>The encoder and quant_conv over all frames in chunks 1, 4, 4, … with the causal cache.</summary>
-    private Tensor EncodeFrames(Tensor video)
+    private Tensor EncodeFrames(Tensor video) => PerRow(video, EncodeRowFrames);
+
+    private Tensor EncodeRowFrames(Tensor video)
     {
         long frames = video.shape[2];
         using var cache = new WanCausalCache();

@@ -39,11 +39,24 @@ public sealed class WanVaeResample : nn.Module, IWanCausalLayer
         long b = x.shape[0], c = x.shape[1], t = x.shape[2];
         var frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, x.shape[3], x.shape[4]);
         frames = _mode is WanResampleMode.Upsample2d or WanResampleMode.Upsample3d
-            ? Conv.forward(UpsampleNearest2x(frames))
-            : Conv.forward(nn.functional.pad(frames, new long[] { 0, 1, 0, 1 }));
+            ? ConvImages(UpsampleNearest2x(frames))
+            : ConvImages(nn.functional.pad(frames, new long[] { 0, 1, 0, 1 }));
         x = frames.view(b, t, frames.shape[1], frames.shape[2], frames.shape[3]).permute(0, 2, 1, 3, 4);
         if (_mode == WanResampleMode.Downsample3d) x = HalveFrames(x, cache.Next());
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The 3×3 convolution of a batch of frames. On the CPU one frame at a time: libtorch's float32 CPU conv2d was
+    /// measured returning wrong values for batches of several images at some shapes (24 → 24 channels on 4×8 images:
+    /// 0.5 off its float64 result, one image alone 7e-7), which the Wan2.2 decoder's frame batches hit.
+    /// </summary>
+    private Tensor ConvImages(Tensor frames)
+    {
+        if (frames.device.type != DeviceType.CPU || frames.shape[0] == 1) return Conv.forward(frames);
+        using var scope = torch.NewDisposeScope();
+        var outputs = Enumerable.Range(0, (int)frames.shape[0]).Select(i => Conv.forward(frames.narrow(0, i, 1))).ToArray();
+        return torch.cat(outputs, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>
