@@ -23,6 +23,7 @@ internal static class CommandCatalog
         yield return StructureCommand.Create();
         yield return MapCommand.Create();
         yield return HeadsCommand.Create();
+        yield return ExpertsCommand.Create();
         yield return EditCommand.Create();
         yield return EditStudyCommand.Create();
         yield return SinksCommand.Create();

@@ -13,17 +13,19 @@ internal static class ForwardCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var model = new Option<string>("--model") { Description = "model folder (config.json + safetensors) or pipeline folder", Required = true };
+        var model = new Option<string>("--model") { Description = "model folder (config.json + safetensors: a transformer, or the Wan VAE AutoencoderKLWan) or pipeline folder", Required = true };
         var inputs = new Option<string>("--inputs") { Description = "safetensors file with the forward arguments (fixture keys)", Required = true };
         var output = new Option<string>("--output") { Description = "safetensors file to write (key 'output')", Required = true };
         var saveAttention = new Option<bool>("--save-attention") { Description = "also write softmax probabilities of every attention call (keys attn.{layer}.{kind})" };
         var limit = new Option<long>("--attention-limit-mb") { Description = "refuse --save-attention beyond this many MiB", DefaultValueFactory = _ => 2048 };
-        var command = new Command("forward", "One transformer forward pass on fixture-format inputs");
+        var command = new Command("forward", "One transformer forward pass on fixture-format inputs (or the Wan VAE's decode / encode)");
         foreach (var o in new Option[] { model, inputs, output, saveAttention, limit }) command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
             var options = common.Resolve(result);
+            if (WanVaeForward.Handles(result.GetValue(model)!))
+                return WanVaeForward.Run(result.GetValue(model)!, result.GetValue(inputs)!, result.GetValue(output)!, options);
             using var transformer = TransformerLoader.Load(result.GetValue(model)!, options);
             var data = InputFile.Load(result.GetValue(inputs)!, options, transformer.RequiredInputs.Concat(OptionalInputs));
             DenseProbabilityRecorder? recorder = null;

@@ -13,6 +13,7 @@ internal sealed class ProbeOptionsBinder
     public Option<string?> Heads { get; } = new("--heads") { Description = "head indices to keep" };
     public Option<string?> Steps { get; } = new("--probe-steps") { Description = "denoising steps to probe (comma list)" };
     public Option<string?> Branches { get; } = new("--branches") { Description = "guidance branches to probe (cond, uncond)" };
+    public Option<string?> Experts { get; } = new("--experts") { Description = "denoisers to probe: transformer, transformer_2 (the Wan2.2 A14B high- and low-noise experts)" };
     public Option<int> TileSize { get; } = new("--tile-size") { Description = "tile size in patches for tile maps", DefaultValueFactory = _ => 4 };
     public Option<long> MemoryMb { get; } = new("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };
     public Option<int> QueryStride { get; } = new("--query-stride") { Description = "probe every n-th query (1 = exact over all queries)", DefaultValueFactory = _ => 1 };
@@ -21,14 +22,14 @@ internal sealed class ProbeOptionsBinder
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Probes, Sites, Layers, Heads, Steps, Branches, TileSize, MemoryMb, QueryStride, CoverageStride, Blockwise })
+        foreach (var o in new Option[] { Probes, Sites, Layers, Heads, Steps, Branches, Experts, TileSize, MemoryMb, QueryStride, CoverageStride, Blockwise })
             command.Options.Add(o);
     }
 
     public ProbeOptions Resolve(ParseResult r, ProbeGrouping grouping = ProbeGrouping.Site) => new()
     {
         Probes = ProbeOptions.ParseProbes(r.GetValue(Probes)),
-        Filter = AttentionSelector.Parse(r.GetValue(Sites), r.GetValue(Layers), r.GetValue(Steps), r.GetValue(Branches), r.GetValue(Heads)),
+        Filter = AttentionSelector.Parse(r.GetValue(Sites), r.GetValue(Layers), r.GetValue(Steps), r.GetValue(Branches), r.GetValue(Heads), r.GetValue(Experts)),
         Grouping = grouping,
         TileSize = r.GetValue(TileSize),
         MemoryBudgetBytes = r.GetValue(MemoryMb) << 20,

@@ -4,7 +4,7 @@ namespace VDiTLens.Attention;
 
 /// <summary>
 /// Everything a probe or intervention may need about one attention call: its site, the run state (step,
-/// timestep, branch, batch layout), the softmax scale, the additive or boolean mask, the key selections of sparse
+/// timestep, branch, batch layout, expert), the softmax scale, the additive or boolean mask, the key selections of sparse
 /// interventions, and the token layouts of queries and keys. q, k and v themselves are passed alongside, shaped
 /// [batch, heads, length, head_dim]. An intervention changes the attention by passing a changed call on
 /// (<c>call with { Scale = …, Mask = …, Keys = … }</c>), so the kernel and every probe see the attention applied.
@@ -32,6 +32,7 @@ public sealed record AttentionCall(
 
     public int Step => State.Step;
     public string Branch => State.Branch;
+    public string Expert => State.Expert;
 }
 
 /// <summary>A boolean key mask [B, 1, 1, S] that is true for exactly the first <paramref name="Count"/> keys of every row.</summary>

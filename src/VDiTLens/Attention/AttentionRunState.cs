@@ -13,6 +13,13 @@ public sealed class AttentionRunState
     /// Pipelines that batch cond and uncond in one call set <see cref="Branch"/> = "cfg" and this to [cond..., uncond...].
     /// </summary>
     public BatchLayout? Batch { get; set; }
+    /// <summary>
+    /// The denoiser that runs the current forward, by its pipeline component name: <see cref="MainExpert"/>
+    /// ("transformer": every single-transformer model, and the high-noise expert of Wan2.2 A14B) or "transformer_2" (the
+    /// A14B low-noise expert).
+    /// </summary>
+    public string Expert { get; set; } = MainExpert;
+    public const string MainExpert = "transformer";
     /// <summary>Index of the prompt set / run being processed, for aggregation across prompts.</summary>
     public int Run { get; set; }
 
@@ -23,5 +30,6 @@ public sealed class AttentionRunState
         Timestep = double.NaN;
         Branch = "cond";
         Batch = null;
+        Expert = MainExpert;
     }
 }

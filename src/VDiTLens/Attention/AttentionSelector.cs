@@ -13,7 +13,9 @@ namespace VDiTLens.Attention;
 /// <item><see cref="Branches"/>: guidance branches, selected as <em>rows</em> of the call through
 /// <see cref="AttentionRunState.Batch"/>, so <c>cond</c> picks the cond rows of a batched-guidance call
 /// ([cond…, uncond…]) as it picks the whole call under split guidance;</item>
-/// <item><see cref="Heads"/>: head indices (in the order given, for per-head parameters).</item>
+/// <item><see cref="Heads"/>: head indices (in the order given, for per-head parameters);</item>
+/// <item><see cref="Experts"/>: the denoisers whose calls are selected (<c>transformer</c>, <c>transformer_2</c>: the
+/// Wan2.2 A14B high- and low-noise experts; see <see cref="AttentionRunState.Expert"/>).</item>
 /// </list>
 /// </summary>
 public sealed record AttentionSelector
@@ -23,16 +25,18 @@ public sealed record AttentionSelector
     public IndexSet Steps { get; init; } = IndexSet.All;
     public IReadOnlyList<string> Branches { get; init; } = Array.Empty<string>();
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
+    public IReadOnlyList<string> Experts { get; init; } = Array.Empty<string>();
 
     public static AttentionSelector All { get; } = new();
 
     public bool AllHeads => Heads.Count == 0;
 
-    /// <summary>Whether the call's site and step are selected and at least one of its rows is.</summary>
+    /// <summary>Whether the call's site, step and expert are selected and at least one of its rows is.</summary>
     public bool Accepts(AttentionCall call) =>
         (Sites.Count == 0 || Sites.Any(p => Matches(p, call.Site)))
         && Layers.Contains(call.Site.Layer)
         && Steps.Contains(call.State.Step)
+        && (Experts.Count == 0 || Experts.Contains(call.State.Expert))
         && (Branches.Count == 0 || Branches.Contains(call.State.Branch) || (call.State.Batch?.RowBranches.Any(Branches.Contains) ?? false));
 
     private static bool Matches(string pattern, AttentionSite site)
@@ -83,9 +87,10 @@ public sealed record AttentionSelector
         return torch.where(inRows.view(batch, 1, 1, 1), perHead, torch.tensor(outOfScope, dtype: dtype, device: device));
     }
 
-    /// <summary>Reads comma lists: sites, layer and step ranges ("10-20,25"), branches, heads.</summary>
-    public static AttentionSelector Parse(string? sites, string? layers, string? steps, string? branches, string? heads) => new()
+    /// <summary>Reads comma lists: sites, layer and step ranges ("10-20,25"), branches, heads, experts.</summary>
+    public static AttentionSelector Parse(string? sites, string? layers, string? steps, string? branches, string? heads, string? experts = null) => new()
     {
+        Experts = CheckExperts(Split(experts), "experts"),
         Sites = Split(sites),
         Layers = IndexSet.Parse(layers, "layers"),
         Steps = IndexSet.Parse(steps, "steps"),
@@ -93,6 +98,18 @@ public sealed record AttentionSelector
         Heads = Split(heads).Select(s => long.TryParse(s, out long v) && v >= 0 ? v
             : throw new VDiTLensException($"heads: '{s}' is not a non-negative integer")).ToArray(),
     };
+
+    /// <summary>The expert names a selector may list (<see cref="AttentionRunState.Expert"/>).</summary>
+    public static readonly string[] ExpertNames = { AttentionRunState.MainExpert, "transformer_2" };
+
+    /// <summary><paramref name="experts"/>, checked to hold only <see cref="ExpertNames"/>.</summary>
+    public static IReadOnlyList<string> CheckExperts(IReadOnlyList<string> experts, string field)
+    {
+        foreach (var e in experts)
+            if (!ExpertNames.Contains(e))
+                throw new VDiTLensException($"{field}: '{e}' is not an expert; use {string.Join(" or ", ExpertNames)} (the pipeline component names)");
+        return experts;
+    }
 
     private static string[] Split(string? s) =>
         string.IsNullOrWhiteSpace(s) ? Array.Empty<string>() : s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

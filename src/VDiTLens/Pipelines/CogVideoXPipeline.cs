@@ -127,6 +127,7 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
     {
         request.Validate();
         request.RejectTrueCfg(ClassName);
+        request.RejectWan22Options(ClassName);
         var config = Transformer.Config;
         if (!config.use_rotary_positional_embeddings && request.PromptEmbeds is null && request.MaxSequenceLength != config.max_text_seq_length)
             throw new VDiTLensException(

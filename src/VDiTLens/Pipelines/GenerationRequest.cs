@@ -53,6 +53,19 @@ public sealed record GenerationRequest
     public double GuidanceScale { get; init; } = 5.0;
 
     /// <summary>
+    /// Wan2.2 A14B only (diffusers' <c>guidance_scale_2</c>): the guidance scale of the low-noise expert
+    /// (<c>transformer_2</c>); null: <see cref="GuidanceScale"/> for both experts.
+    /// </summary>
+    public double? GuidanceScale2 { get; init; }
+
+    /// <summary>
+    /// Wan2.2 TI2V only (diffusers' <c>image=</c> of WanImageToVideoPipeline with expand_timesteps): the first frame,
+    /// [1 or B, 3, Height, Width] float in [0, 1] (taken as already in [−1, 1] when it has negative values, as diffusers'
+    /// image processor treats tensors). Its VAE latent replaces the first latent frame, which is not denoised.
+    /// </summary>
+    public Tensor? Image { get; init; }
+
+    /// <summary>
     /// CogVideoXPipeline only (diffusers' <c>use_dynamic_cfg</c>): the scale at timestep t of N steps becomes
     /// 1 + scale · (1 − cos(π · ((N − t) / N)^5)) / 2, computed as diffusers does it (t is the raw timestep, not the step index).
     /// </summary>
@@ -94,6 +107,7 @@ public sealed record GenerationRequest
         if (BatchSize == 0) throw new VDiTLensException("no prompt given: a generation needs at least one prompt (or PromptEmbeds)");
         if (Steps < 1) throw new VDiTLensException($"steps = {Steps}: at least 1 denoising step is needed");
         if (!double.IsFinite(GuidanceScale)) throw new VDiTLensException($"guidance scale {GuidanceScale} is not a finite number");
+        if (GuidanceScale2 is { } g2 && !double.IsFinite(g2)) throw new VDiTLensException($"guidance_scale_2 {g2} is not a finite number");
         if (!double.IsFinite(TrueCfgScale)) throw new VDiTLensException($"true_cfg_scale {TrueCfgScale} is not a finite number");
         if (MaxSequenceLength < 1) throw new VDiTLensException($"max_sequence_length = {MaxSequenceLength}: must be at least 1");
     }
@@ -103,6 +117,15 @@ public sealed record GenerationRequest
     {
         if (TrueCfgScale != 1.0)
             throw new VDiTLensException($"TrueCfgScale (true_cfg_scale) = {TrueCfgScale} is a HunyuanVideoPipeline option; {pipelineClass} uses GuidanceScale for classifier-free guidance");
+    }
+
+    /// <summary>For pipelines without two experts or image conditioning: refuses a request that sets <see cref="GuidanceScale2"/> or <see cref="Image"/>.</summary>
+    internal void RejectWan22Options(string pipelineClass)
+    {
+        if (GuidanceScale2 is not null)
+            throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) = {GuidanceScale2} needs a two-expert pipeline (Wan2.2 A14B: transformer_2 and boundary_ratio); {pipelineClass} has one transformer");
+        if (Image is not null)
+            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan2.2 TI2V pipeline (expand_timesteps); {pipelineClass} is text-to-video only");
     }
 
     /// <summary>For pipelines without diffusers' <c>use_dynamic_cfg</c>: refuses a request that asks for it.</summary>

@@ -31,6 +31,12 @@ public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam
     public Func<int, double, double>? GuidanceScaleAt { get; init; }
 
     /// <summary>
+    /// The denoiser of each step from (step index, raw timestep), set as <see cref="AttentionRunState.Expert"/> before
+    /// its forwards (Wan2.2 A14B's expert switch). Null: <see cref="AttentionRunState.MainExpert"/> at every step.
+    /// </summary>
+    public Func<int, double, string>? ExpertAt { get; init; }
+
+    /// <summary>
     /// The dtype the scheduler's output is cast to before the next step (CogVideoX keeps the latents in the model dtype:
     /// diffusers' <c>latents.to(prompt_embeds.dtype)</c>). Null: as the scheduler returns them.
     /// </summary>
@@ -88,6 +94,7 @@ public sealed class GuidedDenoisingLoop(IScheduler scheduler, AttentionSeam seam
         var t = scheduler.Timesteps[i];
         state.Step = i;
         state.Timestep = t.to(ScalarType.Float64).item<double>();
+        state.Expert = ExpertAt?.Invoke(i, state.Timestep) ?? AttentionRunState.MainExpert;
         Tensor condPrediction;
         Tensor? uncondPrediction = null;
         if (both is not null)

@@ -151,6 +151,7 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
     {
         request.Validate();
         request.RejectDynamicCfg(ClassName);
+        request.RejectWan22Options(ClassName);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool trueCfg = request.TrueCfgScale > 1.0;

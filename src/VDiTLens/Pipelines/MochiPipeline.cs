@@ -138,6 +138,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
         request.Validate();
         request.RejectDynamicCfg(ClassName);
         request.RejectTrueCfg(ClassName);
+        request.RejectWan22Options(ClassName);
         var sigmas = Sigmas(request.Steps);
         using var _ = torch.no_grad();
         int batch = request.BatchSize;

@@ -9,7 +9,7 @@ public static class TextToVideoPipelines
     /// <summary>The pipelines vditlens runs, by diffusers class name.</summary>
     private static readonly Dictionary<string, Func<string, ComputeOptions, ITextToVideoPipeline>> Loaders = new()
     {
-        [WanPipelineFolder.PipelineClass] = WanPipeline.Load,
+        [WanPipelineFolder.PipelineClass] = (path, options) => WanPipeline.Load(path, options),
         [CogVideoXPipelineFolder.PipelineClass] = CogVideoXPipeline.Load,
         [MochiPipelineFolder.PipelineClass] = MochiPipeline.Load,
         [HunyuanVideoPipelineFolder.PipelineClass] = HunyuanVideoPipeline.Load,

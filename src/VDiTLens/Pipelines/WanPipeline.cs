@@ -13,10 +13,13 @@ using static TorchSharp.torch;
 namespace VDiTLens.Pipelines;
 
 /// <summary>
-/// Wan2.1 text-to-video (diffusers' <c>WanPipeline</c>): prompt cleaning → tokenizer → UMT5 encoder (rows past each
-/// prompt's length zeroed) → classifier-free-guided denoising with <see cref="WanTransformer3DModel"/> and the folder's
-/// scheduler → latent de-normalisation and Wan VAE decode → video [B, F, H, W, 3] in [0, 1]. Without a VAE the
-/// transformer's latents are the video in [-1, 1] (pixel-space tiny models). Not thread-safe: one generation at a time.
+/// Wan2.1 and Wan2.2 text-to-video (diffusers' <c>WanPipeline</c>): prompt cleaning → tokenizer → UMT5 encoder (rows
+/// past each prompt's length zeroed) → classifier-free-guided denoising with <see cref="WanTransformer3DModel"/> and the
+/// folder's scheduler → latent de-normalisation and Wan VAE decode → video [B, F, H, W, 3] in [0, 1]. Without a VAE the
+/// transformer's latents are the video in [-1, 1] (pixel-space tiny models). Wan2.2 A14B: two experts switched on the
+/// timestep (<see cref="Experts"/>; the expert of each call is <see cref="AttentionRunState.Expert"/>); Wan2.2 TI2V-5B:
+/// per-token timesteps and, with <see cref="GenerationRequest.Image"/>, the first frame conditioned on an image.
+/// Not thread-safe: one generation at a time.
 /// </summary>
 public sealed class WanPipeline : ITextToVideoPipeline
 {
@@ -24,7 +27,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public ComputeOptions Options { get; }
     public IPromptTokenizer Tokenizer { get; }
     public ITextEncoder TextEncoder { get; }
-    public WanTransformer3DModel Transformer { get; }
+    /// <summary>The (high-noise, with two experts) transformer.</summary>
+    public WanTransformer3DModel Transformer => Experts.Transformer;
+    /// <summary>The transformer and, for Wan2.2 A14B, the low-noise expert <c>transformer_2</c>, with their placement.</summary>
+    public WanExperts Experts { get; }
     public IScheduler Scheduler { get; }
     /// <summary>Null for a pixel-space pipeline.</summary>
     public WanVae? Vae { get; }
@@ -41,13 +47,13 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
 
     private WanPipeline(WanPipelineFolder folder, ComputeOptions options, IPromptTokenizer tokenizer, ITextEncoder textEncoder,
-        WanTransformer3DModel transformer, IScheduler scheduler, WanVae? vae)
+        WanExperts experts, IScheduler scheduler, WanVae? vae)
     {
         Folder = folder;
         Options = options;
         Tokenizer = tokenizer;
         TextEncoder = textEncoder;
-        Transformer = transformer;
+        Experts = experts;
         Scheduler = scheduler;
         Vae = vae;
         var t = folder.TransformerConfig;
@@ -56,29 +62,57 @@ public sealed class WanPipeline : ITextToVideoPipeline
             : new VideoGeometry(t.in_channels, vae.Config.TemporalScale, vae.Config.SpatialScale, t.patch_size, true);
     }
 
-    /// <summary>Loads a diffusers pipeline folder; every component is checked (class, sizes) before weights are read.</summary>
-    public static WanPipeline Load(string path, ComputeOptions options) => Build(path, options, randomWeights: false);
+    /// <summary>
+    /// Loads a diffusers pipeline folder; every component is checked (class, sizes) before weights are read.
+    /// <paramref name="placement"/>: where the two experts of a Wan2.2 A14B folder live (see <see cref="ExpertPlacementPolicy"/>).
+    /// </summary>
+    public static WanPipeline Load(string path, ComputeOptions options, ExpertPlacement placement = ExpertPlacement.Auto) =>
+        Build(path, options, randomWeights: false, placement);
 
     /// <summary>
     /// Builds every component from the folder's configs with freshly initialised (random) weights on the device, in the
     /// options' dtype: no weight file is read, the folder may hold configs and the tokenizer only (benchmarks; see
     /// <see cref="WanPipelinePreset"/>). Seeded with the options' seed.
     /// </summary>
-    public static WanPipeline CreateRandom(string path, ComputeOptions options) => Build(path, options, randomWeights: true);
+    public static WanPipeline CreateRandom(string path, ComputeOptions options, ExpertPlacement placement = ExpertPlacement.Auto) =>
+        Build(path, options, randomWeights: true, placement);
 
-    private static WanPipeline Build(string path, ComputeOptions options, bool randomWeights)
+    private static WanPipeline Build(string path, ComputeOptions options, bool randomWeights, ExpertPlacement placement)
     {
         var folder = WanPipelineFolder.Open(path);
         var tokenizer = PipelineComponents.Tokenizer(folder.TokenizerPath, folder.TextEncoderConfig);
         var scheduler = SchedulerLoader.Load(folder.SchedulerPath);
         using var parts = new PipelineComponents(options, randomWeights);
         var textEncoder = parts.T5TextEncoder(folder.TextEncoderConfig, folder.TextEncoder.Path);
-        var transformer = parts.Add(o => new WanTransformer3DModel(folder.TransformerConfig, o.Device, o.DType), o => WanTransformer3DModel.Load(folder.Transformer, o));
         var vae = folder.VaeConfig is not { } vaeConfig ? null
             : parts.Add(o => new WanVae(vaeConfig, o.Device, o.DType), o => WanVae.Load(ModelFolder.Open(folder.VaePath!), o));
-        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, transformer, scheduler, vae);
+        var transformer = parts.Add(o => new WanTransformer3DModel(folder.TransformerConfig, o.Device, o.DType),
+            o => WanTransformer3DModel.Load(folder.Transformer, o));
+        WanTransformer3DModel? transformer2 = null;
+        bool activeOnly = false;
+        if (folder.Transformer2 is { } second)
+        {
+            activeOnly = ActiveOnly(placement, options, transformer, textEncoder, vae);
+            // the waiting expert is built where it waits
+            var device = activeOnly ? torch.CPU : options.Device;
+            transformer2 = parts.Add(
+                o => new WanTransformer3DModel(folder.Transformer2Config!, device, o.DType, transformer.Seam, transformer.Hooks),
+                o => WanTransformer3DModel.Load(second, o with { Device = device }, transformer.Seam, transformer.Hooks));
+        }
+        var experts = new WanExperts(transformer, transformer2, options.Device, activeOnly);
+        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, experts, scheduler, vae);
         parts.Keep();
         return pipeline;
+    }
+
+    private static bool ActiveOnly(ExpertPlacement placement, ComputeOptions options, WanTransformer3DModel transformer, ITextEncoder textEncoder, WanVae? vae)
+    {
+        if (placement != ExpertPlacement.Auto) return placement == ExpertPlacement.ActiveOnly;
+        if (options.Device.type != DeviceType.CUDA) return false;
+        double? total = GpuMemory.TotalGiB(Math.Max(0, (int)options.Device.index));
+        if (total is not { } gib) return true;   // unknown capacity: the placement that fits
+        long other = (textEncoder is nn.Module t ? WanExperts.Bytes(t) : 0) + (vae is null ? 0 : WanExperts.Bytes(vae));
+        return !ExpertPlacementPolicy.BothFit(WanExperts.Bytes(transformer), other, (long)(gib * (1L << 30)));
     }
 
     /// <summary>
@@ -114,12 +148,22 @@ public sealed class WanPipeline : ITextToVideoPipeline
         request.Validate();
         request.RejectDynamicCfg(ClassName);
         request.RejectTrueCfg(ClassName);
+        if (request.GuidanceScale2 is not null && Experts.Transformer2 is null)
+            throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) needs a two-expert pipeline; {Folder.IndexFile} has no transformer_2 and boundary_ratio");
+        if (request.Image is not null && !Folder.ExpandTimesteps)
+            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan2.2 TI2V pipeline; {Folder.IndexFile} does not set expand_timesteps");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
         var latents = InitialLatents(request);
+        Tensor? mask = null, condition = null;
         try
         {
+            if (Folder.ExpandTimesteps)
+            {
+                mask = WanTokenTimesteps.FirstFrameMask(latents.shape, request.Image is not null, Options.Device);
+                if (request.Image is { } image) condition = ImageCondition(image, request, batch);
+            }
             using var cond = request.PromptEmbeds is { } givenCond
                 ? Given(givenCond, batch, "PromptEmbeds")
                 : new TextConditioning(EncodePrompts(request.Prompts, request.MaxSequenceLength), null);
@@ -128,14 +172,71 @@ public sealed class WanPipeline : ITextToVideoPipeline
                     ? Given(givenUncond, batch, "NegativePromptEmbeds")
                     : new TextConditioning(EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength), null);
             Scheduler.SetTimesteps(request.Steps);
-            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Transformer.Forward(x, t, text.Embeds), Folder.Transformer.Path);
-            return loop.Run(latents, cond, uncond, request);
+            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition), Folder.Transformer.Path)
+            {
+                ExpertAt = Experts.Transformer2 is null ? null : (_, t) => ExpertAt(t),
+                GuidanceScaleAt = Experts.Transformer2 is null ? null
+                    : (_, t) => ExpertAt(t) == WanExperts.Second ? request.GuidanceScale2 ?? request.GuidanceScale : request.GuidanceScale,
+            };
+            var final = loop.Run(latents, cond, uncond, request);
+            if (condition is null) return final;
+            using (final) return WanTokenTimesteps.Blend(mask!, condition, final);
         }
         catch
         {
             latents.Dispose();
             throw;
         }
+        finally
+        {
+            mask?.Dispose();
+            condition?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The expert for raw timestep t: <c>transformer</c> when t ≥ boundary_ratio · num_train_timesteps, else
+    /// <c>transformer_2</c>. Compared in float32, as torch compares the scheduler's timestep tensor with diffusers' float
+    /// boundary.
+    /// </summary>
+    public string ExpertAt(double timestep)
+    {
+        if (Experts.Transformer2 is null || Folder.BoundaryRatio is not { } ratio) return AttentionRunState.MainExpert;
+        return (float)timestep >= (float)(ratio * Folder.NumTrainTimesteps) ? AttentionRunState.MainExpert : WanExperts.Second;
+    }
+
+    /// <summary>One transformer call of the loop: the step's expert, per-token timesteps and the conditioning frame where the folder asks for them.</summary>
+    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = Experts.Activate(Seam.State.Expert);
+        // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
+        var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
+            : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
+        var input = rows is null ? x : WanTokenTimesteps.Blend(mask!, rows, x);
+        var timestep = mask is null ? t : WanTokenTimesteps.PerToken(mask, t[0], x.shape[0]);
+        return model.Forward(input, timestep, text.Embeds).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// WanImageToVideoPipeline's condition with expand_timesteps: the image (video processor: [0, 1] → [−1, 1]) as a
+    /// one-frame video through the VAE encoder, the latent distribution's mode, normalised, one row per video.
+    /// </summary>
+    private Tensor ImageCondition(Tensor image, GenerationRequest request, int batch)
+    {
+        if (Vae is not { } vae)
+            throw new VDiTLensException($"Image conditioning needs the vae component ({Folder.IndexFile})");
+        if (image.dim() != 4 || image.shape[1] != 3 || image.shape[2] != request.Height || image.shape[3] != request.Width
+            || (image.shape[0] != 1 && image.shape[0] != batch))
+            throw new VDiTLensException(
+                $"Image must be [1 or {batch}, 3, {request.Height}, {request.Width}] (RGB at the requested height and width), got [{string.Join(", ", image.shape)}]");
+        using var scope = torch.NewDisposeScope();
+        var pixels = image.to(ScalarType.Float32).to(Options.Device);
+        if (pixels.min().item<float>() >= 0) pixels = pixels * 2 - 1;
+        var moments = vae.EncodeMoments(pixels.unsqueeze(2).to(vae.DType));
+        var mode = LatentDistribution.FromMoments(moments).Mode.to(ScalarType.Float32);
+        if (mode.shape[0] != batch) mode = mode.repeat(batch, 1, 1, 1, 1);
+        return vae.Normalize(mode).MoveToOuterDisposeScope();
     }
 
     private TextConditioning Given(Tensor embeds, int batch, string what) =>
@@ -162,7 +263,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
 
     public void Dispose()
     {
-        Transformer.Dispose();
+        Experts.Dispose();
         TextEncoder.Dispose();
         Vae?.Dispose();
     }

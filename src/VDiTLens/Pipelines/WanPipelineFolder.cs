@@ -10,7 +10,8 @@ namespace VDiTLens.Pipelines;
 /// <summary>
 /// A diffusers <c>WanPipeline</c> folder, checked before any weight is read: the components model_index.json names,
 /// their classes, and that their sizes fit together. <see cref="VaePath"/> is null for a pixel-space pipeline
-/// (model_index.json's "vae" null or absent): the transformer's latents are then the video itself.
+/// (model_index.json's "vae" null or absent): the transformer's latents are then the video itself. Wan2.2 layouts:
+/// A14B has <c>transformer_2</c> (the low-noise expert) and <c>boundary_ratio</c>; TI2V-5B sets <c>expand_timesteps</c>.
 /// </summary>
 public sealed class WanPipelineFolder
 {
@@ -31,6 +32,22 @@ public sealed class WanPipelineFolder
     public string? VaePath { get; }
     public WanVaeConfig? VaeConfig { get; }
 
+    /// <summary>The low-noise expert of a Wan2.2 A14B pipeline; null with one transformer.</summary>
+    public ModelFolder? Transformer2 { get; }
+    public WanConfig? Transformer2Config { get; }
+
+    /// <summary>
+    /// model_index.json's <c>boundary_ratio</c>: <c>transformer</c> denoises timesteps t ≥ boundary_ratio ·
+    /// num_train_timesteps, <c>transformer_2</c> the rest. Null with one transformer.
+    /// </summary>
+    public double? BoundaryRatio { get; }
+
+    /// <summary>model_index.json's <c>expand_timesteps</c> (Wan2.2 TI2V-5B): the transformer gets one timestep per token.</summary>
+    public bool ExpandTimesteps { get; }
+
+    /// <summary>The scheduler's <c>num_train_timesteps</c>, which scales <see cref="BoundaryRatio"/>.</summary>
+    public int NumTrainTimesteps { get; }
+
     private WanPipelineFolder(string path)
     {
         Folder = PipelineFolder.OpenPipeline(path);
@@ -42,6 +59,14 @@ public sealed class WanPipelineFolder
         TextEncoderConfig = T5EncoderConfig.Read(TextEncoder);
         TokenizerPath = Folder.ComponentPath("tokenizer");
         SchedulerPath = Folder.SchedulerPath(PipelineClass, SupportedSchedulers);
+        NumTrainTimesteps = ReadNumTrainTimesteps(SchedulerPath);
+        BoundaryRatio = Folder.Index["boundary_ratio"] is JsonValue b ? b.GetValue<double>() : null;
+        ExpandTimesteps = Folder.Index["expand_timesteps"] is JsonValue e && e.GetValue<bool>();
+        if (Folder.Components.ContainsKey("transformer_2"))
+        {
+            Transformer2 = Folder.OpenComponent("transformer_2", TransformerClass);
+            Transformer2Config = WanConfig.Read(Transformer2);
+        }
         if (Folder.Components.ContainsKey("vae"))
         {
             VaePath = Folder.ComponentPath("vae");
@@ -57,17 +82,23 @@ public sealed class WanPipelineFolder
         string? className = Folder.ClassName;
         if (className != PipelineClass)
             throw new VDiTLensException($"{IndexFile}: _class_name '{className ?? "missing"}' is not supported (supported: {PipelineClass})");
-        if (Folder.Components.ContainsKey("transformer_2"))
-            throw new VDiTLensException($"{IndexFile}: component 'transformer_2' (Wan2.2 two-expert denoising) is not supported; set it to [null, null]");
-        if (Folder.Index["boundary_ratio"] is JsonValue)
-            throw new VDiTLensException($"{IndexFile}: field 'boundary_ratio' (Wan2.2 expert switching) is not supported; set it to null");
-        if (Folder.Index["expand_timesteps"] is JsonValue e && e.GetValue<bool>())
-            throw new VDiTLensException($"{IndexFile}: field 'expand_timesteps' = true (Wan2.2 per-token timesteps) is not supported");
+        bool hasSecond = Folder.Components.ContainsKey("transformer_2");
+        if (Folder.Index["boundary_ratio"] is JsonValue b)
+        {
+            if (b.GetValueKind() != System.Text.Json.JsonValueKind.Number || b.GetValue<double>() is not (>= 0 and <= 1))
+                throw new VDiTLensException($"{IndexFile}: field 'boundary_ratio' must be a number in [0, 1] (Wan2.2 A14B: 0.875 text-to-video, 0.9 image-to-video)");
+            if (!hasSecond)
+                throw new VDiTLensException($"{IndexFile}: field 'boundary_ratio' is set but component 'transformer_2' (the low-noise expert) is missing; add it or set boundary_ratio to null");
+        }
+        else if (hasSecond)
+            throw new VDiTLensException($"{IndexFile}: component 'transformer_2' is listed but field 'boundary_ratio' is null, so it would never run; set boundary_ratio (Wan2.2 A14B: 0.875) or transformer_2 to [null, null]");
+        if (Folder.Index["expand_timesteps"] is JsonValue e && e.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+            throw new VDiTLensException($"{IndexFile}: field 'expand_timesteps' must be true or false");
         foreach (var (name, (_, cls)) in Folder.Components)
         {
             string expected = name switch
             {
-                "transformer" => TransformerClass,
+                "transformer" or "transformer_2" => TransformerClass,
                 "vae" => VaeClass,
                 _ => "",
             };
@@ -77,10 +108,34 @@ public sealed class WanPipelineFolder
     }
 
 
+    private static int ReadNumTrainTimesteps(string schedulerPath)
+    {
+        string file = Path.Combine(schedulerPath, "scheduler_config.json");
+        var node = JsonNode.Parse(File.ReadAllText(file))?["num_train_timesteps"];
+        if (node is null) return 1000;
+        return node is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n
+            : throw new VDiTLensException($"{file}: field 'num_train_timesteps' must be a positive integer");
+    }
+
     private void CheckSizes()
     {
         var t = TransformerConfig;
         string transformerConfig = Path.Combine(Transformer.Path, "config.json");
+        if (Transformer2Config is { } t2)
+        {
+            var mismatch = new (string Field, object A, object B)[]
+            {
+                ("in_channels", t.in_channels, t2.in_channels), ("out_channels", t.out_channels, t2.out_channels),
+                ("text_dim", t.text_dim, t2.text_dim), ("num_layers", t.num_layers, t2.num_layers),
+                ("patch_size", string.Join(",", t.patch_size), string.Join(",", t2.patch_size)),
+            }.FirstOrDefault(m => !m.A.Equals(m.B));
+            if (mismatch.Field is not null)
+                throw new VDiTLensException(
+                    $"component sizes do not match: transformer/config.json {mismatch.Field} = {mismatch.A} but transformer_2/config.json {mismatch.Field} = {mismatch.B} ({Folder.Path}); the two experts must share their input, output and layer layout");
+        }
+        if (ExpandTimesteps && (t.patch_size[0] != 1 || t.patch_size[1] != 2 || t.patch_size[2] != 2))
+            throw new VDiTLensException(
+                $"{transformerConfig}: patch_size = [{string.Join(", ", t.patch_size)}], but expand_timesteps (per-token timesteps) takes one timestep per 1×2×2 patch as diffusers lays them out; it needs [1, 2, 2]");
         if (TextEncoderConfig.d_model != t.text_dim)
             throw new VDiTLensException(
                 $"component sizes do not match: text_encoder/config.json d_model = {TextEncoderConfig.d_model} but transformer/config.json text_dim = {t.text_dim} ({Folder.Path}); the components come from different models");

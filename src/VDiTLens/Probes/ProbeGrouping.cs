@@ -2,7 +2,7 @@ using VDiTLens.Attention;
 
 namespace VDiTLens.Probes;
 
-/// <summary>How probe results are aggregated: over everything (per site), or kept apart per step, branch or run.</summary>
+/// <summary>How probe results are aggregated: over everything (per site), or kept apart per step, branch, run or expert (Wan2.2 A14B).</summary>
 [Flags]
 public enum ProbeGrouping
 {
@@ -10,6 +10,7 @@ public enum ProbeGrouping
     Step = 1,
     Branch = 2,
     Run = 4,
+    Expert = 8,
 }
 
 public static class ProbeGroupingExtensions
@@ -25,7 +26,8 @@ public static class ProbeGroupingExtensions
         var selected = selector.RowIndices(call, batch);
         var group = new ProbeGroup(call.Site.Name,
             grouping.HasFlag(ProbeGrouping.Run) ? call.State.Run : null,
-            grouping.HasFlag(ProbeGrouping.Step) ? call.State.Step : null);
+            grouping.HasFlag(ProbeGrouping.Step) ? call.State.Step : null,
+            Expert: grouping.HasFlag(ProbeGrouping.Expert) ? call.State.Expert : null);
         bool byBranch = grouping.HasFlag(ProbeGrouping.Branch);
         if (call.State.Batch is not { } layout || layout.RowBranches.Distinct().Count() == 1 && selected is null)
         {

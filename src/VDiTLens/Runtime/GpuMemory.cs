@@ -9,11 +9,16 @@ namespace VDiTLens.Runtime;
 /// </summary>
 public static class GpuMemory
 {
-    public static double? UsedGiB(int device = 0)
+    public static double? UsedGiB(int device = 0) => Query(device, "memory.used");
+
+    /// <summary>The device's total memory as the driver reports it, or null where nvidia-smi cannot tell.</summary>
+    public static double? TotalGiB(int device = 0) => Query(device, "memory.total");
+
+    private static double? Query(int device, string field)
     {
         try
         {
-            var info = new ProcessStartInfo("nvidia-smi", $"--id={device} --query-gpu=memory.used --format=csv,noheader,nounits")
+            var info = new ProcessStartInfo("nvidia-smi", $"--id={device} --query-gpu={field} --format=csv,noheader,nounits")
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };

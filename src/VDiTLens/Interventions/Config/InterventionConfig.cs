@@ -6,7 +6,7 @@ namespace VDiTLens.Interventions.Config;
 
 /// <summary>
 /// Parses an intervention config: a JSON list of objects, each with a <c>type</c>, optional scope fields
-/// (<c>sites</c>, <c>heads</c>, <c>steps</c> as [min, max], <c>branches</c>) and its type's own fields, e.g.
+/// (<c>sites</c>, <c>heads</c>, <c>steps</c> as [min, max], <c>branches</c>, <c>experts</c>) and its type's own fields, e.g.
 /// <code>[{"type":"bottom_k","sparsity":0.3,"sites":["blocks.2*"],"heads":[0,1],"steps":[0,10],"keep_sinks":[0,5]},
 ///  {"type":"temperature","tau":1.5,"sites":["self"]}]</code>
 /// Types and their fields are listed in <see cref="InterventionFactory"/>.
@@ -60,6 +60,7 @@ public static class InterventionConfig
             Layers = f.Indices("layers") ?? IndexSet.All,
             Steps = IndexSet.Between(Step(steps?.Min), Step(steps?.Max)),
             Branches = f.Strings("branches") ?? Array.Empty<string>(),
+            Experts = AttentionSelector.CheckExperts(f.Strings("experts") ?? Array.Empty<string>(), "experts"),
         };
     }
 }

@@ -21,14 +21,16 @@ public sealed class WanConditionEmbedder : nn.Module
         register_module("text_embedder", text_embedder = new TimestepEmbedding(c.text_dim, c.InnerDim, device, dtype, activation: "gelu_tanh"));
     }
 
-    /// <returns>temb [B, dim], timestep projection [B, 6, dim], projected text [B, L, dim].</returns>
+    /// <param name="timestep">[B], or [B, L] per token (Wan2.2 TI2V).</param>
+    /// <returns>temb [B, dim] (per token: [B, L, dim]), timestep projection [B, 6, dim] ([B, L, 6, dim]), projected text [B, L, dim].</returns>
     public (Tensor Temb, Tensor TimestepProj, Tensor Text) Forward(Tensor timestep, Tensor text)
     {
         using var scope = torch.NewDisposeScope();
-        var sinusoid = TimestepSinusoids.Embed(timestep, _freqDim, flipSinToCos: true, downscaleFreqShift: 0);
+        var sinusoid = TimestepSinusoids.Embed(timestep.flatten(), _freqDim, flipSinToCos: true, downscaleFreqShift: 0);
+        if (timestep.dim() == 2) sinusoid = sinusoid.unflatten(0, timestep.shape);
         var timeDtype = time_embedder.linear_1.weight!.dtype;
         var temb = time_embedder.forward(sinusoid.to(timeDtype)).to(text.dtype);
-        var proj = time_proj.forward(nn.functional.silu(temb)).unflatten(1, new long[] { 6, -1 });
+        var proj = time_proj.forward(nn.functional.silu(temb)).unflatten(temb.dim() - 1, new long[] { 6, -1 });
         var projectedText = text_embedder.forward(text);
         return (temb.MoveToOuterDisposeScope(), proj.MoveToOuterDisposeScope(), projectedText.MoveToOuterDisposeScope());
     }

@@ -14,8 +14,14 @@ public static class WanElementwise
 {
     /// <summary>(norm(x in float32) · (1 + scale) + shift) cast to x's dtype; scale/shift may be null (no modulation).</summary>
     public static Tensor ModulatedNorm(Fp32LayerNorm norm, Tensor x, Tensor? scale, Tensor? shift) =>
-        (FusedKernels.Supports(x) ? FusedKernels.ModulatedLayerNorm(x, norm.weight, norm.bias, scale, shift, norm.Eps) : null)
+        (FusedKernels.Supports(x) && PerBatch(scale, x) && PerBatch(shift, x) ? FusedKernels.ModulatedLayerNorm(x, norm.weight, norm.bias, scale, shift, norm.Eps) : null)
             ?? ModulatedNormReference(norm, x, scale, shift);
+
+    /// <summary>
+    /// Whether a modulation tensor holds one vector per batch row ([B, 1, dim]), which the fused kernels take; per-token
+    /// modulation ([B, L, dim], Wan2.2 TI2V's per-token timesteps) runs the reference path.
+    /// </summary>
+    private static bool PerBatch(Tensor? modulation, Tensor x) => modulation is null || modulation.numel() == x.shape[0] * x.shape[^1];
 
     public static Tensor ModulatedNormReference(Fp32LayerNorm norm, Tensor x, Tensor? scale, Tensor? shift)
     {
@@ -27,7 +33,7 @@ public static class WanElementwise
 
     /// <summary>(x in float32 + y·gate) cast to x's dtype; <paramref name="upcastY"/> casts y to float32 first.</summary>
     public static Tensor GatedResidual(Tensor x, Tensor y, Tensor gate, bool upcastY) =>
-        (FusedKernels.Supports(x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape) ? FusedKernels.GatedResidual(x, y, gate) : null)
+        (FusedKernels.Supports(x) && PerBatch(gate, x) && y.dtype == x.dtype && y.shape.SequenceEqual(x.shape) ? FusedKernels.GatedResidual(x, y, gate) : null)
             ?? GatedResidualReference(x, y, gate, upcastY);
 
     public static Tensor GatedResidualReference(Tensor x, Tensor y, Tensor gate, bool upcastY)

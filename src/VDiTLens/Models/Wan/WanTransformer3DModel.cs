@@ -9,13 +9,13 @@ using static TorchSharp.torch;
 namespace VDiTLens.Models.Wan;
 
 /// <summary>
-/// Wan2.1 text-to-video transformer (diffusers' WanTransformer3DModel), parameter names identical to diffusers
-/// checkpoints. Input latents [B, C, F, H, W]; tokens ordered (f, h, w) after the 3D patch embedding.
+/// The Wan2.1 / Wan2.2 text-to-video transformer (diffusers' WanTransformer3DModel: Wan2.1, each Wan2.2 A14B expert, the
+/// TI2V-5B with per-token timesteps), parameter names identical to diffusers checkpoints. Input latents [B, C, F, H, W]; tokens ordered (f, h, w) after the 3D patch embedding.
 /// </summary>
 public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
 {
     public WanConfig Config { get; }
-    public AttentionSeam Seam { get; } = new();
+    public AttentionSeam Seam { get; }
     public string ClassName => "WanTransformer3DModel";
     public IReadOnlyList<AttentionSite> Sites { get; }
     public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "timestep", "encoder_hidden_states" };
@@ -35,9 +35,14 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
     /// <summary>The parameters diffusers keeps in float32 when the model runs in bf16/fp16 (its _keep_in_fp32_modules).</summary>
     public static ScalarType KeepDtype(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
-    public WanTransformer3DModel(WanConfig config, Device device, ScalarType dtype) : base("WanTransformer3DModel")
+    /// <param name="seam">The seam to attend through; a new one when null. The two experts of a Wan2.2 A14B pipeline share one.</param>
+    /// <param name="hooks">The block hooks to run the stack through (named <c>blocks.{i}</c>, one per layer); new ones when null.</param>
+    public WanTransformer3DModel(WanConfig config, Device device, ScalarType dtype, AttentionSeam? seam = null, BlockHooks? hooks = null) : base("WanTransformer3DModel")
     {
         Config = config;
+        Seam = seam ?? new AttentionSeam();
+        if (hooks is not null && hooks.Names.Count != config.num_layers)
+            throw new ArgumentException($"the shared block hooks name {hooks.Names.Count} blocks but the model has num_layers = {config.num_layers}", nameof(hooks));
         _dtype = dtype;
         var keep = KeepDtype(dtype);
         long dim = config.InnerDim;
@@ -53,11 +58,11 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         register_module("proj_out", proj_out = Layers.Linear(dim, config.out_channels * p[0] * p[1] * p[2], device, dtype));
         register_parameter("scale_shift_table", scale_shift_table = new Parameter(torch.randn(1, 2, dim, dtype: keep, device: device) / Math.Sqrt(dim)));
         Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.Site }).ToList();
-        Hooks = new BlockHooks(Enumerable.Range(0, blocks.Count).Select(i => $"blocks.{i}").ToList());
+        Hooks = hooks ?? new BlockHooks(Enumerable.Range(0, blocks.Count).Select(i => $"blocks.{i}").ToList());
     }
 
-    public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options) =>
-        WeightLoader.LoadFolder(new WanTransformer3DModel(WanConfig.Read(folder), options.Device, options.DType), folder, ignoreUnexpected: name => name.Contains("norm_added_q"));
+    public static WanTransformer3DModel Load(ModelFolder folder, ComputeOptions options, AttentionSeam? seam = null, BlockHooks? hooks = null) =>
+        WeightLoader.LoadFolder(new WanTransformer3DModel(WanConfig.Read(folder), options.Device, options.DType, seam, hooks), folder, ignoreUnexpected: name => name.Contains("norm_added_q"));
 
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> inputs)
     {
@@ -68,7 +73,7 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
     }
 
     /// <param name="latents">[B, in_channels, F, H, W]</param>
-    /// <param name="timestep">[B] (integer or float)</param>
+    /// <param name="timestep">[B] (integer or float), or [B, tokens] per token in (f, h, w) order (Wan2.2 TI2V's expand_timesteps)</param>
     /// <param name="text">[B, L, text_dim]</param>
     public Tensor Forward(Tensor latents, Tensor timestep, Tensor text)
     {
@@ -91,7 +96,8 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
             x = next.Video;
         }
 
-        var mod = (scale_shift_table + temb.unsqueeze(1)).chunk(2, 1);
+        // temb [B, dim] → shift, scale [B, 1, dim]; per-token temb [B, L, dim] → [B, L, dim]
+        var mod = WanTransformerBlock.Modulation(scale_shift_table, temb.unsqueeze(-2), 2, upcast: false);
         x = (norm_out.forward(x.to(ScalarType.Float32)) * (mod[1] + 1) + mod[0]).to(x.dtype);
         x = proj_out.forward(x);
         x = x.reshape(b, grid.Frames, grid.Height, grid.Width, p[0], p[1], p[2], -1)
@@ -112,7 +118,10 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
             throw new VDiTLensException($"hidden_states [{string.Join(", ", latents.shape)}]: a patch-grid axis exceeds rope_max_seq_len {Config.rope_max_seq_len}");
         if (text.dim() != 3 || text.shape[2] != Config.text_dim || text.shape[0] != latents.shape[0])
             throw new VDiTLensException($"encoder_hidden_states must be [{latents.shape[0]}, length, {Config.text_dim}]; got [{string.Join(", ", text.shape)}]");
-        if (timestep.dim() != 1 || timestep.shape[0] != latents.shape[0])
-            throw new VDiTLensException($"timestep must be [{latents.shape[0]}]; got [{string.Join(", ", timestep.shape)}] (per-token timesteps are not supported)");
+        long tokens = latents.shape[2] / p[0] * (latents.shape[3] / p[1]) * (latents.shape[4] / p[2]);
+        bool perSample = timestep.dim() == 1 && timestep.shape[0] == latents.shape[0];
+        bool perToken = timestep.dim() == 2 && timestep.shape[0] == latents.shape[0] && timestep.shape[1] == tokens;
+        if (!perSample && !perToken)
+            throw new VDiTLensException($"timestep must be [{latents.shape[0]}] or, per token, [{latents.shape[0]}, {tokens}]; got [{string.Join(", ", timestep.shape)}]");
     }
 }

@@ -37,7 +37,7 @@ public sealed class WanTransformerBlock : nn.Module
     {
         // Intermediates are disposed as soon as they are used, so that a block holds at most a few at a time.
         using var scope = torch.NewDisposeScope();
-        var modulation = (scale_shift_table + timestepProj.to(ScalarType.Float32)).chunk(6, 1);
+        var modulation = Modulation(scale_shift_table, timestepProj, 6);
         var (shift, scale, gate) = (modulation[0], modulation[1], modulation[2]);
         var (cShift, cScale, cGate) = (modulation[3], modulation[4], modulation[5]);
 
@@ -56,6 +56,18 @@ public sealed class WanTransformerBlock : nn.Module
             output = WanElementwise.GatedResidual(afterCross, ff, cGate, upcastY: true);
         afterCross.Dispose();
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// table [1, n, dim] + projection [B, n, dim] → n tensors [B, 1, dim]; per-token projections [B, L, n, dim] (Wan2.2
+    /// TI2V) → n tensors [B, L, dim]. <paramref name="upcast"/>: the projection in float32 first, as the blocks add
+    /// <c>temb.float()</c> (the output norm adds temb as it is).
+    /// </summary>
+    public static Tensor[] Modulation(Tensor table, Tensor projection, int n, bool upcast = true)
+    {
+        var p = upcast ? projection.to(ScalarType.Float32) : projection;
+        if (projection.dim() == 3) return (table + p).chunk(n, 1);
+        return (table.unsqueeze(0) + p).chunk(n, 2).Select(t => t.squeeze(2)).ToArray();
     }
 
     private Tensor CrossNorm(Tensor x) => norm2 is Fp32LayerNorm norm

@@ -31,14 +31,46 @@ public sealed class WanVaeConfigTests : IDisposable
         Assert.Equal(8, c.SpatialScale);
     }
 
-    [Theory]
-    [InlineData("is_residual", "true")]
-    [InlineData("patch_size", "2")]
-    public void Rejects_wan22_variants_naming_the_field(string field, string value)
+    [Fact]
+    public void Reads_the_wan22_layout_with_patchify()
     {
-        var folder = FolderWith(c => c[field] = JsonNode.Parse(value));
+        var folder = FolderWith(c =>
+        {
+            c["is_residual"] = true;
+            c["patch_size"] = 2;
+            c["in_channels"] = 12;
+            c["out_channels"] = 12;
+            c["scale_factor_spatial"] = 16;
+        });
+        var config = WanVaeConfig.Read(folder);
+        Assert.True(config.is_residual);
+        Assert.Equal(16, config.SpatialScale);
+        Assert.Equal(8, config.DecoderScale);
+        Assert.Equal(3, config.VideoInChannels);
+        Assert.Equal(3, config.VideoOutChannels);
+    }
+
+    [Fact]
+    public void Rejects_a_patch_size_that_does_not_divide_the_channels()
+    {
+        var folder = FolderWith(c => c["patch_size"] = 2);   // in_channels stays 3
         var e = Assert.Throws<VDiTLensException>(() => WanVaeConfig.Read(folder));
-        Assert.Contains($"'{field}'", e.Message);
+        Assert.Contains("'patch_size'", e.Message);
+        Assert.Contains("'in_channels' (3)", e.Message);
+    }
+
+    [Fact]
+    public void Rejects_a_spatial_scale_factor_that_ignores_the_patch_size()
+    {
+        var folder = FolderWith(c =>
+        {
+            c["patch_size"] = 2;
+            c["in_channels"] = 12;
+            c["out_channels"] = 12;
+            c["scale_factor_spatial"] = 8;
+        });
+        var e = Assert.Throws<VDiTLensException>(() => WanVaeConfig.Read(folder));
+        Assert.Contains("'scale_factor_spatial' = 8", e.Message);
     }
 
     [Fact]

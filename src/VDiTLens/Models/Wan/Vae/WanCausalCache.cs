@@ -16,8 +16,17 @@ public sealed class WanCausalCache : IDisposable
     private readonly List<Slot> _slots = new();
     private int _cursor;
 
+    private int _chunks;
+
     /// <summary>Call before each time chunk: layers take their slots again from the first.</summary>
-    public void StartChunk() => _cursor = 0;
+    public void StartChunk()
+    {
+        _cursor = 0;
+        _chunks++;
+    }
+
+    /// <summary>Whether the current chunk is the pass's first (diffusers' <c>first_chunk</c>, which the Wan2.2 decoder's shortcuts read).</summary>
+    public bool FirstChunk => _chunks == 1;
 
     public Slot Next()
     {
@@ -29,6 +38,7 @@ public sealed class WanCausalCache : IDisposable
     {
         foreach (var slot in _slots) slot.Clear();
         _slots.Clear();
+        _chunks = 0;
     }
 
     public sealed class Slot

@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace VDiTLens.Models.Wan.Vae;
 
 /// <summary>
-/// The Wan2.1 causal 3D VAE (diffusers' AutoencoderKLWan), parameter names identical to diffusers checkpoints.
-/// Video [B, 3, 1+4k, 8h, 8w] in [-1, 1] ↔ latents [B, z_dim, 1+k, h, w]. Both directions run one time chunk
+/// The Wan2.1 and Wan2.2 causal 3D VAEs (diffusers' AutoencoderKLWan), parameter names identical to diffusers
+/// checkpoints. Video [B, 3, 1+4k, s·h, s·w] in [-1, 1] ↔ latents [B, z_dim, 1+k, h, w], s = 8 (Wan2.1) or 16 (Wan2.2:
+/// 2×2 pixel patches, residual blocks). Both directions run one time chunk
 /// at a time with the causal cache (decode: one latent frame; encode: frames 1, 4, 4, …), so memory does not
 /// grow with the number of frames; each chunk's temporaries are freed before the next.
 /// </summary>
@@ -27,6 +28,8 @@ public sealed class WanVae : nn.Module
         get => _tiling;
         set
         {
+            if (value is not null && Config.PatchSize != 1)
+                throw new VDiTLensException($"WanVae: spatial tiling of a VAE with patch_size {Config.PatchSize} (the Wan2.2 VAE) is not supported; leave Tiling null");
             value?.Validate(Config.SpatialScale);
             _tiling = value;
         }
@@ -83,7 +86,7 @@ public sealed class WanVae : nn.Module
     private Tensor DecodeFrames(Tensor z)
     {
         long b = z.shape[0], t = z.shape[2], h = z.shape[3], w = z.shape[4];
-        int ts = Config.TemporalScale, s = Config.SpatialScale;
+        int ts = Config.TemporalScale, s = Config.DecoderScale;
         var video = torch.empty(new[] { b, Config.out_channels, 1 + ts * (t - 1), h * s, w * s }, DType, Device);
         using var cache = new WanCausalCache();
         long written = 0;
@@ -98,7 +101,8 @@ public sealed class WanVae : nn.Module
         }
         if (written != video.shape[2])
             throw new InvalidOperationException($"decoder produced {written} frames, expected {video.shape[2]}");
-        return video;
+        if (Config.PatchSize == 1) return video;
+        using (video) return WanVaePatches.Unpatchify(video, Config.PatchSize);
     }
 
     /// <summary>Encodes video [B, in_channels, 1+4k, 8h, 8w] in [-1, 1] to the latent distribution (diffusers' encode(x).latent_dist).</summary>
@@ -107,7 +111,7 @@ public sealed class WanVae : nn.Module
     /// <summary>The quant_conv output [B, 2·z_dim, 1+k, h, w]: mean ‖ log-variance (unclamped).</summary>
     public Tensor EncodeMoments(Tensor video)
     {
-        CheckInput(video, Config.in_channels, "video", "in_channels");
+        CheckInput(video, Config.VideoInChannels, "video", Config.PatchSize == 1 ? "in_channels" : "in_channels / patch_size²");
         long frames = video.shape[2];
         int ts = Config.TemporalScale, s = Config.SpatialScale;
         if ((frames - 1) % ts != 0)
@@ -141,6 +145,7 @@ public sealed class WanVae : nn.Module
                 cache.StartChunk();
                 long length = start == 0 ? 1 : Math.Min(4, frames - start);
                 var chunk = video.narrow(2, start, length).to(Device).to(DType);
+                if (Config.PatchSize != 1) chunk = WanVaePatches.Patchify(chunk, Config.PatchSize);
                 chunks.Add(quant_conv.forward(encoder.Forward(chunk, cache)).DetachFromDisposeScope());
             }
             return torch.cat(chunks, 2);

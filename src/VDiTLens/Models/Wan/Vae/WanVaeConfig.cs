@@ -3,7 +3,11 @@ using VDiTLens.Models.Common;
 
 namespace VDiTLens.Models.Wan.Vae;
 
-/// <summary>The fields of diffusers' AutoencoderKLWan config.json (same names, same defaults: the Wan2.1 VAE).</summary>
+/// <summary>
+/// The fields of diffusers' AutoencoderKLWan config.json (same names, same defaults: the Wan2.1 VAE). The Wan2.2 VAE
+/// sets <see cref="is_residual"/> (residual down/up blocks) and <see cref="patch_size"/> 2 (2×2 pixel patches as 12
+/// input/output channels), with z_dim 48: 16× spatial compression.
+/// </summary>
 public sealed record WanVaeConfig
 {
     public int base_dim { get; init; } = 96;
@@ -16,6 +20,8 @@ public sealed record WanVaeConfig
     public double dropout { get; init; }
     public int in_channels { get; init; } = 3;
     public int out_channels { get; init; } = 3;
+    public bool is_residual { get; init; }
+    public int? patch_size { get; init; }
 
     public double[] latents_mean { get; init; } =
     {
@@ -37,14 +43,24 @@ public sealed record WanVaeConfig
     /// <summary>Video frames per latent frame after the first (4 for Wan2.1).</summary>
     public int TemporalScale => 1 << temperal_downsample.Count(t => t);
 
-    /// <summary>Pixels per latent pixel along height and width (8 for Wan2.1).</summary>
-    public int SpatialScale => 1 << (dim_mult.Length - 1);
+    /// <summary>Pixel-patch size (1 without patchify).</summary>
+    public int PatchSize => patch_size ?? 1;
+
+    /// <summary>Decoder output pixels (patches, with patchify) per latent pixel.</summary>
+    public int DecoderScale => 1 << (dim_mult.Length - 1);
+
+    /// <summary>Pixels per latent pixel along height and width (8 for Wan2.1, 16 for Wan2.2).</summary>
+    public int SpatialScale => DecoderScale * PatchSize;
+
+    /// <summary>Colour channels of the video the encoder reads: in_channels, before patchify packed them.</summary>
+    public int VideoInChannels => in_channels / (PatchSize * PatchSize);
+
+    /// <summary>Colour channels of the decoded video.</summary>
+    public int VideoOutChannels => out_channels / (PatchSize * PatchSize);
 
     public static WanVaeConfig Read(ModelFolder folder)
     {
         var r = new ConfigReader(folder.Config, Path.Combine(folder.Path, "config.json"));
-        r.RejectUnless("is_residual", n => n is null || !n.GetValue<bool>(), "the residual down/up blocks of the Wan2.2 VAE");
-        r.RejectUnless("patch_size", n => n is null, "patchified input (the Wan2.2 VAE)");
         var d = new WanVaeConfig();
         var config = new WanVaeConfig
         {
@@ -60,6 +76,8 @@ public sealed record WanVaeConfig
             out_channels = r.Get("out_channels", d.out_channels),
             latents_mean = r.Get("latents_mean", d.latents_mean),
             latents_std = r.Get("latents_std", d.latents_std),
+            is_residual = r.Get("is_residual", d.is_residual),
+            patch_size = r.Get("patch_size", d.patch_size),
         };
         config.Validate(r.File);
         if (r.Has("scale_factor_temporal") && r.Get("scale_factor_temporal", 0) != config.TemporalScale)
@@ -81,6 +99,8 @@ public sealed record WanVaeConfig
             throw new VDiTLensException($"{file}: field 'latents_std' must have z_dim = {z_dim} entries, has {latents_std.Length}");
         if (latents_std.Any(s => s == 0))
             throw new VDiTLensException($"{file}: field 'latents_std' contains 0");
+        if (patch_size is { } p && (p < 1 || in_channels % (p * p) != 0 || out_channels % (p * p) != 0))
+            throw new VDiTLensException($"{file}: field 'patch_size' = {p} must be positive and divide 'in_channels' ({in_channels}) and 'out_channels' ({out_channels}) as patch_size² × colour channels");
         if (base_dim <= 0 || DecoderDim <= 0 || z_dim <= 0 || num_res_blocks < 0)
             throw new VDiTLensException($"{file}: fields 'base_dim', 'decoder_base_dim', 'z_dim' must be positive and 'num_res_blocks' non-negative");
     }

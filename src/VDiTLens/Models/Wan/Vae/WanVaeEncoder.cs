@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace VDiTLens.Models.Wan.Vae;
 
 /// <summary>
-/// diffusers' WanEncoder3d (Wan2.1 layout): conv_in, a flat list of residual / attention / downsampling layers,
-/// mid block, RMS norm + SiLU, conv_out to 2·z_dim channels (mean ‖ log-variance before quant_conv).
+/// diffusers' WanEncoder3d: conv_in, the down blocks (Wan2.1: a flat list of residual / attention / downsampling
+/// layers; Wan2.2, <c>is_residual</c>: one <see cref="WanVaeResidualDownBlock"/> per level, no attention), mid block, RMS norm + SiLU, conv_out to 2·z_dim channels (mean ‖ log-variance before quant_conv).
 /// </summary>
 public sealed class WanVaeEncoder : nn.Module, IWanCausalLayer
 {
@@ -26,6 +26,12 @@ public sealed class WanVaeEncoder : nn.Module, IWanCausalLayer
         for (int i = 0; i < c.dim_mult.Length; i++)
         {
             long inDim = dims[i], outDim = dims[i + 1];
+            if (c.is_residual)
+            {
+                bool down = i != c.dim_mult.Length - 1;
+                down_blocks.Add(new WanVaeResidualDownBlock(inDim, outDim, c.num_res_blocks, down && c.temperal_downsample[i], down, device, dtype));
+                continue;
+            }
             for (int j = 0; j < c.num_res_blocks; j++)
             {
                 down_blocks.Add(new WanVaeResidualBlock(inDim, outDim, device, dtype));
