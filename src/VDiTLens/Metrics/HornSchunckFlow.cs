@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -99,7 +100,7 @@ public static class HornSchunckFlow
         var (u0, v0) = (flow[.., 0..1], flow[.., 1..2]);
         var (u, v) = (u0, v0);
         var kernel = torch.tensor(new[] { 1 / 12.0, 1 / 6.0, 1 / 12.0, 1 / 6.0, 0, 1 / 6.0, 1 / 12.0, 1 / 6.0, 1 / 12.0 }, ScalarType.Float64).view(1, 1, 3, 3);
-        Tensor Average(Tensor t) => nn.functional.conv2d(nn.functional.pad(t, new long[] { 1, 1, 1, 1 }, PaddingModes.Replicate), kernel);
+        Tensor Average(Tensor t) => CpuSafeConvolution.Conv2d(nn.functional.pad(t, new long[] { 1, 1, 1, 1 }, PaddingModes.Replicate), kernel, null);
         for (int k = 0; k < options.Iterations; k++)
         {
             var (ub, vb) = (Average(u), Average(v));
@@ -114,8 +115,8 @@ public static class HornSchunckFlow
         var g = torch.tensor(Gaussian(), ScalarType.Float64);
         int r = (int)g.shape[0] / 2;
         var padded = nn.functional.pad(image, new long[] { r, r, r, r }, PaddingModes.Replicate);
-        var rows = nn.functional.conv2d(padded, g.view(1, 1, 1, -1));
-        return nn.functional.conv2d(rows, g.view(1, 1, -1, 1));
+        var rows = CpuSafeConvolution.Conv2d(padded, g.view(1, 1, 1, -1), null);
+        return CpuSafeConvolution.Conv2d(rows, g.view(1, 1, -1, 1), null);
     }
 
     private static double[] Gaussian()

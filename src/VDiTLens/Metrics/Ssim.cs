@@ -1,3 +1,4 @@
+using VDiTLens.Models.Common;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ public static class Ssim
     internal static (Tensor Ssim, Tensor ContrastStructure) Terms(Tensor x, Tensor y, int size, double dataRange)
     {
         var window = Window(size).view(1, 1, size, size);
-        Tensor Filter(Tensor t) => nn.functional.conv2d(t, window);
+        Tensor Filter(Tensor t) => CpuSafeConvolution.Conv2d(t, window, null);
         var (muX, muY) = (Filter(x), Filter(y));
         var sxx = Filter(x * x) - muX * muX;
         var syy = Filter(y * y) - muY * muY;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Models.Common;
 
 /// <summary>
-/// The one way the models run a 2-D or 3-D convolution. On the CPU, libtorch's oneDNN backend is turned off first
+/// The one way the models and metrics run a 2-D or 3-D convolution. On the CPU, libtorch's oneDNN backend is turned off first
 /// (<see cref="OneDnn"/>: its AVX-512 kernels are wrong on some CPUs), and half-precision inputs are convolved in
 /// float32 and rounded back once: ATen's own half-precision convolution is slower, and a correct half-precision
 /// kernel accumulates in float32 anyway, so the numbers are the same up to that final rounding. GPUs take the plain
@@ -21,8 +21,11 @@ public static class CpuSafeConvolution
     public static Tensor Conv3d(Conv3d conv, Tensor x, long[]? stride = null, long[]? padding = null) =>
         Conv3d(x, conv.weight!, conv.bias, stride, padding);
 
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, long[]? stride = null, long[]? padding = null) =>
+        InFloat32OnCpu(x, weight, bias, (x, w, b) => nn.functional.conv2d(x, w, b, strides: stride, padding: padding));
+
     public static Tensor Conv2d(Conv2d conv, Tensor x, long[]? stride = null, long[]? padding = null) =>
-        InFloat32OnCpu(x, conv.weight!, conv.bias, (x, w, b) => nn.functional.conv2d(x, w, b, strides: stride, padding: padding));
+        Conv2d(x, conv.weight!, conv.bias, stride, padding);
 
     private static Tensor InFloat32OnCpu(Tensor x, Tensor weight, Tensor? bias, Func<Tensor, Tensor, Tensor?, Tensor> convolve)
     {
