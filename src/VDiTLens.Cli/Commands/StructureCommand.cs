@@ -23,11 +23,12 @@ internal static class StructureCommand
         var tileSize = new Option<int>("--tile-size") { Description = "tile side in patches", DefaultValueFactory = _ => 4 };
         var memory = new Option<long>("--probe-memory-mb") { Description = "memory budget of one block of attention rows", DefaultValueFactory = _ => 256 };
         var compare = new Option<string?>("--compare-model") { Description = "second pipeline folder; maps of sites with the same name and pooled grid are compared" };
+        var randomNull = new Option<bool>("--random-init-null") { Description = "compare with the same pipeline whose transformer is randomly initialised (seed --seed): the null for how alike maps are by architecture alone" };
         var shard = ShardOption.Create();
         var dryRun = DryRunOption.Create();
         var command = new Command("structure", "Similarity of pooled attention maps across prompts, seeds, steps (and models); report section 'structure'");
         prompts.AddTo(command, withCount: false);
-        foreach (var o in new Option[] { sites, branch, tiles, tileSize, memory, compare, shard, dryRun }) command.Options.Add(o);
+        foreach (var o in new Option[] { sites, branch, tiles, tileSize, memory, compare, randomNull, shard, dryRun }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
@@ -37,6 +38,9 @@ internal static class StructureCommand
             var given = prompts.Given(result);
             string model = study.ModelPath(result);
             string? other = result.GetValue(compare);
+            bool withNull = result.GetValue(randomNull);
+            if (withNull && other is not null)
+                throw new VDiTLensException("--random-init-null and --compare-model both name the compared model; give one of them");
             string outPath = result.GetValue(study.Out)!;
             var part = result.GetValue(shard) ?? Shard.All;
             string Id(string m) => $"{Path.GetFullPath(m)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
@@ -61,9 +65,11 @@ internal static class StructureCommand
                     MemoryBudgetBytes = result.GetValue(memory) << 20,
                 };
                 options.Validate();
-                var settings = new StructureSettings(options, model, Id(model), other, other is null ? null : Id(other));
+                var settings = withNull ? StructureSettings.WithNull(options, model, Id(model), seed)
+                    : new StructureSettings(options, model, Id(model), other, other is null ? null : Id(other));
                 ITextToVideoPipeline PipelineFor(string label) =>
-                    pipelines.TryGetValue(label, out var p) ? p : pipelines[label] = TextToVideoPipelines.Load(other!, compute);
+                    pipelines.TryGetValue(label, out var p) ? p
+                    : pipelines[label] = settings.NullSeed is { } nullSeed ? RandomInitNull.Load(model, compute, nullSeed) : TextToVideoPipelines.Load(other!, compute);
                 if (result.GetValue(dryRun))
                 {
                     DryRun(settings, part, PipelineFor, loadSeconds, pipeline.Options.Device.ToString());
@@ -115,7 +121,7 @@ internal static class StructureCommand
         var scratch = Directory.CreateTempSubdirectory("vditlens-dry-run-");
         try
         {
-            var one = settings with { Options = settings.Options with { Seeds = new[] { settings.Options.Seeds[0] } }, CompareModel = null, CompareModelId = null };
+            var one = settings with { Options = settings.Options with { Seeds = new[] { settings.Options.Seeds[0] } }, CompareModel = null, CompareModelId = null, NullSeed = null };
             var folder = StructureStudy.Open(StructureStudy.RunFolder(scratch.FullName), one);
             var clock = Stopwatch.StartNew();
             StudyOptions.WithProgress("timing one cell", progress => StructureStudy.RunShard(folder, one, Shard.All, pipelineFor, progress));

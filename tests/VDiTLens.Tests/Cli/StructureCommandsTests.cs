@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using VDiTLens.Cli.Commands;
+using VDiTLens.Studies.Structure;
 using VDiTLens.Tests.IO.Video;
 using VDiTLens.Tests.Pipelines;
 
@@ -59,6 +61,43 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(0, Run(StructureCommand.Create(), args));
         Assert.Equal(written, System.IO.File.GetLastWriteTimeUtc(saved));
         Assert.Equal(before, System.IO.File.ReadAllText(File("structure", "summary.json")));
+    }
+
+    [Fact]
+    public void Structure_with_the_random_init_null_reports_the_null_own_similarities_apart_from_the_model()
+    {
+        Assert.Equal(0, Run(StructureCommand.Create(), "--prompt", "a red circle moving left", "--prompt", "a blue square moving right",
+            "--seeds", "1,2", "--random-init-null"));
+        var json = JsonNode.Parse(System.IO.File.ReadAllText(File("structure", "summary.json")))!;
+        Assert.StartsWith("random-init null of ", json["compare_model"]!.GetValue<string>());
+        foreach (var site in json["kinds"]!["frame_map"]!.AsArray())
+        {
+            // different weights: the null's maps are not the model's
+            double r = site!["head_average"]!["cross_model"]!["pearson"]!.GetValue<double>();
+            Assert.True(r < 0.999, $"{site["site"]}: cross-model r {r}");
+        }
+        var compared = System.IO.File.ReadAllLines(File("structure", "summary_compare.csv"));
+        Assert.Equal(System.IO.File.ReadAllLines(File("structure", "summary.csv"))[0], compared[0]);
+        Assert.Equal(1 + 2 * 3, compared.Length); // header + 2 sites × (mean + 2 heads)
+        Assert.NotEqual(System.IO.File.ReadAllLines(File("structure", "summary.csv"))[1], compared[1]);
+        Assert.Contains("summary_compare.csv", System.IO.File.ReadAllText(File("index.html")));
+
+        // the contrast's arms are the per-sample cross-prompt r of samples.csv averaged (2 prompts × 2 seeds, equal weights)
+        var samples = System.IO.File.ReadAllLines(File("structure", "samples.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        var contrast = System.IO.File.ReadAllLines(File("structure", "compare_contrast.csv"));
+        Assert.Equal(StructureContrast.Header, contrast[0]);
+        Assert.Equal(1 + 2, contrast.Length); // frame maps of 2 sites
+        foreach (var row in contrast.Skip(1).Select(l => l.Split(',')).Where(r => r[0] == "frame_map"))
+        {
+            double Mean(string arm) => samples.Where(x => x[0] == arm && x[4] == "frame_map" && x[5] == row[1]).Average(x => double.Parse(x[7], CultureInfo.InvariantCulture));
+            double model = double.Parse(row[4], CultureInfo.InvariantCulture), null_ = double.Parse(row[7], CultureInfo.InvariantCulture);
+            Assert.Equal("2", row[3]);
+            Assert.Equal(Mean("maps"), model, 5);
+            Assert.Equal(Mean("compare"), null_, 5);
+            Assert.Equal(model - null_, double.Parse(row[10], CultureInfo.InvariantCulture), 5);
+            Assert.InRange(model, double.Parse(row[5], CultureInfo.InvariantCulture), double.Parse(row[6], CultureInfo.InvariantCulture));
+        }
+        Assert.Throws<VDiTLensException>(() => Run(StructureCommand.Create(), "--random-init-null", "--compare-model", _model.Path));
     }
 
     [Fact]

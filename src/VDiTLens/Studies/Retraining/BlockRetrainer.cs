@@ -50,7 +50,7 @@ public sealed class BlockRetrainer : IDisposable
         Pool = DistillationPool.TryLoad(workFolder) ?? GeneratePool(teacher, options, workFolder, poolProgress);
 
         Student = TransformerLoader.Load(teacher.TransformerFolder.Path, teacher.Options);
-        Reinitialise(Module(Student), teacher, options.Seed, prefixes);
+        TransformerReinitialisation.Apply(Student, teacher.TransformerFolder, teacher.Options, options.Seed, prefixes);
         var trainable = new List<(string, Parameter)>();
         foreach (var (name, p) in Module(Student).named_parameters())
         {
@@ -82,21 +82,6 @@ public sealed class BlockRetrainer : IDisposable
         var pool = DistillationPool.Generate(teacher, options, progress);
         pool.Save(folder);
         return pool;
-    }
-
-    /// <summary>
-    /// Fresh default initialisation of the retrained parameters: those of a new model of the same class built with the
-    /// run's seed (on the CPU, so the device holds no third copy), copied in.
-    /// </summary>
-    private static void Reinitialise(nn.Module student, ITextToVideoPipeline teacher, long seed, IReadOnlyList<string> prefixes)
-    {
-        using var _ = torch.no_grad();
-        torch.manual_seed(seed);
-        using var fresh = TransformerLoader.CreateRandom(teacher.TransformerFolder, teacher.Options with { Device = torch.CPU });
-        var freshParams = Module(fresh).named_parameters().ToDictionary(kv => kv.name, kv => kv.parameter);
-        foreach (var (name, p) in student.named_parameters())
-            if (prefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
-                p.copy_(freshParams[name]);
     }
 
     private void Resume()

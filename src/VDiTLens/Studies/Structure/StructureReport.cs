@@ -18,10 +18,13 @@ public static class StructureReport
     public const string Folder = "structure";
 
     public static void Write(HtmlReport report, StructureOptions options, IReadOnlyDictionary<string, StructureMaps> maps,
-        IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> results, string model, string? compareModel)
+        IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> results, string model, string? compareModel,
+        IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>>? compareResults = null, IReadOnlyList<StructureContrast.Row>? contrast = null)
     {
         WriteJson(report.Asset($"{Folder}/summary.json"), options, results, model, compareModel);
         WriteCsv(report.Asset($"{Folder}/summary.csv"), results);
+        if (compareResults is not null) WriteCsv(report.Asset($"{Folder}/summary_compare.csv"), compareResults);
+        if (contrast is not null) File.WriteAllText(report.Asset($"{Folder}/compare_contrast.csv"), StructureContrast.Csv(contrast));
         var html = new StringBuilder();
         html.Append($"<p>Model <code>{HtmlReport.Escape(model)}</code>; {options.Prompts.Count} prompts × {options.Seeds.Count} seeds × {options.Steps} steps, " +
                     $"guidance {options.Guidance.ToString(CultureInfo.InvariantCulture)}, branch {HtmlReport.Escape(options.Branch)}" +
@@ -35,6 +38,15 @@ public static class StructureReport
             if (sites.Count == 0) continue;
             html.Append($"<h3>{HtmlReport.Escape(kind)}</h3>");
             html.Append(SummaryTable(sites));
+            if (compareResults?.GetValueOrDefault(kind) is { Count: > 0 } compared)
+                html.Append($"<p>The compared model's own similarities (<code>{HtmlReport.Escape(compareModel!)}</code>; " +
+                            $"<a href=\"{Folder}/summary_compare.csv\">summary_compare.csv</a>): where it is as alike across prompts as the model above, " +
+                            "the likeness comes from the architecture, not from training.</p>").Append(SummaryTable(compared));
+            if (contrast?.Where(r => r.Kind == kind).ToList() is { Count: > 0 } rows)
+                html.Append("<p>Cross-prompt Pearson r, this model against the compared one (per seed: mean over prompts; 95 % bootstrap " +
+                            $"CI over seeds, paired by seed; <a href=\"{Folder}/compare_contrast.csv\">compare_contrast.csv</a>):</p>")
+                    .Append(HtmlReport.Table(new[] { "site", "seeds", "model", "compared", "difference" },
+                        rows.Select(r => (IReadOnlyList<string>)new[] { r.Site, r.Model.N.ToString(CultureInfo.InvariantCulture), r.Model.ToString(), r.Compare.ToString(), r.Difference.ToString() })));
 
             var data = new[] { new DataLink("JSON", $"{Folder}/summary.json"), new DataLink("CSV", $"{Folder}/summary.csv") };
             var grid = torch.tensor(sites.SelectMany(s => s.PearsonToFinalStep).ToArray(), dtype: ScalarType.Float64).view(sites.Count, options.Steps);

@@ -27,7 +27,7 @@ public static class StructureSamples
                 bool comparable = t is not null && t.Complete(site.Name) && t.Shapes[site.Name].Groups == m.Shapes[site.Name].Groups;
                 sb.Append(string.Join(",", arm, p.ToString(CultureInfo.InvariantCulture), Quote(options.Prompts[p]), options.Seeds[s].ToString(CultureInfo.InvariantCulture),
                     kind, site.Name, site.Layer.ToString(CultureInfo.InvariantCulture),
-                    Number(Mean(m, site.Name, (t2, add) => { for (int q = 0; q < m.Prompts; q++) if (q != p) add(m.Map(site.Name, s, t2, q)); }, p, s)),
+                    Number(CrossPrompt(m, site.Name, p, s)),
                     Number(Mean(m, site.Name, (t2, add) => { for (int s2 = 0; s2 < m.Seeds; s2++) if (s2 != s) add(m.Map(site.Name, s2, t2, p)); }, p, s)),
                     Number(Mean(m, site.Name, (t2, add) => { if (t2 < m.Steps - 1) add(m.Map(site.Name, s, m.Steps - 1, p)); }, p, s)),
                     comparable ? Number(Mean(m, site.Name, (t2, add) => add(t!.Map(site.Name, s, t2, p)), p, s)) : ""))
@@ -36,6 +36,10 @@ public static class StructureSamples
         }
         return sb.ToString();
     }
+
+    /// <summary>Mean Pearson r, over steps, of the sample's map (prompt <paramref name="prompt"/>, seed index <paramref name="seed"/>) with the other prompts' of the same seed.</summary>
+    public static double CrossPrompt(StructureMaps m, string site, int prompt, int seed) =>
+        Mean(m, site, (t, add) => { for (int q = 0; q < m.Prompts; q++) if (q != prompt) add(m.Map(site, seed, t, q)); }, prompt, seed);
 
     /// <summary>Mean Pearson r, over steps, of this sample's map with the maps <paramref name="others"/> names at each step (NaN ones left out).</summary>
     private static double Mean(StructureMaps m, string site, Action<int, Action<double[]>> others, int prompt, int seed)

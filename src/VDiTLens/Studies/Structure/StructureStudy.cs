@@ -8,8 +8,14 @@ namespace VDiTLens.Studies.Structure;
 
 /// <summary>What every shard of a structure study shares: the options and the models (ids include device and dtype).</summary>
 /// <param name="Model">The model as given (the report names it).</param>
-public sealed record StructureSettings(StructureOptions Options, string Model, string ModelId, string? CompareModel = null, string? CompareModelId = null)
+/// <param name="NullSeed">Set when the compared model is the random-init null of <paramref name="Model"/> (<see cref="RandomInitNull"/>) with this seed.</param>
+public sealed record StructureSettings(StructureOptions Options, string Model, string ModelId, string? CompareModel = null, string? CompareModelId = null,
+    long? NullSeed = null)
 {
+    /// <summary>Settings that compare <paramref name="model"/> with its random-init null.</summary>
+    public static StructureSettings WithNull(StructureOptions options, string model, string modelId, long seed) =>
+        new(options, model, modelId, RandomInitNull.Describe(model, seed), $"random-init:{seed}|{modelId}", seed);
+
     public IReadOnlyList<string> Labels => CompareModel is null ? new[] { StructureStudy.MapsLabel } : new[] { StructureStudy.MapsLabel, StructureStudy.CompareLabel };
 
     public string IdOf(string label) => label == StructureStudy.CompareLabel ? CompareModelId! : ModelId;
@@ -79,14 +85,16 @@ public static class StructureStudy
         var maps = StructureCollector.Assemble(options, s.ModelId, folder.Cells, MapsLabel, out _);
         var other = s.CompareModel is null ? null : StructureCollector.Assemble(options, s.CompareModelId!, folder.Cells, CompareLabel, out _);
         var results = options.Kinds.ToDictionary(k => k, k => StructureAnalysis.Analyse(maps[k], other?[k]));
-        return new StructureOutcome(s with { Options = options }, maps, other, results, plan.Cells.Count, missing);
+        var otherResults = other is null ? null : options.Kinds.ToDictionary(k => k, k => StructureAnalysis.Analyse(other[k]));
+        return new StructureOutcome(s with { Options = options }, maps, other, results, otherResults, plan.Cells.Count, missing);
     }
 
     /// <summary>Writes the report of whatever cells are saved; returns the outcome (its missing cells included).</summary>
     public static StructureOutcome Report(HtmlReport report, string runFolder)
     {
         var outcome = Collect(runFolder);
-        StructureReport.Write(report, outcome.Settings.Options, outcome.Maps, outcome.Results, outcome.Settings.Model, outcome.Settings.CompareModel);
+        StructureReport.Write(report, outcome.Settings.Options, outcome.Maps, outcome.Results, outcome.Settings.Model, outcome.Settings.CompareModel,
+            outcome.CompareResults, outcome.Other is null ? null : StructureContrast.Rows(outcome.Maps, outcome.Other));
         AtomicFile.WriteAllText(report.Asset($"{StructureReport.Folder}/samples.csv"), StructureSamples.Csv(outcome.Settings.Options, outcome.Maps, outcome.Other));
         return outcome;
     }
@@ -95,6 +103,10 @@ public static class StructureStudy
         s.Labels.SelectMany(l => s.Options.Seeds.Select(seed => (l, seed))).First(x => StructureCollector.CellId(x.l, x.seed) == cell.Id);
 }
 
-/// <summary>A structure study assembled from its cells; <see cref="Missing"/> are the planned cells not saved yet.</summary>
+/// <summary>
+/// A structure study assembled from its cells; <see cref="Missing"/> are the planned cells not saved yet.
+/// <see cref="CompareResults"/>: the compared model's (or null's) own similarities across prompts, seeds and steps.
+/// </summary>
 public sealed record StructureOutcome(StructureSettings Settings, IReadOnlyDictionary<string, StructureMaps> Maps, IReadOnlyDictionary<string, StructureMaps>? Other,
-    IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> Results, int Total, IReadOnlyList<PlannedCell> Missing);
+    IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>> Results, IReadOnlyDictionary<string, IReadOnlyList<SiteStructure>>? CompareResults,
+    int Total, IReadOnlyList<PlannedCell> Missing);
