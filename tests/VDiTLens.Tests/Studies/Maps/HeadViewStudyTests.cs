@@ -54,4 +54,46 @@ public sealed class HeadViewStudyTests
             if (Directory.Exists(folder)) Directory.Delete(folder, true);
         }
     }
+
+    [Fact]
+    public void Several_runs_average_to_the_mean_of_single_runs_with_intervals_over_runs()
+    {
+        using var pipeline = WanPipelineParityTests.LoadFixture(ScalarType.Float64);
+        var reference = Fixtures.Load("wan_pipeline/reference.safetensors");
+        var request = WanPipelineParityTests.FixtureRequest(reference["latents_init"].narrow(0, 0, 1)) with
+        {
+            Prompts = WanPipelineParityTests.FixtureRequest(reference["latents_init"]).Prompts.Take(1).ToArray(), InitialLatents = null,
+        };
+        var runs = new[] { request with { Seed = 1 }, request with { Seed = 2 }, request with { Seed = 3 } };
+        string folder = Path.Combine(Path.GetTempPath(), $"heads-{Guid.NewGuid():N}");
+        try
+        {
+            var options = new HeadViewOptions { Epsilon = Epsilon };
+            var all = HeadViewStudy.Run(pipeline, runs, options, folder);
+            var single = runs.Select(r => HeadViewStudy.Run(pipeline, r, options, Path.Combine(folder, $"seed{r.Seed}")).Rows).ToArray();
+            Assert.NotEqual(single[0][0].Entropy, single[1][0].Entropy); // the seeds differ
+            for (int i = 0; i < all.Rows.Count; i++)
+            {
+                Assert.Equal(single.Average(x => x[i].SinkMass), all.Rows[i].SinkMass, 12);
+                Assert.Equal(single.Average(x => x[i].Entropy), all.Rows[i].Entropy, 12);
+                for (int k = 0; k < runs.Length; k++) Assert.Equal(single[k][i], all.PerRun[k][i]);
+            }
+            var lines = File.ReadAllLines(all.IntervalsPath!);
+            Assert.Equal(all.Rows.Count + 1, lines.Length);
+            var header = lines[0].Split(',');
+            foreach (var (line, i) in lines.Skip(1).Select((l, i) => (l.Split(','), i)))
+            {
+                double Col(string name) => double.Parse(line[Array.IndexOf(header, name)], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(all.Rows[i].Top1Mass - Col("top1_mass_mean")) < 1e-5, $"row {i}: mean {Col("top1_mass_mean")} vs {all.Rows[i].Top1Mass}");
+                Assert.InRange(Col("top1_mass_mean"), Col("top1_mass_low"), Col("top1_mass_high"));
+                Assert.True(Math.Abs(single.Max(x => x[i].Top1Mass) - Col("top1_mass_max")) < 1e-5, $"row {i}: max {Col("top1_mass_max")}");
+                Assert.Equal("3", line[5]);
+            }
+            Assert.Equal(3 * all.Rows.Count + 1, File.ReadAllLines(Path.Combine(folder, "heads_per_run.csv")).Length);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, true);
+        }
+    }
 }
