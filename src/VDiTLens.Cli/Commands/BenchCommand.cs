@@ -55,6 +55,7 @@ internal static class BenchCommand
                     timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
             foreach (var failure in KernelCache.Failures)
                 AnsiConsole.WriteLine($"kernel {failure.Variant} could not run on cuda:{failure.Device} (reference used): {failure.Reason}");
+            if (result.GetValue(withProbes)) CudaAllocatorStatistics.ResetPeak(options.Device);
             if (result.GetValue(withProbes))
                 foreach (var stride in result.GetValue(strides)!)
                 {
@@ -63,6 +64,7 @@ internal static class BenchCommand
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }
 
+            var probedAllocator = result.GetValue(withProbes) ? CudaAllocatorStatistics.Read(options.Device) : null;
             var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
             foreach (var t in timings)
                 table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
@@ -70,6 +72,7 @@ internal static class BenchCommand
             double? peak = before is null || after is null ? null : after.Value - before.Value;
             AnsiConsole.WriteLine($"GPU memory reserved by the plain forward (driver view): {(peak is null ? "n/a" : peak.Value.ToString("F2") + " GiB")}");
             AnsiConsole.WriteLine($"plain forward, weights included: {allocatorLine}");
+            if (result.GetValue(withProbes)) AnsiConsole.WriteLine($"probed forwards, weights included: {CudaAllocatorStatistics.Describe(options.Device)}");
             if (split is not null)
                 AnsiConsole.WriteLine($"split: attention {split.AttentionMs:F1} ms, matrix products {split.MatMulMs:F1} ms, rest {split.RestMs:F1} ms");
             if (result.GetValue(json) is { } path)
@@ -78,6 +81,7 @@ internal static class BenchCommand
                     preset = p.Name, resolution = p.Resolution, dtype = ComputeOptions.NameOf(options.DType), device = options.Device.ToString(),
                     runs = timings, peak_reserved_gib = peak, split,
                     allocator_peak_allocated_gib = allocator?.PeakAllocatedGiB, allocator_peak_reserved_gib = allocator?.PeakReservedGiB,
+                    probed_allocator_peak_allocated_gib = probedAllocator?.PeakAllocatedGiB, probed_allocator_peak_reserved_gib = probedAllocator?.PeakReservedGiB,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
