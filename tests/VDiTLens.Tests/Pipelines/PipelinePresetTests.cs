@@ -41,27 +41,35 @@ public sealed class PipelinePresetTests : IDisposable
     [Fact]
     public void Full_size_presets_have_the_published_parameter_counts()
     {
-        // (Wan2.1-1.3B's counts were compared with diffusers' on the GPU, docs/benchmarks.md; its umT5 embedding of
-        // 256,384 ids takes a minute to initialise on the CPU, so it is not rebuilt here.)
         // T5 v1.1 XXL encoder, by hand: 32128·4096 embedding + 24 · (4·4096² attention + 3·4096·10240 gated FFN + 2·4096
         // norms) + 32·64 relative bias + 4096 final norm.
         const long t5Xxl = 32128L * 4096 + 24 * (4L * 4096 * 4096 + 3L * 4096 * 10240 + 2 * 4096) + 32 * 64 + 4096;
         Assert.Equal(4_762_310_656L, t5Xxl);
+        // The exact figures below are diffusers'/transformers' classes built from the same folders on the GPU
+        // (scripts/reference/bench_pipeline.py, docs/benchmarks.md); the rounded ones are the model cards'.
         var cog = CountParameters("cogvideox-5b");
         Assert.Equal(t5Xxl, cog["text_encoder"]);
         Assert.Equal(5.57, Math.Round(cog["transformer"] / 1e9, 2)); // CogVideoX-5B: 5.57 B (model card)
+        Assert.Equal(5_570_283_072L, cog["transformer"]);
+        Assert.Equal(215_583_907L, cog["vae"]);
         var mochi = CountParameters("mochi-1");
         Assert.Equal(t5Xxl, mochi["text_encoder"]);
         Assert.Equal(10.0, Math.Round(mochi["transformer"] / 1e9, 1)); // Mochi-1: 10 B (model card)
+        Assert.Equal(10_027_677_744L, mochi["transformer"]);
+        Assert.Equal(459_748_611L, mochi["vae"]);
         var hunyuan = CountParameters("hunyuanvideo");
         Assert.Equal(13.0, Math.Round(hunyuan["transformer"] / 1e9, 0)); // HunyuanVideo: 13 B (model card)
+        Assert.Equal(12_821_012_544L, hunyuan["transformer"]);
+        Assert.Equal(246_478_803L, hunyuan["vae"]);
         // Llama-3-8B without its LM head, 128,320 ids, by hand: embedding + 32 · (2·4096² q/o + 2·4096·1024 k/v
         // + 3·4096·14336 MLP + 2·4096 norms) + 4096 final norm.
         Assert.Equal(128320L * 4096 + 32 * (2L * 4096 * 4096 + 2L * 4096 * 1024 + 3L * 4096 * 14336 + 2 * 4096) + 4096, hunyuan["text_encoder"]);
+        Assert.Equal(7_505_186_816L, hunyuan["text_encoder"]);
         // CLIP ViT-L/14 text model, by hand: token + position embeddings, 12 · (4 biased 768² projections + biased MLP
         // 768↔3072 + 2 layer norms), final layer norm.
         Assert.Equal(49408L * 768 + 77 * 768 + 12 * (4L * (768 * 768 + 768) + (768L * 3072 + 3072) + (3072L * 768 + 768) + 4 * 768) + 2 * 768,
             hunyuan["text_encoder_2"]);
+        Assert.Equal(123_060_480L, hunyuan["text_encoder_2"]);
     }
 
     [Fact]
