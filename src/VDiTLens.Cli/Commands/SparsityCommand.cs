@@ -76,6 +76,7 @@ internal static class SparsityCommand
             if (!sweep)
             {
                 var heldOutOptions = heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples));
+                if (result.GetValue(study.Steps) is null) request = request with { Steps = SparsityHeldOutPass.DefaultSteps(request.Steps) };
                 string modelId = $"{Path.GetFullPath(modelPath)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
                 if (result.GetValue(dryRun))
                     SparsityHeldOutPass.DryRun(pipeline, request, heldOutOptions, modelId, options.Shard, loadSeconds);

@@ -26,6 +26,13 @@ internal sealed class SparsityHeldOutPass
     public Option<bool> DevOnly { get; } = new("--dev-only") { Description = "held-out study: stop after the development seeds (ranking, temperatures, validation)" };
     public Option<bool> FeatureDistance { get; } = new("--feature-distance") { Description = "held-out study: also the ResNet18 feature distance per sample (slow on a CPU)" };
 
+    /// <summary>
+    /// The held-out study's denoising steps when <c>--steps</c> is not given: half the model's (every arm and its dense
+    /// reference share them, so the comparison stays matched; the generations are what cost, and a masked one costs
+    /// several dense ones on a CPU). <c>--steps</c> sets any count, the model's own included.
+    /// </summary>
+    public static int DefaultSteps(int modelSteps) => Math.Max(1, modelSteps / 2);
+
     private Option[] All => new Option[] { DevSeeds, TestSeeds, Levels, Protect, RandomDraws, ControlSeed, RankBy, ValidateProxy, DevOnly, FeatureDistance };
 
     public void AddTo(Command command)

@@ -198,6 +198,9 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Assert.Matches(@"estimate: cells=19 generations=19 forwards=38 seconds=\d", estimate);
         Assert.Contains("over 2 shards the longest takes", estimate);
         Assert.False(Directory.Exists(dry), "a dry run writes nothing in --out");
+        // without --steps the study runs half the model's steps (the pipeline's default 50): 19 cells × 25 steps × 2 branches
+        var defaultSteps = common.Where((a, i) => a != "--steps" && (i == 0 || common[i - 1] != "--steps")).ToArray();
+        Assert.Matches(@"estimate: cells=19 generations=19 forwards=950 seconds=\d", Cli(defaultSteps.Concat(new[] { "--dry-run", "--out", dry }).ToArray()).Out);
 
         var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sparsity", "--out", sharded);
         Assert.Contains("submitted twice", slurm); // the arms wait for the development cells another shard computes
