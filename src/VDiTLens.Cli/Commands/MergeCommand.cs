@@ -15,7 +15,7 @@ internal static class MergeCommand
     {
         var outDir = new Option<string>("--out") { Description = "report folder the shards wrote to (their --out)", DefaultValueFactory = _ => "out/report" };
         var strict = new Option<bool>("--require-complete") { Description = "exit with status 3 when cells are missing" };
-        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity, structure, text-ablation, sinks, edit-study), and list missing cells");
+        var command = new Command("merge", "Build a sharded study's tables and report from the cells on disk (sparsity sweep and held-out study, structure, text-ablation, sinks, edit-study), and list missing cells");
         command.Options.Add(outDir);
         command.Options.Add(strict);
         command.SetAction(result => Run(result.GetValue(outDir)!, result.GetValue(strict)));
@@ -26,7 +26,8 @@ internal static class MergeCommand
     public static int Run(string outPath, bool requireComplete)
     {
         var studies = new List<Func<int>>();
-        if (Directory.Exists(Path.Combine(outPath, SparsityReport.Folder, "run"))) studies.Add(() => Sparsity(outPath, requireComplete));
+        if (File.Exists(Path.Combine(outPath, SparsityReport.Folder, "run", SparsitySweep.SettingsFile))) studies.Add(() => Sparsity(outPath, requireComplete));
+        if (File.Exists(Path.Combine(ProtectionCells.RunFolder(outPath), ProtectionCells.StudyFile))) studies.Add(() => SparsityHeldOutPass.Report(outPath, requireComplete));
         if (File.Exists(Path.Combine(StructureStudy.RunFolder(outPath), StructureStudy.SettingsFile))) studies.Add(() => StructureCommand.Report(outPath, requireComplete));
         if (File.Exists(Path.Combine(TextAblationRun.RunFolder(outPath), TextAblationRun.SettingsFile))) studies.Add(() => TextAblationCommand.Report(outPath, requireComplete));
         if (File.Exists(Path.Combine(SinkRun.RunFolder(outPath), SinkRun.SettingsFile))) studies.Add(() => SinksCommand.Report(outPath, requireComplete));

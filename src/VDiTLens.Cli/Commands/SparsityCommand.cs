@@ -42,7 +42,6 @@ internal static class SparsityCommand
         var command = new Command("sparsity", "Attention sparsity: the held-out study (proxy ranking and temperatures on dev seeds, control arms on held-out seeds), or the full sweep (coverage profile, which layers can be sparsified)");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        var sweepOnly = new Option[] { levels, modes, sites, keepDense, preset, profileOnly, coverageStride, shard, dryRun, fullSweep };
         foreach (var o in new Option[] { negative, split, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride, shard, dryRun, fullSweep })
             command.Options.Add(o);
         var heldOut = new SparsityHeldOutPass();
@@ -50,6 +49,7 @@ internal static class SparsityCommand
         common.AddTo(command);
         var proxyPass = new SparsityProxyPass();
         proxyPass.AddTo(command);
+        var sweepOnly = command.Options.Where(o => SweepOptionNames.Contains(o.Name)).ToArray();
         command.SetAction(result =>
         {
             var options = Options(result, method, config, levels, modes, sites, keepDense, preset, profileOnly, maxCells, fresh, coverageStride)
@@ -72,11 +72,16 @@ internal static class SparsityCommand
                 Seed = compute.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
-            bool sweep = sweepOnly.Concat(proxyPass.SweepOptions).Any(o => result.GetResult(o) is { Implicit: false });
+            bool sweep = sweepOnly.Any(o => result.GetResult(o) is { Implicit: false });
             if (!sweep)
             {
-                heldOut.Run(pipeline, request, heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples)), outPath,
-                    $"{Path.GetFullPath(modelPath)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}", result.GetValue(maxCells), result.GetValue(fresh));
+                var heldOutOptions = heldOut.Options(result, pipeline, options.Methods, result.GetValue(proxyPass.Samples));
+                if (result.GetValue(study.Steps) is null) request = request with { Steps = SparsityHeldOutPass.DefaultSteps(request.Steps) };
+                string modelId = $"{Path.GetFullPath(modelPath)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}";
+                if (result.GetValue(dryRun))
+                    SparsityHeldOutPass.DryRun(pipeline, request, heldOutOptions, modelId, options.Shard, loadSeconds);
+                else
+                    heldOut.Run(pipeline, request, heldOutOptions, outPath, modelId, result.GetValue(maxCells), result.GetValue(fresh), options.Shard);
                 return 0;
             }
             if (heldOut.Given(result).ToArray() is { Length: > 0 } studyOnly)
@@ -107,6 +112,14 @@ internal static class SparsityCommand
         });
         return command;
     }
+
+    /// <summary>Options that select the full sweep (the held-out study is the default without them).</summary>
+    public static readonly string[] SweepOptionNames =
+        { "--levels", "--modes", "--sites", "--keep-dense", "--preset", "--profile-only", "--coverage-stride", "--full-sweep", "--proxy", "--proxy-flag" };
+
+    /// <summary>Whether <c>sparsity</c> with these arguments runs the held-out study (no sweep option given).</summary>
+    public static bool IsHeldOutStudy(IEnumerable<string> args) =>
+        !args.Any(a => SweepOptionNames.Contains(a.Split('=', ':')[0]));
 
     internal static SweepOptions Options(ParseResult r, Option<string> method, Option<string?> config, Option<double[]> levels, Option<string[]> modes,
         Option<string[]> sites, Option<int[]> keepDense, Option<string?> preset, Option<bool> profileOnly, Option<int?> maxCells, Option<bool> fresh,

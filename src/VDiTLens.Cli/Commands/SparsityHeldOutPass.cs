@@ -4,6 +4,7 @@ using Spectre.Console;
 using VDiTLens.Cli.Options;
 using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
+using VDiTLens.Studies.Scale;
 using VDiTLens.Studies.Sparsity;
 
 namespace VDiTLens.Cli.Commands;
@@ -24,6 +25,13 @@ internal sealed class SparsityHeldOutPass
     public Option<bool> ValidateProxy { get; } = new("--validate-proxy") { Description = "held-out study: also rank by generations on the dev seeds and report the proxy's Spearman correlation with them" };
     public Option<bool> DevOnly { get; } = new("--dev-only") { Description = "held-out study: stop after the development seeds (ranking, temperatures, validation)" };
     public Option<bool> FeatureDistance { get; } = new("--feature-distance") { Description = "held-out study: also the ResNet18 feature distance per sample (slow on a CPU)" };
+
+    /// <summary>
+    /// The held-out study's denoising steps when <c>--steps</c> is not given: half the model's (every arm and its dense
+    /// reference share them, so the comparison stays matched; the generations are what cost, and a masked one costs
+    /// several dense ones on a CPU). <c>--steps</c> sets any count, the model's own included.
+    /// </summary>
+    public static int DefaultSteps(int modelSteps) => Math.Max(1, modelSteps / 2);
 
     private Option[] All => new Option[] { DevSeeds, TestSeeds, Levels, Protect, RandomDraws, ControlSeed, RankBy, ValidateProxy, DevOnly, FeatureDistance };
 
@@ -64,28 +72,87 @@ internal sealed class SparsityHeldOutPass
     }
 
     /// <param name="modelId">The model and how it runs (path, device, dtype): the results folder's cells belong to it.</param>
-    public void Run(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string outPath, string modelId, int? maxNewCells, bool fresh)
+    public void Run(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string outPath, string modelId, int? maxNewCells, bool fresh, Shard shard)
     {
         string runFolder = ProtectionCells.RunFolder(outPath);
+        if (fresh && !shard.IsAll)
+            throw new VDiTLensException($"--fresh with --shard {shard}: one shard cannot discard the folder the others write to; clear {runFolder} before starting the shards");
         if (fresh && Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
         var cells = ProtectionCells.Open(runFolder, modelId, request, options.Method);
         var study = new ProtectionStudy(pipeline, request, options, cells);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = study.Run(new SynchronousProgress<ProtectionProgress>(p =>
+        var outcome = study.RunShard(shard, new SynchronousProgress<ProtectionProgress>(p =>
         {
             string eta = p.Remaining is { } t ? $", ETA {t:hh\\:mm\\:ss}" : "";
             AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F0} s] {p.Phase} cells {p.Done}/{p.Total}{eta} · {p.Current}");
         }), maxNewCells);
-        if (result is null)
+        if (!shard.IsAll)
+        {
+            ShardSummary.Print(shard, outcome, runFolder, outPath);
+            return;
+        }
+        if (outcome.Computed + outcome.AlreadyDone < outcome.Total)
         {
             AnsiConsole.WriteLine($"stopped after {study.CellsComputed} new cells ({study.CellsReused} were saved before) in {runFolder}; run the same command again to go on");
             return;
         }
-        var summary = ProtectionSummary.Of(result.Samples, options.Bootstrap);
+        AnsiConsole.WriteLine($"{study.CellsComputed} cells computed ({study.Generations} generations), {study.CellsReused} read from {runFolder}, in {clock.Elapsed.TotalSeconds:F0} s");
+        Report(outPath, requireComplete: false);
+    }
+
+    /// <summary>The held-out study's tables from the cells in <paramref name="outPath"/> (also what <c>merge</c> runs); lists missing cells.</summary>
+    public static int Report(string outPath, bool requireComplete)
+    {
+        var cells = ProtectionCells.Existing(ProtectionCells.RunFolder(outPath));
+        var plan = new ProtectionPlan(cells.LoadSettings(), cells);
+        var missing = plan.Missing();
+        if (plan.Collect() is not { } result)
+        {
+            AnsiConsole.WriteLine("held-out sparsity study: the development cells are not all saved yet, so no arm can be reported");
+            return ShardSummary.Missing("sparsity (held-out)", plan.Cells.Count, missing, requireComplete);
+        }
+        var summary = ProtectionSummary.Of(result.Samples, result.Options.Bootstrap);
         var files = ProtectionReport.Write(outPath, result, summary);
         Summarise(result, summary);
-        AnsiConsole.WriteLine($"{study.CellsComputed} cells computed ({result.Generations} generations, {result.ProxyForwards} proxy forwards), {study.CellsReused} read from {runFolder}, in {result.Elapsed.TotalSeconds:F0} s; " +
+        AnsiConsole.WriteLine($"{result.Generations} generations and {result.ProxyForwards} proxy forwards in the study's cells; " +
             $"wrote {string.Join(", ", files.Select(Path.GetFileName))} under {Path.Combine(outPath, SparsityReport.Folder)}");
+        return ShardSummary.Missing("sparsity (held-out)", plan.Cells.Count, missing, requireComplete);
+    }
+
+    /// <summary>
+    /// Runs the study's own code in a scratch folder on the first held-out seed's dense run and its all-masked arm at the
+    /// first level (every stage: text encoding, denoising, decoding, metrics, saving) and the summary of that arm's rows,
+    /// then scales the arm's time by the plan's costs (one generation plus half a generation for the share of masked layers).
+    /// </summary>
+    public static void DryRun(ITextToVideoPipeline pipeline, GenerationRequest request, ProtectionOptions options, string modelId, Shard shard, double loadSeconds)
+    {
+        var scratch = Directory.CreateTempSubdirectory("vditlens-dry-run-");
+        try
+        {
+            var cells = ProtectionCells.Open(ProtectionCells.RunFolder(scratch.FullName), modelId, request, options.Method);
+            var study = new ProtectionStudy(pipeline, request, options, cells);
+            var plan = study.Plan;
+            long seed = options.TestSeeds[0];
+            string dense = ProtectionCells.DenseId(seed);
+            var masked = plan.Cells.First(c => c.Kind == ProtectionCellKind.Arm && c.Seed == seed && c.Arm == ProtectionArms.AllMasked);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            study.ComputeOnly(dense);
+            double denseSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            study.ComputeOnly(masked.Planned.Id);
+            double cellSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var rows = cells.Get<SampleRow[]>(plan.ArmOf(masked)!.CellId);
+            ProtectionSummary.Of(rows.Select(r => r with { Arm = ProtectionArms.AllMasked }).ToArray(), options.Bootstrap);
+            // the summary bootstraps every arm's rows: its time grows with the arm cells
+            double reportSeconds = clock.Elapsed.TotalSeconds * plan.Cells.Count(c => c.Kind is ProtectionCellKind.Arm or ProtectionCellKind.OtherSeed);
+            AnsiConsole.WriteLine($"the dense run of seed {seed}: {denseSeconds:F2} s (cost 1 in the plan)");
+            Estimate.Print(plan.StudyPlan, new CellTiming(loadSeconds, 0, cellSeconds, masked.Planned.Cost, reportSeconds), shard, pipeline.Options.Device.ToString());
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
     }
 
     private static string F(double v) => v.ToString("G3", CultureInfo.InvariantCulture);

@@ -13,9 +13,6 @@ internal sealed class SparsityProxyPass
     public Option<int> Samples { get; } = new("--proxy-samples") { Description = "denoising steps the proxy samples", DefaultValueFactory = _ => 4 };
     public Option<int> Flag { get; } = new("--proxy-flag") { Description = "after the proxy, run the full sweep only on this many most sensitive layers (0: proxy only)", DefaultValueFactory = _ => 0 };
 
-    /// <summary>The options that belong to the full sweep's proxy pass (<c>--proxy-samples</c> also sets the held-out study's proxy).</summary>
-    public IEnumerable<Option> SweepOptions => new Option[] { Proxy, Flag };
-
     public void AddTo(Command command)
     {
         command.Options.Add(Proxy);

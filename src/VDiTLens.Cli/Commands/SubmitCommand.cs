@@ -53,9 +53,11 @@ internal static class SubmitCommand
                 Verb = verb, Arguments = args, Shards = shards,
                 Out = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "out/report",
                 WorkingDirectory = Environment.CurrentDirectory, MaxParallel = r.GetValue(MaxParallel), Name = r.GetValue(Name)!,
-                // Uniform cells with K dense layers are ranked from every shard's single-layer cells, and the sink study's arms
-                // need their baseline generation, which another shard may compute: a second pass computes them.
-                Phases = verb == "sinks" || (verb == "sparsity" && (args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset"))) ? 2 : 1,
+                // Uniform cells with K dense layers are ranked from every shard's single-layer cells, the held-out sparsity
+                // study's arms from its development cells, and the sink study's arms need their baseline generation, which
+                // another shard may compute: a second pass computes them.
+                Phases = verb == "sinks" || (verb == "sparsity" && (SparsityCommand.IsHeldOutStudy(args)
+                    || args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset"))) ? 2 : 1,
             };
             job.Validate();
             return job;

@@ -4,9 +4,10 @@ using Xunit.Abstractions;
 namespace VDiTLens.Tests.Cli;
 
 /// <summary>
-/// The study verbs other than sparsity, sharded on the embedded model (tiny settings, CPU): two shards into one folder,
-/// then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing. The sink
-/// study's arms wait for their baseline when another shard generates it, so its shards run twice.
+/// The study verbs other than the sparsity sweep, sharded on the embedded model (tiny settings, CPU): two shards into one
+/// folder, then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing. The
+/// sink study's arms wait for their baseline when another shard generates it, and the held-out sparsity study's ranked
+/// arms for its development cells, so their shards run twice.
 /// </summary>
 [Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisposable
@@ -156,6 +157,55 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
         Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards.yaml")));
         Assert.False(File.Exists(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
+    }
+
+    /// <summary>
+    /// The held-out sparsity study (the default of the verb) on the random 2-layer pixel-space pipeline, whose masked
+    /// generations take milliseconds: 1 prompt, 1 step, level 0.5, K = 1, one random draw, the proxy at one step.
+    /// </summary>
+    private static string[] HeldOutArgs(string model) =>
+    [
+        "sparsity", "--model", model, "--prompt", "a red circle moving left", "--steps", "1", "--frames", "3", "--height", "8", "--width", "12",
+        "--max-sequence-length", "8", "--guidance", "3", "--device", "cpu", "--dtype", "float32",
+        "--test-levels", "0.5", "--random-draws", "1", "--proxy-samples", "1",
+    ];
+
+    [Fact]
+    public void Held_out_sparsity_two_shards_and_a_second_pass_merge_to_the_unsharded_tables()
+    {
+        using var model = new VDiTLens.Tests.Pipelines.PixelSpacePipeline();
+        string whole = Path.Combine(_dir, "heldout-whole"), sharded = Path.Combine(_dir, "heldout-sharded");
+        var common = HeldOutArgs(model.Path);
+        Cli(common.Concat(new[] { "--out", whole }).ToArray());
+        string Shard(int i) => Cli(common.Concat(new[] { "--out", sharded, "--shard", $"{i}/2" }).ToArray()).Out;
+        var first = Shard(0) + Shard(1);
+        Assert.Contains("wait for other shards' cells", first); // arms ranked from the proxy cell the other shard computed
+        var (_, partial) = Cli("merge", "--out", sharded);
+        Assert.Contains("missing", partial);
+        Shard(0);
+        Shard(1);
+        Assert.Contains("shard 0/2: 0 cells computed", Shard(0));
+        var (_, merged) = Cli("merge", "--out", sharded);
+        Assert.DoesNotContain("missing", merged);
+        foreach (var file in new[] { "protection_samples.csv", "protection_summary.csv", "protection_ranking.csv", "protection.json" })
+            Assert.Equal(File.ReadAllText(Path.Combine(whole, "sparsity", file)), File.ReadAllText(Path.Combine(sharded, "sparsity", file)));
+        // noise floor, other seed, all masked, sensitive, least sensitive, 1 random draw, random keys, τ: × 1 prompt × 2 held-out seeds
+        Assert.Equal(1 + 8 * 2, File.ReadAllLines(Path.Combine(whole, "sparsity", "protection_samples.csv")).Length);
+
+        string dry = Path.Combine(_dir, "heldout-dry");
+        var (_, estimate) = Cli(common.Concat(new[] { "--shard", "0/2", "--dry-run", "--out", dry }).ToArray());
+        // the proxy, 2 dense runs, and per held-out seed 8 arm cells; each counted as a generation of 1 step × 2 guidance branches
+        Assert.Matches(@"estimate: cells=19 generations=19 forwards=38 seconds=\d", estimate);
+        Assert.Contains("over 2 shards the longest takes", estimate);
+        Assert.False(Directory.Exists(dry), "a dry run writes nothing in --out");
+        // without --steps the study runs half the model's steps (the pipeline's default 50): 19 cells × 25 steps × 2 branches
+        var defaultSteps = common.Where((a, i) => a != "--steps" && (i == 0 || common[i - 1] != "--steps")).ToArray();
+        Assert.Matches(@"estimate: cells=19 generations=19 forwards=950 seconds=\d", Cli(defaultSteps.Concat(new[] { "--dry-run", "--out", dry }).ToArray()).Out);
+
+        var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sparsity", "--out", sharded);
+        Assert.Contains("submitted twice", slurm); // the arms wait for the development cells another shard computes
+        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "sparsity", "--out", sharded);
+        Assert.True(File.Exists(Path.Combine(sharded, "k8s", "shards-phase2.yaml")));
     }
 
     public void Dispose()

@@ -61,8 +61,9 @@ public sealed record ProtectionSummary(
             var randomArms = arms.Keys.Where(a => a.StartsWith(ProtectionArms.RandomDensePrefix, StringComparison.Ordinal)).ToArray();
             foreach (var (name, value) in metrics.Where(m => Scaled.Contains(m.Name)))
             {
+                // a partial merge may lack a draw's sample: then the unit has no mean over draws
                 double? ArmValue(string arm, (int, long) unit) => arm == "random_dense_mean"
-                    ? (randomArms.Length == 0 ? null : randomArms.Average(a => value(arms[a][unit])!.Value))
+                    ? (randomArms.Length == 0 || randomArms.Any(a => !arms[a].ContainsKey(unit)) ? null : randomArms.Average(a => value(arms[a][unit])!.Value))
                     : arms.TryGetValue(arm, out var byUnit) && byUnit.TryGetValue(unit, out var row) ? value(row) : null;
                 void Add(string a, string b)
                 {

@@ -10,10 +10,12 @@ using static TorchSharp.torch;
 namespace VDiTLens.Studies.Sparsity;
 
 /// <summary>
-/// The held-out study's results folder (<c>&lt;report&gt;/sparsity/protection/</c>, a <see cref="StudyFolder"/>): its
+/// The held-out study's results folder (<c>&lt;report&gt;/sparsity/run/protection/</c>, a <see cref="StudyFolder"/>): its
 /// settings are what every generation shares (model, prompts, sizes, method); each cell is one generation's outcome
 /// (a dense run as safetensors, anything else as JSON), named by everything else that determines it, so a rerun skips
-/// every saved cell, and a rerun with more seeds or levels reuses the ones it shares.
+/// every saved cell, and a rerun with more seeds or levels reuses the ones it shares. <c>study.json</c> holds the
+/// study's options and sites (<see cref="ProtectionSettings"/>), which every shard must share and merging reads;
+/// <c>plan.json</c> its cells.
 /// </summary>
 public sealed class ProtectionCells
 {
@@ -23,7 +25,46 @@ public sealed class ProtectionCells
 
     public string Folder => _folder.Folder;
 
-    public static string RunFolder(string reportFolder) => Path.Combine(reportFolder, SparsityReport.Folder, "protection");
+    public const string StudyFile = "study.json";
+
+    public static string RunFolder(string reportFolder) => Path.Combine(reportFolder, SparsityReport.Folder, "run", "protection");
+
+    /// <summary>A folder some run has started, opened with the settings it holds (to merge its cells without a model).</summary>
+    public static ProtectionCells Existing(string runFolder)
+    {
+        string path = Path.Combine(runFolder, StudyFolder.SettingsFile);
+        if (!File.Exists(path) || !File.Exists(Path.Combine(runFolder, StudyFile)))
+            throw new VDiTLensException($"{runFolder}: no held-out sparsity study here (no run or shard has started)");
+        var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path))
+            ?? throw new VDiTLensException($"{path}: unreadable settings");
+        return new ProtectionCells(StudyFolder.Open(runFolder, settings));
+    }
+
+    /// <summary>
+    /// Records the study's options and sites. A folder recording other ones is refused when <paramref name="replace"/>
+    /// is false (a shard: its siblings must run the same study); a whole run replaces them, reusing the generations it shares.
+    /// </summary>
+    public void Record(ProtectionSettings settings, bool replace)
+    {
+        string path = Path.Combine(Folder, StudyFile), json = settings.ToJson();
+        if (!replace && File.Exists(path) && File.ReadAllText(path) != json)
+            throw new VDiTLensException($"{path}: this folder holds a held-out study with other options or sites; give every shard the same options, or write to another folder");
+        if (!File.Exists(path) || File.ReadAllText(path) != json) AtomicFile.WriteAllText(path, json);
+    }
+
+    public ProtectionSettings LoadSettings()
+    {
+        string path = Path.Combine(Folder, StudyFile);
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<ProtectionSettings>(File.ReadAllText(path), CellStore.Json)
+                ?? throw new VDiTLensException($"{path}: empty study settings");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new VDiTLensException($"{path}: unreadable study settings ({e.Message}); run any shard again to rewrite it");
+        }
+    }
 
     /// <param name="modelId">The model and how it runs (path, device, dtype).</param>
     public static ProtectionCells Open(string runFolder, string modelId, GenerationRequest request, SweepMethod method) =>

@@ -42,7 +42,6 @@ public static class ProtectionReport
             summary,
             generations = result.Generations,
             proxy_forwards = result.ProxyForwards,
-            seconds = result.Elapsed.TotalSeconds,
             notes = result.Notes,
         }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return files;

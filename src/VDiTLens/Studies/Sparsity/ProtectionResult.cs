@@ -24,9 +24,10 @@ public sealed record SampleRow(
     string Arm, double? Level, string DenseLayers, int Prompt, long Seed,
     double LatentRelativeL2, double Psnr, double Ssim, double MsSsim, double TemporalFlickering, double DenseTemporalFlickering, double? FeatureDistance);
 
+/// <summary>The study from its saved cells: <see cref="Generations"/> and <see cref="ProxyForwards"/> are those the saved cells hold, whichever run made them.</summary>
 public sealed record ProtectionResult(
     IReadOnlyList<string> Sites, ProtectionOptions Options, DevSelection Dev, IReadOnlyList<SampleRow> Samples,
-    int Generations, int ProxyForwards, TimeSpan Elapsed, IReadOnlyList<string> Notes);
+    int Generations, int ProxyForwards, IReadOnlyList<string> Notes);
 
 /// <summary>Arm names of the held-out study.</summary>
 public static class ProtectionArms
