@@ -19,6 +19,8 @@ namespace VDiTLens.Pipelines;
 /// transformer's latents are the video in [-1, 1] (pixel-space tiny models). Wan2.2 A14B: two experts switched on the
 /// timestep (<see cref="Experts"/>; the expert of each call is <see cref="AttentionRunState.Expert"/>); Wan2.2 TI2V-5B:
 /// per-token timesteps and, with <see cref="GenerationRequest.Image"/>, the first frame conditioned on an image.
+/// A WanImageToVideoPipeline folder (Wan2.1 I2V, Wan2.2 I2V-A14B) conditions every generation on the image through
+/// extra input channels (<see cref="WanImageCondition"/>).
 /// Not thread-safe: one generation at a time.
 /// </summary>
 public sealed class WanPipeline : ITextToVideoPipeline
@@ -35,7 +37,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// <summary>Null for a pixel-space pipeline.</summary>
     public WanVae? Vae { get; }
     public VideoGeometry Geometry { get; }
-    public string ClassName => WanPipelineFolder.PipelineClass;
+    public string ClassName => Folder.ClassName;
 
     /// <summary>diffusers' WanPipeline defaults; the prompt length is the tokenizer's model_max_length when it has one.</summary>
     public GenerationDefaults Defaults => GenerationDefaults.Wan with { MaxSequenceLength = Tokenizer.ModelMaxLength ?? GenerationDefaults.Wan.MaxSequenceLength };
@@ -57,9 +59,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
         Scheduler = scheduler;
         Vae = vae;
         var t = folder.TransformerConfig;
+        // the latents have the transformer's output channels (image-to-video inputs carry the condition besides)
         Geometry = vae is null
-            ? new VideoGeometry(t.in_channels, 1, 1, t.patch_size, false)
-            : new VideoGeometry(t.in_channels, vae.Config.TemporalScale, vae.Config.SpatialScale, t.patch_size, true);
+            ? new VideoGeometry(t.out_channels, 1, 1, t.patch_size, false)
+            : new VideoGeometry(t.out_channels, vae.Config.TemporalScale, vae.Config.SpatialScale, t.patch_size, true);
     }
 
     /// <summary>
@@ -150,8 +153,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
         request.RejectTrueCfg(ClassName);
         if (request.GuidanceScale2 is not null && Experts.Transformer2 is null)
             throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) needs a two-expert pipeline; {Folder.IndexFile} has no transformer_2 and boundary_ratio");
-        if (request.Image is not null && !Folder.ExpandTimesteps)
-            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan2.2 TI2V pipeline; {Folder.IndexFile} does not set expand_timesteps");
+        if (request.Image is not null && !Folder.ExpandTimesteps && !Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image (first-frame conditioning) needs an image-to-video pipeline ({WanPipelineFolder.ImageToVideoClass}, or Wan2.2 TI2V's expand_timesteps); {Folder.IndexFile} is a text-to-video {ClassName} without expand_timesteps");
+        if (request.Image is null && Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
@@ -163,6 +168,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
             {
                 mask = WanTokenTimesteps.FirstFrameMask(latents.shape, request.Image is not null, Options.Device);
                 if (request.Image is { } image) condition = ImageCondition(image, request, batch);
+            }
+            else if (Folder.ConcatImageCondition)
+            {
+                condition = ImageConditionChannels(request);
             }
             using var cond = request.PromptEmbeds is { } givenCond
                 ? Given(givenCond, batch, "PromptEmbeds")
@@ -179,7 +188,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
                     : (_, t) => ExpertAt(t) == WanExperts.Second ? request.GuidanceScale2 ?? request.GuidanceScale : request.GuidanceScale,
             };
             var final = loop.Run(latents, cond, uncond, request);
-            if (condition is null) return final;
+            if (condition is null || mask is null) return final;
             using (final) return WanTokenTimesteps.Blend(mask!, condition, final);
         }
         catch
@@ -210,6 +219,8 @@ public sealed class WanPipeline : ITextToVideoPipeline
     {
         using var scope = torch.NewDisposeScope();
         var model = Experts.Activate(Seam.State.Expert);
+        if (Folder.ConcatImageCondition)
+            return model.Forward(WanImageCondition.Concat(x, condition!), t, text.Embeds).MoveToOuterDisposeScope();
         // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
         var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
             : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
@@ -224,7 +235,34 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// </summary>
     private Tensor ImageCondition(Tensor image, GenerationRequest request, int batch)
     {
-        if (Vae is not { } vae)
+        using var scope = torch.NewDisposeScope();
+        return EncodeImageLatents(Pixels(image, request, batch).unsqueeze(2), batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The condition channels a WanImageToVideoPipeline folder (without expand_timesteps) gives the transformer beside
+    /// the latents at every step: [B, T + z_dim, F', H', W'] float32 = cat(first-frame mask, normalised VAE mode of the
+    /// request's image followed by frames − 1 black frames), see <see cref="WanImageCondition"/>.
+    /// </summary>
+    public Tensor ImageConditionChannels(GenerationRequest request)
+    {
+        if (!Folder.ConcatImageCondition)
+            throw new VDiTLensException($"{Folder.IndexFile}: a {ClassName}{(Folder.ExpandTimesteps ? " with expand_timesteps" : "")} takes no image condition channels");
+        if (request.Image is not { } image)
+            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        int batch = request.BatchSize;
+        var shape = Geometry.LatentShape(batch, request.Frames, request.Height, request.Width);
+        var latents = EncodeImageLatents(WanImageCondition.ConditionVideo(Pixels(image, request, batch), request.Frames), batch);
+        var mask = WanImageCondition.FirstFrameMask(batch, Vae!.Config.TemporalScale, request.Frames, shape[3], shape[4], Options.Device);
+        return torch.cat(new[] { mask, latents }, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The request's image as float32 pixels in [−1, 1] on the device (diffusers' video processor maps [0, 1] to [−1, 1]).</summary>
+    private Tensor Pixels(Tensor image, GenerationRequest request, int batch)
+    {
+        if (Vae is null)
             throw new VDiTLensException($"Image conditioning needs the vae component ({Folder.IndexFile})");
         if (image.dim() != 4 || image.shape[1] != 3 || image.shape[2] != request.Height || image.shape[3] != request.Width
             || (image.shape[0] != 1 && image.shape[0] != batch))
@@ -233,7 +271,15 @@ public sealed class WanPipeline : ITextToVideoPipeline
         using var scope = torch.NewDisposeScope();
         var pixels = image.to(ScalarType.Float32).to(Options.Device);
         if (pixels.min().item<float>() >= 0) pixels = pixels * 2 - 1;
-        var moments = vae.EncodeMoments(pixels.unsqueeze(2).to(vae.DType));
+        return pixels.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A video [1 or B, 3, F, H, W] in [−1, 1] → the normalised mode of its VAE latents, float32, one row per video.</summary>
+    private Tensor EncodeImageLatents(Tensor video, int batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var vae = Vae!;
+        var moments = vae.EncodeMoments(video.to(vae.DType));
         var mode = LatentDistribution.FromMoments(moments).Mode.to(ScalarType.Float32);
         if (mode.shape[0] != batch) mode = mode.repeat(batch, 1, 1, 1, 1);
         return vae.Normalize(mode).MoveToOuterDisposeScope();
