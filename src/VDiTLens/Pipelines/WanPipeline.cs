@@ -36,6 +36,9 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public IScheduler Scheduler { get; }
     /// <summary>Null for a pixel-space pipeline.</summary>
     public WanVae? Vae { get; }
+    /// <summary>Wan2.1 I2V: the CLIP vision tower and its image processor; null for other layouts.</summary>
+    public ClipVisionModel? ImageEncoder { get; }
+    public ClipImageProcessor? ImageProcessor { get; }
     public VideoGeometry Geometry { get; }
     public string ClassName => Folder.ClassName;
 
@@ -49,9 +52,11 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
 
     private WanPipeline(WanPipelineFolder folder, ComputeOptions options, IPromptTokenizer tokenizer, ITextEncoder textEncoder,
-        WanExperts experts, IScheduler scheduler, WanVae? vae)
+        WanExperts experts, IScheduler scheduler, WanVae? vae, ClipVisionModel? imageEncoder, ClipImageProcessor? imageProcessor)
     {
         Folder = folder;
+        ImageEncoder = imageEncoder;
+        ImageProcessor = imageProcessor;
         Options = options;
         Tokenizer = tokenizer;
         TextEncoder = textEncoder;
@@ -103,7 +108,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
                 o => WanTransformer3DModel.Load(second, o with { Device = device }, transformer.Seam, transformer.Hooks));
         }
         var experts = new WanExperts(transformer, transformer2, options.Device, activeOnly);
-        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, experts, scheduler, vae);
+        var imageEncoder = folder.ImageEncoderConfig is not { } clip ? null
+            : parts.Add(o => new ClipVisionModel(clip, o.Device, o.DType), o => ClipVisionModel.Load(folder.ImageEncoder!, o));
+        var imageProcessor = folder.ImageProcessorPath is { } processorPath ? ClipImageProcessor.Read(processorPath) : null;
+        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, experts, scheduler, vae, imageEncoder, imageProcessor);
         parts.Keep();
         return pipeline;
     }
@@ -161,7 +169,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
         var latents = InitialLatents(request);
-        Tensor? mask = null, condition = null;
+        Tensor? mask = null, condition = null, imageEmbeds = null;
         try
         {
             if (Folder.ExpandTimesteps)
@@ -172,6 +180,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
             else if (Folder.ConcatImageCondition)
             {
                 condition = ImageConditionChannels(request);
+                if (ImageEncoder is not null) imageEmbeds = EncodeImage(request.Image!);
             }
             using var cond = request.PromptEmbeds is { } givenCond
                 ? Given(givenCond, batch, "PromptEmbeds")
@@ -181,7 +190,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
                     ? Given(givenUncond, batch, "NegativePromptEmbeds")
                     : new TextConditioning(EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength), null);
             Scheduler.SetTimesteps(request.Steps);
-            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition), Folder.Transformer.Path)
+            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition, imageEmbeds), Folder.Transformer.Path)
             {
                 ExpertAt = Experts.Transformer2 is null ? null : (_, t) => ExpertAt(t),
                 GuidanceScaleAt = Experts.Transformer2 is null ? null
@@ -200,6 +209,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         {
             mask?.Dispose();
             condition?.Dispose();
+            imageEmbeds?.Dispose();
         }
     }
 
@@ -215,12 +225,16 @@ public sealed class WanPipeline : ITextToVideoPipeline
     }
 
     /// <summary>One transformer call of the loop: the step's expert, per-token timesteps and the conditioning frame where the folder asks for them.</summary>
-    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition)
+    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition, Tensor? imageEmbeds)
     {
         using var scope = torch.NewDisposeScope();
         var model = Experts.Activate(Seam.State.Expert);
         if (Folder.ConcatImageCondition)
-            return model.Forward(WanImageCondition.Concat(x, condition!), t, text.Embeds).MoveToOuterDisposeScope();
+        {
+            var imageRows = imageEmbeds is null || imageEmbeds.shape[0] == x.shape[0] ? imageEmbeds
+                : imageEmbeds.repeat(x.shape[0] / imageEmbeds.shape[0], 1, 1);
+            return model.Forward(WanImageCondition.Concat(x, condition!), t, text.Embeds, imageRows).MoveToOuterDisposeScope();
+        }
         // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
         var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
             : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
@@ -257,6 +271,21 @@ public sealed class WanPipeline : ITextToVideoPipeline
         var latents = EncodeImageLatents(WanImageCondition.ConditionVideo(Pixels(image, request, batch), request.Frames), batch);
         var mask = WanImageCondition.FirstFrameMask(batch, Vae!.Config.TemporalScale, request.Frames, shape[3], shape[4], Options.Device);
         return torch.cat(new[] { mask, latents }, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Wan2.1 I2V's image embeddings (WanImageToVideoPipeline.encode_image): the image through the CLIP image processor
+    /// (rounded to 8-bit levels, resized, cropped, normalised) and the vision tower, whose penultimate hidden state
+    /// [1 or B, tokens, image_dim] (257 tokens for ViT-H/14) is returned in the transformer dtype on the device.
+    /// </summary>
+    public Tensor EncodeImage(Tensor image)
+    {
+        if (ImageEncoder is not { } encoder || ImageProcessor is not { } processor)
+            throw new VDiTLensException($"{Folder.IndexFile}: this {ClassName} has no image_encoder / image_processor (only Wan2.1 I2V transformers take image embeddings)");
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var pixels = processor.Preprocess(image).to(Options.DType).to(Options.Device);
+        return encoder.PenultimateHiddenState(pixels).to(Options.DType).MoveToOuterDisposeScope();
     }
 
     /// <summary>The request's image as float32 pixels in [−1, 1] on the device (diffusers' video processor maps [0, 1] to [−1, 1]).</summary>
@@ -312,5 +341,6 @@ public sealed class WanPipeline : ITextToVideoPipeline
         Experts.Dispose();
         TextEncoder.Dispose();
         Vae?.Dispose();
+        ImageEncoder?.Dispose();
     }
 }

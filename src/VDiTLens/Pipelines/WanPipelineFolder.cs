@@ -24,6 +24,8 @@ public sealed class WanPipelineFolder
     public static readonly string[] SupportedSchedulers = { "UniPCMultistepScheduler", "FlowMatchEulerDiscreteScheduler" };
     private const string TransformerClass = "WanTransformer3DModel";
     private const string VaeClass = "AutoencoderKLWan";
+    private const string ImageEncoderClass = "CLIPVisionModel";
+    private const string ImageProcessorClass = "CLIPImageProcessor";
 
     public PipelineFolder Folder { get; }
     /// <summary>model_index.json's <c>_class_name</c>: <see cref="PipelineClass"/> or <see cref="ImageToVideoClass"/>.</summary>
@@ -37,6 +39,12 @@ public sealed class WanPipelineFolder
     public string SchedulerPath { get; }
     public string? VaePath { get; }
     public WanVaeConfig? VaeConfig { get; }
+
+    /// <summary>Wan2.1 I2V: the CLIP vision tower whose penultimate hidden state the transformer's image embedder takes; null otherwise.</summary>
+    public ModelFolder? ImageEncoder { get; }
+    public ClipVisionConfig? ImageEncoderConfig { get; }
+    /// <summary>Wan2.1 I2V: the folder of the CLIPImageProcessor's preprocessor_config.json; null otherwise.</summary>
+    public string? ImageProcessorPath { get; }
 
     /// <summary>The low-noise expert of a Wan2.2 A14B pipeline; null with one transformer.</summary>
     public ModelFolder? Transformer2 { get; }
@@ -88,6 +96,16 @@ public sealed class WanPipelineFolder
             VaePath = Folder.ComponentPath("vae");
             VaeConfig = WanVaeConfig.Read(Folder.OpenComponent("vae", VaeClass));
         }
+        if (TransformerConfig.HasImageConditioning)
+        {
+            // the image embeddings come from the image encoder, which only WanImageToVideoPipeline runs
+            if (!IsImageToVideo)
+                throw new VDiTLensException($"{Path.Combine(Transformer.Path, "config.json")}: image_dim = {TransformerConfig.image_dim} (a Wan2.1 I2V transformer) in a {ClassName}; its model_index.json must be a {ImageToVideoClass} with image_encoder and image_processor");
+            Folder.RequireComponents(ClassName, new[] { "image_encoder", "image_processor" }, " (the transformer sets image_dim)");
+            ImageEncoder = ModelFolder.Open(Folder.ComponentPath("image_encoder"));
+            ImageEncoderConfig = ClipVisionConfig.Read(ImageEncoder);
+            ImageProcessorPath = Folder.ComponentPath("image_processor");
+        }
         CheckSizes();
     }
 
@@ -115,6 +133,8 @@ public sealed class WanPipelineFolder
             {
                 "transformer" or "transformer_2" => TransformerClass,
                 "vae" => VaeClass,
+                "image_encoder" => ImageEncoderClass,
+                "image_processor" => ImageProcessorClass,
                 _ => "",
             };
             if (expected != "" && cls != expected)
@@ -142,6 +162,7 @@ public sealed class WanPipelineFolder
             {
                 ("in_channels", t.in_channels, t2.in_channels), ("out_channels", t.out_channels, t2.out_channels),
                 ("text_dim", t.text_dim, t2.text_dim), ("num_layers", t.num_layers, t2.num_layers),
+                ("image_dim", t.image_dim?.ToString() ?? "null", t2.image_dim?.ToString() ?? "null"),
                 ("patch_size", string.Join(",", t.patch_size), string.Join(",", t2.patch_size)),
             }.FirstOrDefault(m => !m.A.Equals(m.B));
             if (mismatch.Field is not null)
@@ -151,6 +172,9 @@ public sealed class WanPipelineFolder
         if (ExpandTimesteps && (t.patch_size[0] != 1 || t.patch_size[1] != 2 || t.patch_size[2] != 2))
             throw new VDiTLensException(
                 $"{transformerConfig}: patch_size = [{string.Join(", ", t.patch_size)}], but expand_timesteps (per-token timesteps) takes one timestep per 1×2×2 patch as diffusers lays them out; it needs [1, 2, 2]");
+        if (ImageEncoderConfig is { } image && image.hidden_size != t.image_dim)
+            throw new VDiTLensException(
+                $"component sizes do not match: image_encoder/config.json hidden_size = {image.hidden_size} but transformer/config.json image_dim = {t.image_dim} ({Folder.Path}); the components come from different models");
         if (TextEncoderConfig.d_model != t.text_dim)
             throw new VDiTLensException(
                 $"component sizes do not match: text_encoder/config.json d_model = {TextEncoderConfig.d_model} but transformer/config.json text_dim = {t.text_dim} ({Folder.Path}); the components come from different models");
