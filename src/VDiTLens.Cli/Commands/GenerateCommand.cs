@@ -23,12 +23,12 @@ internal static class GenerateCommand
         var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
         var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
         var guidance2 = new Option<double?>("--guidance-scale-2", "--guidance-2") { Description = "Wan2.2 A14B only: diffusers' guidance_scale_2, the guidance scale of the low-noise expert (transformer_2); default: --guidance" };
-        var image = new Option<string?>("--image") { Description = "Wan2.2 TI2V only: safetensors file with the first frame under key 'image', [1, 3, height, width] in [0, 1]" };
+        var image = new Option<string?>("--image") { Description = "image-to-video (WanImageToVideoPipeline folders, where it is required, and Wan2.2 TI2V): safetensors file with the first frame under key 'image', [1, 3, height, width] in [0, 1]" };
         var placement = new Option<string>("--expert-placement") { Description = "Wan2.2 A14B only: auto (both experts on the GPU when they fit, docs/pipeline.md), both, or active (only the expert in use on the GPU)", DefaultValueFactory = _ => "auto" };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
         var interventions = new Option<string?>("--interventions") { Description = "intervention config: a JSON list [{\"type\":\"block_topk\",\"sparsity\":0.85,\"sites\":[\"self\"]}, ...] or a file holding it (types and fields: docs/sparsity.md)" };
         var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
-        var command = new Command("generate", "Text-to-video with a diffusers pipeline folder (Wan2.1, Wan2.2, CogVideoX, Mochi-1, HunyuanVideo)");
+        var command = new Command("generate", "Text-to-video (and Wan image-to-video) with a diffusers pipeline folder (Wan2.1, Wan2.2, CogVideoX, Mochi-1, HunyuanVideo)");
         study.AddTo(command, withOut: false);
         foreach (var o in new Option[] { prompt, negative, dynamicCfg, guidance2, image, placement, latents, fps, split, interventions, output })
             command.Options.Add(o);
@@ -112,8 +112,8 @@ internal static class GenerateCommand
             _ => throw new VDiTLensException($"--expert-placement {placement}: use auto, both or active"),
         };
         if (chosen == ExpertPlacement.Auto) return TextToVideoPipelines.Load(model, options);
-        if (!PipelineFolder.IsPipeline(model) || PipelineFolder.Open(model).ClassName != WanPipelineFolder.PipelineClass)
-            throw new VDiTLensException($"--expert-placement {placement}: only a WanPipeline folder (Wan2.2 A14B) has experts to place");
+        if (!PipelineFolder.IsPipeline(model) || !WanPipelineFolder.PipelineClasses.Contains(PipelineFolder.Open(model).ClassName))
+            throw new VDiTLensException($"--expert-placement {placement}: only a WanPipeline or WanImageToVideoPipeline folder (Wan2.2 A14B) has experts to place");
         return WanPipeline.Load(model, options, chosen);
     }
 }

@@ -59,9 +59,11 @@ public sealed record GenerationRequest
     public double? GuidanceScale2 { get; init; }
 
     /// <summary>
-    /// Wan2.2 TI2V only (diffusers' <c>image=</c> of WanImageToVideoPipeline with expand_timesteps): the first frame,
-    /// [1 or B, 3, Height, Width] float in [0, 1] (taken as already in [−1, 1] when it has negative values, as diffusers'
-    /// image processor treats tensors). Its VAE latent replaces the first latent frame, which is not denoised.
+    /// Wan image-to-video only (diffusers' <c>image=</c> of WanImageToVideoPipeline): the first frame, [1 or B, 3,
+    /// Height, Width] float in [0, 1] (taken as already in [−1, 1] when it has negative values, as diffusers' image
+    /// processor treats tensors). Required by a WanImageToVideoPipeline folder (Wan2.1 I2V, Wan2.2 I2V-A14B: the image
+    /// enters as extra transformer channels and, for Wan2.1, through the image encoder); with Wan2.2 TI2V's
+    /// expand_timesteps its VAE latent replaces the first latent frame, which is not denoised.
     /// </summary>
     public Tensor? Image { get; init; }
 
@@ -125,7 +127,7 @@ public sealed record GenerationRequest
         if (GuidanceScale2 is not null)
             throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) = {GuidanceScale2} needs a two-expert pipeline (Wan2.2 A14B: transformer_2 and boundary_ratio); {pipelineClass} has one transformer");
         if (Image is not null)
-            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan2.2 TI2V pipeline (expand_timesteps); {pipelineClass} is text-to-video only");
+            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan image-to-video pipeline (WanImageToVideoPipeline, or Wan2.2 TI2V's expand_timesteps); {pipelineClass} is text-to-video only");
     }
 
     /// <summary>For pipelines without diffusers' <c>use_dynamic_cfg</c>: refuses a request that asks for it.</summary>

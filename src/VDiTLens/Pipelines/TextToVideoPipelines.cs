@@ -10,6 +10,7 @@ public static class TextToVideoPipelines
     private static readonly Dictionary<string, Func<string, ComputeOptions, ITextToVideoPipeline>> Loaders = new()
     {
         [WanPipelineFolder.PipelineClass] = (path, options) => WanPipeline.Load(path, options),
+        [WanPipelineFolder.ImageToVideoClass] = (path, options) => WanPipeline.Load(path, options),
         [CogVideoXPipelineFolder.PipelineClass] = CogVideoXPipeline.Load,
         [MochiPipelineFolder.PipelineClass] = MochiPipeline.Load,
         [HunyuanVideoPipelineFolder.PipelineClass] = HunyuanVideoPipeline.Load,

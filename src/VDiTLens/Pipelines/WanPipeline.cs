@@ -19,6 +19,8 @@ namespace VDiTLens.Pipelines;
 /// transformer's latents are the video in [-1, 1] (pixel-space tiny models). Wan2.2 A14B: two experts switched on the
 /// timestep (<see cref="Experts"/>; the expert of each call is <see cref="AttentionRunState.Expert"/>); Wan2.2 TI2V-5B:
 /// per-token timesteps and, with <see cref="GenerationRequest.Image"/>, the first frame conditioned on an image.
+/// A WanImageToVideoPipeline folder (Wan2.1 I2V, Wan2.2 I2V-A14B) conditions every generation on the image through
+/// extra input channels (<see cref="WanImageCondition"/>).
 /// Not thread-safe: one generation at a time.
 /// </summary>
 public sealed class WanPipeline : ITextToVideoPipeline
@@ -34,8 +36,11 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public IScheduler Scheduler { get; }
     /// <summary>Null for a pixel-space pipeline.</summary>
     public WanVae? Vae { get; }
+    /// <summary>Wan2.1 I2V: the CLIP vision tower and its image processor; null for other layouts.</summary>
+    public ClipVisionModel? ImageEncoder { get; }
+    public ClipImageProcessor? ImageProcessor { get; }
     public VideoGeometry Geometry { get; }
-    public string ClassName => WanPipelineFolder.PipelineClass;
+    public string ClassName => Folder.ClassName;
 
     /// <summary>diffusers' WanPipeline defaults; the prompt length is the tokenizer's model_max_length when it has one.</summary>
     public GenerationDefaults Defaults => GenerationDefaults.Wan with { MaxSequenceLength = Tokenizer.ModelMaxLength ?? GenerationDefaults.Wan.MaxSequenceLength };
@@ -47,9 +52,11 @@ public sealed class WanPipeline : ITextToVideoPipeline
     public IReadOnlyList<AttentionSite> Sites => Transformer.Sites;
 
     private WanPipeline(WanPipelineFolder folder, ComputeOptions options, IPromptTokenizer tokenizer, ITextEncoder textEncoder,
-        WanExperts experts, IScheduler scheduler, WanVae? vae)
+        WanExperts experts, IScheduler scheduler, WanVae? vae, ClipVisionModel? imageEncoder, ClipImageProcessor? imageProcessor)
     {
         Folder = folder;
+        ImageEncoder = imageEncoder;
+        ImageProcessor = imageProcessor;
         Options = options;
         Tokenizer = tokenizer;
         TextEncoder = textEncoder;
@@ -57,9 +64,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
         Scheduler = scheduler;
         Vae = vae;
         var t = folder.TransformerConfig;
+        // the latents have the transformer's output channels (image-to-video inputs carry the condition besides)
         Geometry = vae is null
-            ? new VideoGeometry(t.in_channels, 1, 1, t.patch_size, false)
-            : new VideoGeometry(t.in_channels, vae.Config.TemporalScale, vae.Config.SpatialScale, t.patch_size, true);
+            ? new VideoGeometry(t.out_channels, 1, 1, t.patch_size, false)
+            : new VideoGeometry(t.out_channels, vae.Config.TemporalScale, vae.Config.SpatialScale, t.patch_size, true);
     }
 
     /// <summary>
@@ -100,7 +108,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
                 o => WanTransformer3DModel.Load(second, o with { Device = device }, transformer.Seam, transformer.Hooks));
         }
         var experts = new WanExperts(transformer, transformer2, options.Device, activeOnly);
-        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, experts, scheduler, vae);
+        var imageEncoder = folder.ImageEncoderConfig is not { } clip ? null
+            : parts.Add(o => new ClipVisionModel(clip, o.Device, o.DType), o => ClipVisionModel.Load(folder.ImageEncoder!, o));
+        var imageProcessor = folder.ImageProcessorPath is { } processorPath ? ClipImageProcessor.Read(processorPath) : null;
+        var pipeline = new WanPipeline(folder, options, tokenizer, textEncoder, experts, scheduler, vae, imageEncoder, imageProcessor);
         parts.Keep();
         return pipeline;
     }
@@ -150,19 +161,26 @@ public sealed class WanPipeline : ITextToVideoPipeline
         request.RejectTrueCfg(ClassName);
         if (request.GuidanceScale2 is not null && Experts.Transformer2 is null)
             throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) needs a two-expert pipeline; {Folder.IndexFile} has no transformer_2 and boundary_ratio");
-        if (request.Image is not null && !Folder.ExpandTimesteps)
-            throw new VDiTLensException($"Image (first-frame conditioning) needs a Wan2.2 TI2V pipeline; {Folder.IndexFile} does not set expand_timesteps");
+        if (request.Image is not null && !Folder.ExpandTimesteps && !Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image (first-frame conditioning) needs an image-to-video pipeline ({WanPipelineFolder.ImageToVideoClass}, or Wan2.2 TI2V's expand_timesteps); {Folder.IndexFile} is a text-to-video {ClassName} without expand_timesteps");
+        if (request.Image is null && Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
         var latents = InitialLatents(request);
-        Tensor? mask = null, condition = null;
+        Tensor? mask = null, condition = null, imageEmbeds = null;
         try
         {
             if (Folder.ExpandTimesteps)
             {
                 mask = WanTokenTimesteps.FirstFrameMask(latents.shape, request.Image is not null, Options.Device);
                 if (request.Image is { } image) condition = ImageCondition(image, request, batch);
+            }
+            else if (Folder.ConcatImageCondition)
+            {
+                condition = ImageConditionChannels(request);
+                if (ImageEncoder is not null) imageEmbeds = EncodeImage(request.Image!);
             }
             using var cond = request.PromptEmbeds is { } givenCond
                 ? Given(givenCond, batch, "PromptEmbeds")
@@ -172,14 +190,14 @@ public sealed class WanPipeline : ITextToVideoPipeline
                     ? Given(givenUncond, batch, "NegativePromptEmbeds")
                     : new TextConditioning(EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength), null);
             Scheduler.SetTimesteps(request.Steps);
-            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition), Folder.Transformer.Path)
+            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition, imageEmbeds), Folder.Transformer.Path)
             {
                 ExpertAt = Experts.Transformer2 is null ? null : (_, t) => ExpertAt(t),
                 GuidanceScaleAt = Experts.Transformer2 is null ? null
                     : (_, t) => ExpertAt(t) == WanExperts.Second ? request.GuidanceScale2 ?? request.GuidanceScale : request.GuidanceScale,
             };
             var final = loop.Run(latents, cond, uncond, request);
-            if (condition is null) return final;
+            if (condition is null || mask is null) return final;
             using (final) return WanTokenTimesteps.Blend(mask!, condition, final);
         }
         catch
@@ -191,6 +209,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         {
             mask?.Dispose();
             condition?.Dispose();
+            imageEmbeds?.Dispose();
         }
     }
 
@@ -206,10 +225,16 @@ public sealed class WanPipeline : ITextToVideoPipeline
     }
 
     /// <summary>One transformer call of the loop: the step's expert, per-token timesteps and the conditioning frame where the folder asks for them.</summary>
-    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition)
+    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition, Tensor? imageEmbeds)
     {
         using var scope = torch.NewDisposeScope();
         var model = Experts.Activate(Seam.State.Expert);
+        if (Folder.ConcatImageCondition)
+        {
+            var imageRows = imageEmbeds is null || imageEmbeds.shape[0] == x.shape[0] ? imageEmbeds
+                : imageEmbeds.repeat(x.shape[0] / imageEmbeds.shape[0], 1, 1);
+            return model.Forward(WanImageCondition.Concat(x, condition!), t, text.Embeds, imageRows).MoveToOuterDisposeScope();
+        }
         // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
         var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
             : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
@@ -224,7 +249,49 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// </summary>
     private Tensor ImageCondition(Tensor image, GenerationRequest request, int batch)
     {
-        if (Vae is not { } vae)
+        using var scope = torch.NewDisposeScope();
+        return EncodeImageLatents(Pixels(image, request, batch).unsqueeze(2), batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The condition channels a WanImageToVideoPipeline folder (without expand_timesteps) gives the transformer beside
+    /// the latents at every step: [B, T + z_dim, F', H', W'] float32 = cat(first-frame mask, normalised VAE mode of the
+    /// request's image followed by frames − 1 black frames), see <see cref="WanImageCondition"/>.
+    /// </summary>
+    public Tensor ImageConditionChannels(GenerationRequest request)
+    {
+        if (!Folder.ConcatImageCondition)
+            throw new VDiTLensException($"{Folder.IndexFile}: a {ClassName}{(Folder.ExpandTimesteps ? " with expand_timesteps" : "")} takes no image condition channels");
+        if (request.Image is not { } image)
+            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        int batch = request.BatchSize;
+        var shape = Geometry.LatentShape(batch, request.Frames, request.Height, request.Width);
+        var latents = EncodeImageLatents(WanImageCondition.ConditionVideo(Pixels(image, request, batch), request.Frames), batch);
+        var mask = WanImageCondition.FirstFrameMask(batch, Vae!.Config.TemporalScale, request.Frames, shape[3], shape[4], Options.Device);
+        return torch.cat(new[] { mask, latents }, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Wan2.1 I2V's image embeddings (WanImageToVideoPipeline.encode_image): the image through the CLIP image processor
+    /// (rounded to 8-bit levels, resized, cropped, normalised) and the vision tower, whose penultimate hidden state
+    /// [1 or B, tokens, image_dim] (257 tokens for ViT-H/14) is returned in the transformer dtype on the device.
+    /// </summary>
+    public Tensor EncodeImage(Tensor image)
+    {
+        if (ImageEncoder is not { } encoder || ImageProcessor is not { } processor)
+            throw new VDiTLensException($"{Folder.IndexFile}: this {ClassName} has no image_encoder / image_processor (only Wan2.1 I2V transformers take image embeddings)");
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var pixels = processor.Preprocess(image).to(Options.DType).to(Options.Device);
+        return encoder.PenultimateHiddenState(pixels).to(Options.DType).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The request's image as float32 pixels in [−1, 1] on the device (diffusers' video processor maps [0, 1] to [−1, 1]).</summary>
+    private Tensor Pixels(Tensor image, GenerationRequest request, int batch)
+    {
+        if (Vae is null)
             throw new VDiTLensException($"Image conditioning needs the vae component ({Folder.IndexFile})");
         if (image.dim() != 4 || image.shape[1] != 3 || image.shape[2] != request.Height || image.shape[3] != request.Width
             || (image.shape[0] != 1 && image.shape[0] != batch))
@@ -233,7 +300,15 @@ public sealed class WanPipeline : ITextToVideoPipeline
         using var scope = torch.NewDisposeScope();
         var pixels = image.to(ScalarType.Float32).to(Options.Device);
         if (pixels.min().item<float>() >= 0) pixels = pixels * 2 - 1;
-        var moments = vae.EncodeMoments(pixels.unsqueeze(2).to(vae.DType));
+        return pixels.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A video [1 or B, 3, F, H, W] in [−1, 1] → the normalised mode of its VAE latents, float32, one row per video.</summary>
+    private Tensor EncodeImageLatents(Tensor video, int batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var vae = Vae!;
+        var moments = vae.EncodeMoments(video.to(vae.DType));
         var mode = LatentDistribution.FromMoments(moments).Mode.to(ScalarType.Float32);
         if (mode.shape[0] != batch) mode = mode.repeat(batch, 1, 1, 1, 1);
         return vae.Normalize(mode).MoveToOuterDisposeScope();
@@ -266,5 +341,6 @@ public sealed class WanPipeline : ITextToVideoPipeline
         Experts.Dispose();
         TextEncoder.Dispose();
         Vae?.Dispose();
+        ImageEncoder?.Dispose();
     }
 }

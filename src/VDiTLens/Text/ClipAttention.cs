@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace VDiTLens.Text;
 
 /// <summary>
-/// CLIP self-attention (transformers' CLIPAttention on the text side): q/k/v/out projections with bias, scale
-/// 1/√head_dim, and a causal (plus padding) bool mask, all through the seam.
+/// CLIP self-attention (transformers' CLIPAttention): q/k/v/out projections with bias, scale 1/√head_dim, and on the
+/// text side a causal (plus padding) bool mask, all through the seam.
 /// </summary>
 public sealed class ClipAttention : nn.Module
 {
@@ -30,8 +30,8 @@ public sealed class ClipAttention : nn.Module
     }
 
     /// <param name="x">[B, L, hidden], already layer-normed.</param>
-    /// <param name="mask">bool [B or 1, 1, L, L], true where a query may attend a key.</param>
-    public Tensor Forward(Tensor x, Tensor mask, TokenLayout layout)
+    /// <param name="mask">bool [B or 1, 1, L, L], true where a query may attend a key; null: every key.</param>
+    public Tensor Forward(Tensor x, Tensor? mask, TokenLayout layout)
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], length = x.shape[1];

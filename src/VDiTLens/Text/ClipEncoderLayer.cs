@@ -36,16 +36,18 @@ public sealed class ClipEncoderLayer : nn.Module
     public ClipMlp mlp;
     public LayerNorm layer_norm2;
 
-    public ClipEncoderLayer(ClipTextConfig config, int index, AttentionSeam seam, Device device, ScalarType dtype) : base("CLIPEncoderLayer")
+    /// <param name="tower">The module path of the tower that holds the encoder (<c>text_model</c>, <c>vision_model</c>), for the site name.</param>
+    public ClipEncoderLayer(ClipTextConfig config, int index, AttentionSeam seam, Device device, ScalarType dtype, string tower = "text_model") : base("CLIPEncoderLayer")
     {
-        var site = new AttentionSite($"text_model.encoder.layers.{index}.self_attn", index, AttentionKind.Self, $"attentions.{index}");
+        var site = new AttentionSite($"{tower}.encoder.layers.{index}.self_attn", index, AttentionKind.Self, $"attentions.{index}");
         register_module("self_attn", self_attn = new ClipAttention(config, site, seam, device, dtype));
         register_module("layer_norm1", layer_norm1 = nn.LayerNorm(config.hidden_size, config.layer_norm_eps, device: device, dtype: dtype));
         register_module("mlp", mlp = new ClipMlp(config, device, dtype));
         register_module("layer_norm2", layer_norm2 = nn.LayerNorm(config.hidden_size, config.layer_norm_eps, device: device, dtype: dtype));
     }
 
-    public Tensor Forward(Tensor x, Tensor mask, TokenLayout layout)
+    /// <param name="mask">bool [B or 1, 1, L, L], true where a query may attend a key; null: every key (the vision tower).</param>
+    public Tensor Forward(Tensor x, Tensor? mask, TokenLayout layout)
     {
         using var scope = torch.NewDisposeScope();
         var h = x + self_attn.Forward(layer_norm1.forward(x), mask, layout);

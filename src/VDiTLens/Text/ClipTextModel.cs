@@ -26,15 +26,15 @@ public sealed class ClipTextEmbeddings : nn.Module
     }
 }
 
-/// <summary><c>text_model.encoder</c>: the stack of <c>layers</c>.</summary>
+/// <summary><c>text_model.encoder</c> (or <c>vision_model.encoder</c>): the stack of <c>layers</c>.</summary>
 public sealed class ClipEncoder : nn.Module
 {
     public ModuleList<ClipEncoderLayer> layers;
 
-    public ClipEncoder(ClipTextConfig config, AttentionSeam seam, Device device, ScalarType dtype) : base("CLIPEncoder")
+    public ClipEncoder(ClipTextConfig config, AttentionSeam seam, Device device, ScalarType dtype, string tower = "text_model") : base("CLIPEncoder")
     {
         layers = new ModuleList<ClipEncoderLayer>();
-        for (int i = 0; i < config.num_hidden_layers; i++) layers.Add(new ClipEncoderLayer(config, i, seam, device, dtype));
+        for (int i = 0; i < config.num_hidden_layers; i++) layers.Add(new ClipEncoderLayer(config, i, seam, device, dtype, tower));
         register_module("layers", layers);
     }
 }

@@ -47,7 +47,7 @@ public sealed class CogVideoXGenerateCommandTests(ITestOutputHelper output) : ID
         File.WriteAllText(Path.Combine(_dir, "model_index.json"), """{"_class_name":"LattePipeline"}""");
         var e = Assert.Throws<VDiTLensException>(() => Run("--model", _dir, "--prompt", "x", "--out", Path.Combine(_dir, "v.gif")));
         Assert.Contains("LattePipeline", e.Message);
-        Assert.Contains("WanPipeline, CogVideoXPipeline", e.Message);
+        Assert.Contains("WanPipeline, WanImageToVideoPipeline, CogVideoXPipeline", e.Message);
     }
 
     public void Dispose()

@@ -69,6 +69,25 @@ public sealed class Wan22CommandTests(ITestOutputHelper output) : IDisposable
         AssertVideo(outFile, reference["video"], "wan22_ti2v_pipeline video via generate");
     }
 
+    /// <summary>The I2V-A14B layout with zero condition weights computes the text-to-video experts' video (WanImageToVideoPipelineTests).</summary>
+    [Fact]
+    public void Generate_with_an_image_runs_the_i2v_a14b_layout()
+    {
+        var reference = Fixtures.Load("wan22_pipeline/reference.safetensors");
+        using var folder = new ImageToVideoPipeline(zeroConditionWeights: true);
+        string imageFile = Path.Combine(_dir, "image.safetensors"), outFile = Path.Combine(_dir, "video.safetensors");
+        SafeTensorsWriter.Save(imageFile, new Dictionary<string, Tensor> { ["image"] = TorchSharp.torch.rand(1, 3, 32, 48) });
+        string[] args = PromptArgs.Concat(new[]
+        {
+            "--model", folder.Path, "--height", "32", "--width", "48", "--guidance-scale-2", "3",
+            "--latents", Latents(reference["latents_init"]), "--out", outFile,
+        }).ToArray();
+        var e = Assert.Throws<VDiTLensException>(() => Run(GenerateCommand.Create(), args));
+        Assert.Contains("Image is required", e.Message);
+        Assert.Equal(0, Run(GenerateCommand.Create(), args.Concat(new[] { "--image", imageFile }).ToArray()));
+        AssertVideo(outFile, reference["video"], "I2V-A14B video via generate --image");
+    }
+
     [Fact]
     public void Forward_reproduces_the_ti2v_transformer_and_the_wan22_vae()
     {

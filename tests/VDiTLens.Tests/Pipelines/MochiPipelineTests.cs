@@ -208,7 +208,7 @@ public sealed class MochiPipelineTests(ITestOutputHelper output)
         using var folder = new TinyMochiPipelineFolder();
         folder.Edit("model_index.json", j => j["_class_name"] = "LattePipeline");
         var message = Assert.Throws<VDiTLensException>(() => TextToVideoPipelines.Load(folder.Path, options)).Message;
-        Assert.Contains("_class_name 'LattePipeline' is not a pipeline vditlens can run (supported: WanPipeline, CogVideoXPipeline, MochiPipeline, HunyuanVideoPipeline)", message);
+        Assert.Contains("_class_name 'LattePipeline' is not a pipeline vditlens can run (supported: WanPipeline, WanImageToVideoPipeline, CogVideoXPipeline, MochiPipeline, HunyuanVideoPipeline)", message);
     }
 
     [Fact]

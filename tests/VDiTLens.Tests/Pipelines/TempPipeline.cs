@@ -4,14 +4,14 @@ using VDiTLens.Tests.TestSupport;
 
 namespace VDiTLens.Tests.Pipelines;
 
-/// <summary>A throw-away copy of the wan_pipeline fixture folder that a test may edit; deleted on dispose.</summary>
+/// <summary>A throw-away copy of a pipeline fixture folder (wan_pipeline unless named) that a test may edit; deleted on dispose.</summary>
 public sealed class TempPipeline : IDisposable
 {
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vditlens-pipeline-" + Guid.NewGuid().ToString("N"));
 
-    public TempPipeline()
+    public TempPipeline(string? source = null)
     {
-        Copy(Fixtures.Path("wan_pipeline", "pipeline"), Path);
+        Copy(source ?? Fixtures.Path("wan_pipeline", "pipeline"), Path);
     }
 
     public string File(params string[] parts) => System.IO.Path.Combine(new[] { Path }.Concat(parts).ToArray());

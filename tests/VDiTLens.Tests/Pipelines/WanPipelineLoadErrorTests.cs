@@ -65,9 +65,9 @@ public sealed class WanPipelineLoadErrorTests
     public void Unknown_pipeline_class_is_refused()
     {
         using var p = new TempPipeline();
-        p.EditJson("model_index.json", j => j["_class_name"] = "WanImageToVideoPipeline");
+        p.EditJson("model_index.json", j => j["_class_name"] = "WanVideoToVideoPipeline");
         var e = LoadFails(p.Path);
-        Assert.Contains("_class_name 'WanImageToVideoPipeline'", e.Message);
+        Assert.Contains("_class_name 'WanVideoToVideoPipeline'", e.Message);
     }
 
     [Fact]

@@ -5,13 +5,15 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Wan;
 
-/// <summary>Time and text embeddings (diffusers' WanTimeTextImageEmbedding without the image branch).</summary>
+/// <summary>Time, text and (Wan2.1 I2V) image embeddings: diffusers' WanTimeTextImageEmbedding.</summary>
 public sealed class WanConditionEmbedder : nn.Module
 {
     private readonly int _freqDim;
     public TimestepEmbedding time_embedder;
     public Linear time_proj;
     public TimestepEmbedding text_embedder;
+    /// <summary>Null without image conditioning (image_dim null).</summary>
+    public WanImageEmbedding? image_embedder;
 
     public WanConditionEmbedder(WanConfig c, Device device, ScalarType dtype, ScalarType timeDtype) : base("WanTimeTextImageEmbedding")
     {
@@ -19,6 +21,8 @@ public sealed class WanConditionEmbedder : nn.Module
         register_module("time_embedder", time_embedder = new TimestepEmbedding(c.freq_dim, c.InnerDim, device, timeDtype));
         register_module("time_proj", time_proj = Layers.Linear(c.InnerDim, c.InnerDim * 6, device, dtype));
         register_module("text_embedder", text_embedder = new TimestepEmbedding(c.text_dim, c.InnerDim, device, dtype, activation: "gelu_tanh"));
+        if (c.image_dim is { } imageDim)
+            register_module("image_embedder", image_embedder = new WanImageEmbedding(imageDim, c.InnerDim, c.pos_embed_seq_len, device, dtype, timeDtype));
     }
 
     /// <param name="timestep">[B], or [B, L] per token (Wan2.2 TI2V).</param>

@@ -10,7 +10,7 @@ namespace VDiTLens.Models.Wan;
 
 /// <summary>
 /// The Wan2.1 / Wan2.2 text-to-video transformer (diffusers' WanTransformer3DModel: Wan2.1, each Wan2.2 A14B expert, the
-/// TI2V-5B with per-token timesteps), parameter names identical to diffusers checkpoints. Input latents [B, C, F, H, W]; tokens ordered (f, h, w) after the 3D patch embedding.
+/// TI2V-5B with per-token timesteps, Wan2.1 I2V / FLF2V with image embeddings), parameter names identical to diffusers checkpoints. Input latents [B, C, F, H, W]; tokens ordered (f, h, w) after the 3D patch embedding.
 /// </summary>
 public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
 {
@@ -18,7 +18,7 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
     public AttentionSeam Seam { get; }
     public string ClassName => "WanTransformer3DModel";
     public IReadOnlyList<AttentionSite> Sites { get; }
-    public IReadOnlyList<string> RequiredInputs { get; } = new[] { "hidden_states", "timestep", "encoder_hidden_states" };
+    public IReadOnlyList<string> RequiredInputs { get; }
 
     /// <summary>The block stack's hooks; blocks are named <c>blocks.{i}</c>, their streams hold video tokens only.</summary>
     public BlockHooks Hooks { get; }
@@ -57,7 +57,10 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         register_module("norm_out", norm_out = new Fp32LayerNorm(dim, config.eps, false, device, keep));
         register_module("proj_out", proj_out = Layers.Linear(dim, config.out_channels * p[0] * p[1] * p[2], device, dtype));
         register_parameter("scale_shift_table", scale_shift_table = new Parameter(torch.randn(1, 2, dim, dtype: keep, device: device) / Math.Sqrt(dim)));
-        Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.Site }).ToList();
+        Sites = blocks.SelectMany(b => new[] { b.attn1.Site, b.attn2.ImageSite, b.attn2.Site }).OfType<AttentionSite>().ToList();
+        RequiredInputs = config.HasImageConditioning
+            ? new[] { "hidden_states", "timestep", "encoder_hidden_states", "encoder_hidden_states_image" }
+            : new[] { "hidden_states", "timestep", "encoder_hidden_states" };
         Hooks = hooks ?? new BlockHooks(Enumerable.Range(0, blocks.Count).Select(i => $"blocks.{i}").ToList());
     }
 
@@ -69,15 +72,22 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         foreach (var key in RequiredInputs)
             if (!inputs.ContainsKey(key))
                 throw new VDiTLensException($"input '{key}' is missing (WanTransformer3DModel needs {string.Join(", ", RequiredInputs)})");
-        return Forward(inputs["hidden_states"], inputs["timestep"], inputs["encoder_hidden_states"]);
+        return Forward(inputs["hidden_states"], inputs["timestep"], inputs["encoder_hidden_states"],
+            Config.HasImageConditioning ? inputs["encoder_hidden_states_image"] : null);
     }
 
     /// <param name="latents">[B, in_channels, F, H, W]</param>
     /// <param name="timestep">[B] (integer or float), or [B, tokens] per token in (f, h, w) order (Wan2.2 TI2V's expand_timesteps)</param>
     /// <param name="text">[B, L, text_dim]</param>
-    public Tensor Forward(Tensor latents, Tensor timestep, Tensor text)
+    /// <param name="image">
+    /// Wan2.1 I2V (image_dim set): the image encoder's hidden states [B, N, image_dim] (FLF2V: [2B, N, image_dim]);
+    /// null otherwise. diffusers concatenates the embedded image tokens before the text and splits them off again by
+    /// taking the last 512 context tokens as text; here they stay separate, which is the same whenever the text has
+    /// 512 tokens, as the pipeline gives it.
+    /// </param>
+    public Tensor Forward(Tensor latents, Tensor timestep, Tensor text, Tensor? image = null)
     {
-        Validate(latents, timestep, text);
+        Validate(latents, timestep, text, image);
         using var scope = torch.NewDisposeScope();
         long b = latents.shape[0];
         int[] p = Config.patch_size;
@@ -88,10 +98,12 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
 
         var x = CpuSafeConvolution.Conv3d(patch_embedding, latents.to(_dtype), stride: patch_embedding.weight!.shape[2..]).flatten(2).transpose(1, 2).contiguous();
         var (temb, timestepProj, context) = condition_embedder.Forward(timestep.to(latents.device), text.to(_dtype));
+        var imageTokens = image is null ? null : condition_embedder.image_embedder!.Forward(image.to(latents.device).to(_dtype));
+        var imageLayout = imageTokens is null ? null : TokenLayout.Text(imageTokens.shape[1]);
         for (int i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
-            var next = Hooks.Run(i, new BlockStream(x, null), s => new BlockStream(block.Forward(s.Video, context, timestepProj, rotary, video, textLayout), null));
+            var next = Hooks.Run(i, new BlockStream(x, null), s => new BlockStream(block.Forward(s.Video, context, timestepProj, rotary, video, textLayout, imageTokens, imageLayout), null));
             x.Dispose();
             x = next.Video;
         }
@@ -106,8 +118,16 @@ public sealed class WanTransformer3DModel : nn.Module, IVideoTransformer
         return x.MoveToOuterDisposeScope();
     }
 
-    private void Validate(Tensor latents, Tensor timestep, Tensor text)
+    private void Validate(Tensor latents, Tensor timestep, Tensor text, Tensor? image)
     {
+        if (Config.image_dim is { } imageDim)
+        {
+            long rows = Config.pos_embed_seq_len is null ? latents.shape[0] : 2 * latents.shape[0];
+            if (image is null || image.dim() != 3 || image.shape[0] != rows || image.shape[2] != imageDim)
+                throw new VDiTLensException($"encoder_hidden_states_image must be [{rows}, tokens, {imageDim}] (the image encoder's hidden states{(rows == latents.shape[0] ? "" : ", two images a video")}); got {(image is null ? "none" : $"[{string.Join(", ", image.shape)}]")}");
+        }
+        else if (image is not null)
+            throw new VDiTLensException("encoder_hidden_states_image given, but this WanTransformer3DModel has no image embedder (image_dim null)");
         int[] p = Config.patch_size;
         if (latents.dim() != 5 || latents.shape[1] != Config.in_channels)
             throw new VDiTLensException($"hidden_states must be [batch, {Config.in_channels}, frames, height, width]; got [{string.Join(", ", latents.shape)}]");

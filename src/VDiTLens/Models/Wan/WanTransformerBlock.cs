@@ -25,7 +25,8 @@ public sealed class WanTransformerBlock : nn.Module
         register_module("attn1", attn1 = new WanAttention(dim, c.num_attention_heads, c.eps,
             new AttentionSite($"blocks.{layer}.attn1", layer, AttentionKind.Self, $"attn.{layer}.self"), seam, device, dtype));
         register_module("attn2", attn2 = new WanAttention(dim, c.num_attention_heads, c.eps,
-            new AttentionSite($"blocks.{layer}.attn2", layer, AttentionKind.Cross, $"attn.{layer}.cross"), seam, device, dtype));
+            new AttentionSite($"blocks.{layer}.attn2", layer, AttentionKind.Cross, $"attn.{layer}.cross"), seam, device, dtype,
+            c.added_kv_proj_dim, c.added_kv_proj_dim is null ? null : ImageSite(layer)));
         norm2 = c.cross_attn_norm ? new Fp32LayerNorm(dim, c.eps, true, device, fp32Dtype) : nn.Identity();
         register_module("norm2", norm2);
         register_module("ffn", ffn = new FeedForward(dim, c.ffn_dim, "gelu-approximate", device, dtype));
@@ -33,7 +34,16 @@ public sealed class WanTransformerBlock : nn.Module
         register_parameter("scale_shift_table", scale_shift_table = new Parameter(torch.randn(1, 6, dim, dtype: fp32Dtype, device: device) / Math.Sqrt(dim)));
     }
 
-    public Tensor Forward(Tensor x, Tensor text, Tensor timestepProj, (Tensor Cos, Tensor Sin) rotary, TokenLayout video, TokenLayout textLayout)
+    /// <summary>
+    /// The cross-attention to image tokens of a Wan2.1 I2V block: a cross site of stream <c>image</c>, named after the
+    /// module that holds its projections (<c>blocks.{i}.attn2</c>) with <c>.image</c> appended.
+    /// </summary>
+    public static AttentionSite ImageSite(int layer) =>
+        new($"blocks.{layer}.attn2.image", layer, AttentionKind.Cross, $"attn.{layer}.cross_image", "image");
+
+    /// <param name="image">Projected image tokens [B, N, dim] (Wan2.1 I2V); null for text-only cross-attention.</param>
+    public Tensor Forward(Tensor x, Tensor text, Tensor timestepProj, (Tensor Cos, Tensor Sin) rotary, TokenLayout video, TokenLayout textLayout,
+        Tensor? image = null, TokenLayout? imageLayout = null)
     {
         // Intermediates are disposed as soon as they are used, so that a block holds at most a few at a time.
         using var scope = torch.NewDisposeScope();
@@ -47,7 +57,7 @@ public sealed class WanTransformerBlock : nn.Module
             afterSelf = WanElementwise.GatedResidual(x, attn, gate, upcastY: false);
 
         using (var h = CrossNorm(afterSelf))
-        using (var attn = attn2.Forward(h, text, null, video, textLayout))
+        using (var attn = attn2.Forward(h, text, null, video, textLayout, image, imageLayout))
             afterCross = afterSelf + attn;
         afterSelf.Dispose();
 
