@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed reference for `vditlens bench-pipeline`: diffusers' WanPipeline with random weights, timed by stage.
 
-Components are built from the same configs as VDiTLens' WanPipelinePreset (src/VDiTLens/Pipelines/WanPipelinePreset.cs):
+Components are built from the same configs as VDiTLens' WanPipelinePreset (src/VDiTLens.Studies/Benchmarks/WanPipelinePreset.cs):
 WanTransformer3DModel (Wan2.1-T2V-1.3B), UMT5EncoderModel (umT5-XXL encoder), AutoencoderKLWan (Wan2.1 VAE, diffusers'
 defaults), UniPCMultistepScheduler (flow sigmas, shift 3), and any T5 SentencePiece tokenizer (ids do not matter for
 speed). Everything is created directly on the GPU in bfloat16 with random init; parameters a class keeps in float32

@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.IO;
 using TorchSharp;
 using VDiTLens.Attention;

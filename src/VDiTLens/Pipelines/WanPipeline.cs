@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -72,7 +71,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// <summary>
     /// Builds every component from the folder's configs with freshly initialised (random) weights on the device, in the
     /// options' dtype: no weight file is read, the folder may hold configs and the tokenizer only (benchmarks; see
-    /// <see cref="WanPipelinePreset"/>). Seeded with the options' seed.
+    /// <c>VDiTLens.Benchmarks.WanPipelinePreset</c>). Seeded with the options' seed.
     /// </summary>
     public static WanPipeline CreateRandom(string path, ComputeOptions options, ExpertPlacement placement = ExpertPlacement.Auto) =>
         Build(path, options, randomWeights: true, placement);

@@ -1,6 +1,7 @@
 using TorchSharp;
 using VDiTLens.Procedural;
 using VDiTLens.Procedural.Scenes;
+using VDiTLens.Schedulers;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Training;

@@ -2,7 +2,7 @@ using TorchSharp;
 using VDiTLens.Schedulers;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Training;
+namespace VDiTLens.Pipelines;
 
 /// <summary>
 /// The regression a family's transformer is trained with, in the timestep convention its pipeline calls it with: from
@@ -48,9 +48,9 @@ public sealed class DenoisingObjective
             var b = (1 - alpha).sqrt();
             return ((a * clean + b * eps).MoveToOuterDisposeScope(), (a * eps - b * clean).MoveToOuterDisposeScope());
         }
-        var sigma = t / Training.FlowMatching.TrainTimesteps;
+        var sigma = t / Schedulers.FlowMatching.TrainTimesteps;
         if (_inverted) sigma = 1 - sigma;
-        var (noisy, target) = Training.FlowMatching.Interpolate(clean, eps, sigma.to(ScalarType.Float32).to(x0.device));
+        var (noisy, target) = Schedulers.FlowMatching.Interpolate(clean, eps, sigma.to(ScalarType.Float32).to(x0.device));
         if (_inverted) target = target.neg();
         return (noisy.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope());
     }

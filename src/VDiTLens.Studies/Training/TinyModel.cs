@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Models.Wan;
+using VDiTLens.Schedulers;
 using VDiTLens.Text;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Training;
+namespace VDiTLens.Schedulers;
 
 /// <summary>
 /// Rectified-flow training terms in the convention of <c>FlowMatchEulerDiscreteScheduler</c>: x_σ = (1 − σ)·x₀ + σ·ε,

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace VDiTLens.Reports;
+namespace VDiTLens.IO.Video;
 
 /// <summary>
 /// Minimal animated GIF89a encoder: a fixed global 6×6×6 colour cube (216 colours, nearest level per channel),

@@ -4,6 +4,7 @@ using VDiTLens.Attention;
 using VDiTLens.Probes;
 using VDiTLens.Procedural;
 using VDiTLens.Procedural.Scenes;
+using VDiTLens.Schedulers;
 using VDiTLens.Studies.Sinks;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using TorchSharp;
+using VDiTLens.IO.Video;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Reports;

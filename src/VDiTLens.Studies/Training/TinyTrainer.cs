@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using VDiTLens.Procedural;
+using VDiTLens.Schedulers;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Training;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
+using VDiTLens.Pipelines;
 
-namespace VDiTLens.Pipelines;
+namespace VDiTLens.Benchmarks;
 
 /// <summary>
 /// A Wan text-to-video pipeline described by its components' standard configs only (no weights), plus the request

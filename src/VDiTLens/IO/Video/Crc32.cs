@@ -1,4 +1,4 @@
-namespace VDiTLens.Reports;
+namespace VDiTLens.IO.Video;
 
 /// <summary>CRC-32 (ISO-HDLC, polynomial 0xEDB88320) as used by PNG chunks.</summary>
 internal static class Crc32

@@ -1,9 +1,10 @@
+using VDiTLens.Benchmarks;
 using VDiTLens.Pipelines;
 using VDiTLens.Runtime;
 using VDiTLens.Tests.TestSupport;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Tests.Pipelines;
+namespace VDiTLens.Tests.Benchmarks;
 
 /// <summary>Pipelines built from a preset's configs with random weights (no weight file).</summary>
 public sealed class WanPipelinePresetTests : IDisposable

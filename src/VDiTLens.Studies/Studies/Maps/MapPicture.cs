@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TorchSharp;
+using VDiTLens.IO.Video;
 using VDiTLens.Reports;
 using static TorchSharp.torch;
 

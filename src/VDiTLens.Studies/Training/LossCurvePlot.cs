@@ -1,3 +1,4 @@
+using VDiTLens.IO.Video;
 using VDiTLens.Reports;
 
 namespace VDiTLens.Training;

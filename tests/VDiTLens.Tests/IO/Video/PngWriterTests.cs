@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using VDiTLens.Reports;
+using VDiTLens.IO.Video;
 
-namespace VDiTLens.Tests.Reports;
+namespace VDiTLens.Tests.IO.Video;
 
 public sealed class PngWriterTests
 {

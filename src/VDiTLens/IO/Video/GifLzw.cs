@@ -1,4 +1,4 @@
-namespace VDiTLens.Reports;
+namespace VDiTLens.IO.Video;
 
 /// <summary>
 /// GIF's variable-width LZW for 8-bit indices: codes start at 9 bits and grow to 12; a clear code resets the table

@@ -2,10 +2,9 @@ using TorchSharp;
 using VDiTLens.Runtime;
 using VDiTLens.Schedulers;
 using VDiTLens.Tests.TestSupport;
-using VDiTLens.Training;
 using static TorchSharp.torch;
 
-namespace VDiTLens.Tests.Training;
+namespace VDiTLens.Tests.Schedulers;
 
 public sealed class FlowMatchingTests
 {

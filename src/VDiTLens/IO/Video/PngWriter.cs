@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
-namespace VDiTLens.Reports;
+namespace VDiTLens.IO.Video;
 
 /// <summary>Minimal PNG encoder: 8-bit RGB, no interlace, filter 0 on every row, zlib via <see cref="ZLibStream"/>.</summary>
 public static class PngWriter

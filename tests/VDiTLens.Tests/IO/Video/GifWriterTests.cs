@@ -1,7 +1,7 @@
 using System.Text;
-using VDiTLens.Reports;
+using VDiTLens.IO.Video;
 
-namespace VDiTLens.Tests.Reports;
+namespace VDiTLens.Tests.IO.Video;
 
 public sealed class GifWriterTests
 {
