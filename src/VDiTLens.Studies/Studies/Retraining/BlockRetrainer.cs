@@ -251,16 +251,15 @@ public sealed class BlockRetrainer : IDisposable
     public void SavePipeline(string folder)
     {
         string source = _teacher.FolderPath, transformerPath = _teacher.TransformerFolder.Path;
-        string full = Path.GetFullPath(folder), temporary = full + ".tmp";
-        if (Directory.Exists(temporary)) Directory.Delete(temporary, true);
-        Copy(source, temporary, Path.GetFullPath(transformerPath));
-        string transformer = Path.Combine(temporary, Path.GetRelativePath(source, transformerPath));
-        Directory.CreateDirectory(transformer);
-        File.Copy(Path.Combine(transformerPath, "config.json"), Path.Combine(transformer, "config.json"), true);
-        SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Module(Student).state_dict());
-        File.WriteAllText(Path.Combine(temporary, "retrain.json"), JsonSerializer.Serialize(new { Options, Step, FinalLoss = _losses.LastOrDefault() }, new JsonSerializerOptions { WriteIndented = true }));
-        if (Directory.Exists(full)) Directory.Delete(full, true);
-        Directory.Move(temporary, full);
+        Training.CheckpointFolder.Replace(folder, temporary =>
+        {
+            Copy(source, temporary, Path.GetFullPath(transformerPath));
+            string transformer = Path.Combine(temporary, Path.GetRelativePath(source, transformerPath));
+            Directory.CreateDirectory(transformer);
+            File.Copy(Path.Combine(transformerPath, "config.json"), Path.Combine(transformer, "config.json"), true);
+            SafeTensorsWriter.Save(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Module(Student).state_dict());
+            File.WriteAllText(Path.Combine(temporary, "retrain.json"), JsonSerializer.Serialize(new { Options, Step, FinalLoss = _losses.LastOrDefault() }, new JsonSerializerOptions { WriteIndented = true }));
+        });
     }
 
     private static void Copy(string from, string to, string skip)

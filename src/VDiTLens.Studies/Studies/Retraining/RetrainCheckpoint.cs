@@ -18,21 +18,15 @@ public static class RetrainCheckpoint
     public const string StateFile = "state.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static void Save(string folder, RetrainState state, NamedAdamW optimizer)
-    {
-        string full = Path.GetFullPath(folder), temporary = full + ".tmp", previous = full + ".old";
-        if (Directory.Exists(temporary)) Directory.Delete(temporary, true);
-        Directory.CreateDirectory(temporary);
-        SafeTensorsWriter.Save(Path.Combine(temporary, "trainable.safetensors"),
-            optimizer.Parameters.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
-        SafeTensorsWriter.Save(Path.Combine(temporary, "optimizer.safetensors"), optimizer.State(),
-            new Dictionary<string, string> { ["adam_steps"] = optimizer.Steps.ToString() });
-        File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
-        if (Directory.Exists(previous)) Directory.Delete(previous, true);
-        if (Directory.Exists(full)) Directory.Move(full, previous);
-        Directory.Move(temporary, full);
-        if (Directory.Exists(previous)) Directory.Delete(previous, true);
-    }
+    public static void Save(string folder, RetrainState state, NamedAdamW optimizer) =>
+        CheckpointFolder.Replace(folder, temporary =>
+        {
+            SafeTensorsWriter.Save(Path.Combine(temporary, "trainable.safetensors"),
+                optimizer.Parameters.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
+            SafeTensorsWriter.Save(Path.Combine(temporary, "optimizer.safetensors"), optimizer.State(),
+                new Dictionary<string, string> { ["adam_steps"] = optimizer.Steps.ToString() });
+            File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
+        });
 
     public static bool Exists(string folder) => File.Exists(Path.Combine(folder, StateFile));
 

@@ -1,34 +1,8 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using VDiTLens.Models.Common;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Mochi;
-
-/// <summary>
-/// diffusers' MochiRMSNorm (q/k norms): the mean square is taken in float32, the input is scaled in its own dtype
-/// (torch type promotion), times the gain, cast back.
-/// </summary>
-public sealed class MochiRmsNorm : nn.Module<Tensor, Tensor>
-{
-    private readonly double _eps;
-    public Parameter weight;
-    public double Eps => _eps;
-
-    public MochiRmsNorm(long dim, double eps, Device device, ScalarType dtype) : base("MochiRMSNorm")
-    {
-        _eps = eps;
-        register_parameter("weight", weight = new Parameter(torch.ones(dim, dtype: dtype, device: device)));
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var variance = x.to(ScalarType.Float32).pow(2).mean(new long[] { -1 }, keepdim: true);
-        var y = x * torch.rsqrt(variance + _eps) * weight;
-        return y.to(x.dtype).MoveToOuterDisposeScope();
-    }
-}
 
 /// <summary>
 /// diffusers' MochiModulatedRMSNorm: parameter-free RMS norm computed entirely in float32, times an optional scale,
