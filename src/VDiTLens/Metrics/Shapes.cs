@@ -2,8 +2,10 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Metrics;
 
-internal static class Shapes
+/// <summary>The shape check every comparison metric starts with.</summary>
+public static class Shapes
 {
+    /// <summary>Throws unless <paramref name="a"/> and <paramref name="b"/> have the same shape; <paramref name="metric"/> names the metric in the message.</summary>
     public static void CheckSame(Tensor a, Tensor b, string metric)
     {
         if (!a.shape.SequenceEqual(b.shape))

@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -90,8 +89,7 @@ public sealed class CogVideoXPipeline : ITextToVideoPipeline
         using var tokens = Tokenizer.Encode(prompts, maxSequenceLength);
         var ids = tokens.InputIds.to(Options.Device);
         var embeds = TextEncoder.Encode(ids, torch.ones_like(ids)).to(Options.DType);
-        if (!embeds.isfinite().all().item<bool>())
-            throw new VDiTLensException($"the text encoder's output is not finite ({Folder.TextEncoder.Path}); check its weights, or run in float32");
+        EncoderOutput.RequireFinite([embeds], Folder.TextEncoder.Path);
         return embeds.MoveToOuterDisposeScope();
     }
 

@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.IO;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -123,8 +122,7 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
         using var clip = TextEncoder2.Forward(clipTokens.InputIds.to(Options.Device));
         var pooled = clip.PoolerOutput.to(Options.DType);
         var embeds = hidden.to(Options.DType);
-        if (!embeds.isfinite().all().item<bool>() || !pooled.isfinite().all().item<bool>())
-            throw new VDiTLensException($"the text encoders' output is not finite ({Folder.TextEncoder.Path}, {Folder.TextEncoder2.Path}); check their weights, or run in float32");
+        EncoderOutput.RequireFinite([embeds, pooled], Folder.TextEncoder.Path, Folder.TextEncoder2.Path);
         return new TextConditioning(embeds.contiguous().MoveToOuterDisposeScope(), mask.ne(0).contiguous().MoveToOuterDisposeScope(),
             pooled.MoveToOuterDisposeScope());
     }

@@ -58,11 +58,7 @@ public sealed class HunyuanVideoPipelineFolder
     private void CheckSizes()
     {
         var t = TransformerConfig;
-        void Mismatch(string a, int va, string b, int vb)
-        {
-            if (va != vb)
-                throw new VDiTLensException($"component sizes do not match: {a} = {va} but {b} = {vb} ({Folder.Path}); the components come from different models");
-        }
+        void Mismatch(string a, int va, string b, int vb) => ComponentSizes.Require(Folder.Path, a, va, b, vb);
         Mismatch("text_encoder/config.json hidden_size", TextEncoderConfig.hidden_size, "transformer/config.json text_embed_dim", t.text_embed_dim);
         Mismatch("text_encoder_2/config.json hidden_size", TextEncoder2Config.hidden_size, "transformer/config.json pooled_projection_dim", t.pooled_projection_dim);
         Mismatch("vae/config.json latent_channels", VaeConfig.latent_channels, "transformer/config.json in_channels", t.in_channels);

@@ -3,7 +3,6 @@ using VDiTLens.Attention;
 using VDiTLens.Runtime;
 using VDiTLens.Text;
 using VDiTLens.IO;
-using VDiTLens.Training;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Pipelines;

@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -102,8 +101,7 @@ public sealed class MochiPipeline : ITextToVideoPipeline
             mask = torch.zeros_like(mask);
         }
         var embeds = TextEncoder.Encode(ids.to(Options.Device), mask.to(Options.Device)).to(Options.DType);
-        if (!embeds.isfinite().all().item<bool>())
-            throw new VDiTLensException($"the text encoder's output is not finite ({Folder.TextEncoder.Path}); check its weights, or run in float32");
+        EncoderOutput.RequireFinite([embeds], Folder.TextEncoder.Path);
         return new TextConditioning(embeds.MoveToOuterDisposeScope(), mask.to(Options.Device).ne(0).MoveToOuterDisposeScope());
     }
 

@@ -48,20 +48,9 @@ public sealed class MochiPipelineFolder
         SchedulerPath = Folder.SchedulerPath(PipelineClass, new[] { SchedulerClass }, ", which takes its sigma schedule");
         Vae = Folder.OpenComponent("vae", VaeClass);
         VaeConfig = MochiVaeConfig.Read(Vae);
-        CheckSizes();
+        ComponentSizes.RequireT5AndLatents(Folder.Path, TextEncoderConfig.d_model, TransformerConfig.text_embed_dim,
+            VaeConfig.latent_channels, TransformerConfig.in_channels, TransformerConfig.out_channels);
     }
 
     public static MochiPipelineFolder Open(string path) => new(path);
-
-
-    private void CheckSizes()
-    {
-        var t = TransformerConfig;
-        if (TextEncoderConfig.d_model != t.text_embed_dim)
-            throw new VDiTLensException(
-                $"component sizes do not match: text_encoder/config.json d_model = {TextEncoderConfig.d_model} but transformer/config.json text_embed_dim = {t.text_embed_dim} ({Folder.Path}); the components come from different models");
-        if (VaeConfig.latent_channels != t.in_channels || VaeConfig.latent_channels != t.out_channels)
-            throw new VDiTLensException(
-                $"component sizes do not match: vae/config.json latent_channels = {VaeConfig.latent_channels} but transformer/config.json in_channels = {t.in_channels}, out_channels = {t.out_channels} ({Folder.Path})");
-    }
 }

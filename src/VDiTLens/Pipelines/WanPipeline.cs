@@ -1,4 +1,3 @@
-using VDiTLens.Training;
 using VDiTLens.Models.Common;
 using TorchSharp;
 using VDiTLens.Attention;
@@ -137,8 +136,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         using var tokens = Tokenizer.Encode(prompts.Select(PromptCleaner.Clean).ToArray(), maxSequenceLength);
         var hidden = TextEncoder.Encode(tokens.InputIds.to(Options.Device), tokens.AttentionMask.to(Options.Device));
         var embeds = PromptEmbeddings.ZeroPastLength(hidden, tokens.AttentionMask).to(Options.DType);
-        if (!embeds.isfinite().all().item<bool>())
-            throw new VDiTLensException($"the text encoder's output is not finite ({Folder.TextEncoder.Path}); check its weights, or run in float32");
+        EncoderOutput.RequireFinite([embeds], Folder.TextEncoder.Path);
         return embeds.MoveToOuterDisposeScope();
     }
 

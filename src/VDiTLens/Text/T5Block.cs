@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
+using VDiTLens.Models.Common;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Text;
@@ -9,12 +10,12 @@ namespace VDiTLens.Text;
 public sealed class T5LayerSelfAttention : nn.Module
 {
     public T5Attention SelfAttention;
-    public T5LayerNorm layer_norm;
+    public RmsNorm layer_norm;
 
     public T5LayerSelfAttention(T5EncoderConfig config, bool hasRelativeBias, AttentionSite site, AttentionSeam seam, Device device, ScalarType dtype) : base("T5LayerSelfAttention")
     {
         register_module("SelfAttention", SelfAttention = new T5Attention(config, hasRelativeBias, site, seam, device, dtype));
-        register_module("layer_norm", layer_norm = new T5LayerNorm(config.d_model, config.layer_norm_epsilon, device, dtype));
+        register_module("layer_norm", layer_norm = new RmsNorm(config.d_model, config.layer_norm_epsilon, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
     }
 
     public Tensor Forward(Tensor x, Tensor additiveMask, TokenLayout layout)
@@ -29,12 +30,12 @@ public sealed class T5LayerSelfAttention : nn.Module
 public sealed class T5LayerFF : nn.Module<Tensor, Tensor>
 {
     public T5FeedForward DenseReluDense;
-    public T5LayerNorm layer_norm;
+    public RmsNorm layer_norm;
 
     public T5LayerFF(T5EncoderConfig config, Device device, ScalarType dtype) : base("T5LayerFF")
     {
         register_module("DenseReluDense", DenseReluDense = new T5FeedForward(config, device, dtype));
-        register_module("layer_norm", layer_norm = new T5LayerNorm(config.d_model, config.layer_norm_epsilon, device, dtype));
+        register_module("layer_norm", layer_norm = new RmsNorm(config.d_model, config.layer_norm_epsilon, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
     }
 
     public override Tensor forward(Tensor x)

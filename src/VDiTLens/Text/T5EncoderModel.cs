@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.IO;
+using VDiTLens.Models.Common;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
@@ -11,7 +12,7 @@ namespace VDiTLens.Text;
 public sealed class T5Stack : nn.Module
 {
     public ModuleList<T5Block> block;
-    public T5LayerNorm final_layer_norm;
+    public RmsNorm final_layer_norm;
 
     public T5Stack(T5EncoderConfig config, AttentionSeam seam, Device device, ScalarType dtype) : base("T5Stack")
     {
@@ -19,7 +20,7 @@ public sealed class T5Stack : nn.Module
         for (int i = 0; i < config.num_layers; i++)
             block.Add(new T5Block(config, i, config.BiasInEveryLayer || i == 0, seam, device, dtype));
         register_module("block", block);
-        register_module("final_layer_norm", final_layer_norm = new T5LayerNorm(config.d_model, config.layer_norm_epsilon, device, dtype));
+        register_module("final_layer_norm", final_layer_norm = new RmsNorm(config.d_model, config.layer_norm_epsilon, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
     }
 }
 

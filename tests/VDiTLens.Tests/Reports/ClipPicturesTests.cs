@@ -2,6 +2,7 @@ using TorchSharp;
 using VDiTLens.Procedural;
 using VDiTLens.Reports;
 using VDiTLens.Runtime;
+using VDiTLens.Tests.IO.Video;
 
 namespace VDiTLens.Tests.Reports;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using VDiTLens.Procedural;
+using VDiTLens.Schedulers;
 using VDiTLens.Tests.TestSupport;
 using VDiTLens.Training;
 using Xunit.Abstractions;

@@ -1,4 +1,3 @@
-using VDiTLens.Reports;
 using static TorchSharp.torch;
 
 namespace VDiTLens.IO.Video;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Interventions.Sparsity;
 
 /// <summary>Rank of each entry within its last-dimension row; ties go to the lower index first (stable sort).</summary>
-internal static class RowRanks
+public static class RowRanks
 {
     public static Tensor Of(Tensor values, bool descending)
     {

@@ -10,7 +10,7 @@ namespace VDiTLens.Interventions.Sparsity;
 /// otherwise <c>topk</c> of the smaller side), then entries below it are in, entries equal to it are in by index
 /// order until m are taken. Exactly the set the first m positions of a stable ascending sort give.
 /// </summary>
-internal static class RowSelection
+public static class RowSelection
 {
     /// <summary>Bool mask, true on the <paramref name="m"/> (int64, broadcastable to rows [..., 1]) smallest entries of each row.</summary>
     public static Tensor Smallest(Tensor values, Tensor m)

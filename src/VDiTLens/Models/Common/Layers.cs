@@ -11,28 +11,6 @@ public static class Layers
         nn.Linear(inFeatures, outFeatures, hasBias: bias, device: device, dtype: dtype);
 }
 
-/// <summary>RMS normalisation over the last dimension with a learned gain (torch.nn.RMSNorm).</summary>
-public sealed class RmsNorm : nn.Module<Tensor, Tensor>
-{
-    private readonly double _eps;
-    public Parameter? weight;
-    public double Eps => _eps;
-
-    public RmsNorm(long dim, double eps, Device device, ScalarType dtype, bool affine = true) : base("RMSNorm")
-    {
-        _eps = eps;
-        if (affine) register_parameter("weight", weight = new Parameter(torch.ones(dim, dtype: dtype, device: device)));
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var y = x * torch.rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
-        if (weight is not null) y = y * weight;
-        return y.MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>LayerNorm computed in float32 whatever the input dtype, result cast back (diffusers' FP32LayerNorm).</summary>
 public sealed class Fp32LayerNorm : nn.Module<Tensor, Tensor>
 {

@@ -21,9 +21,9 @@ public sealed class HunyuanVideoJointAttention : nn.Module
     public bool DualStream { get; }
 
     public Linear to_q, to_k, to_v;
-    public DiffusersRmsNorm norm_q, norm_k;
+    public RmsNorm norm_q, norm_k;
     public Linear? add_q_proj, add_k_proj, add_v_proj;
-    public DiffusersRmsNorm? norm_added_q, norm_added_k;
+    public RmsNorm? norm_added_q, norm_added_k;
     public ModuleList<nn.Module>? to_out;
     public Linear? to_add_out;
 
@@ -38,14 +38,14 @@ public sealed class HunyuanVideoJointAttention : nn.Module
         register_module("to_q", to_q = Layers.Linear(dim, dim, device, dtype));
         register_module("to_k", to_k = Layers.Linear(dim, dim, device, dtype));
         register_module("to_v", to_v = Layers.Linear(dim, dim, device, dtype));
-        register_module("norm_q", norm_q = new DiffusersRmsNorm(headDim, eps, device, dtype));
-        register_module("norm_k", norm_k = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        register_module("norm_q", norm_q = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
+        register_module("norm_k", norm_k = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
         if (!dualStream) return;
         register_module("add_q_proj", add_q_proj = Layers.Linear(dim, dim, device, dtype));
         register_module("add_k_proj", add_k_proj = Layers.Linear(dim, dim, device, dtype));
         register_module("add_v_proj", add_v_proj = Layers.Linear(dim, dim, device, dtype));
-        register_module("norm_added_q", norm_added_q = new DiffusersRmsNorm(headDim, eps, device, dtype));
-        register_module("norm_added_k", norm_added_k = new DiffusersRmsNorm(headDim, eps, device, dtype));
+        register_module("norm_added_q", norm_added_q = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
+        register_module("norm_added_k", norm_added_k = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquare));
         register_module("to_out", to_out = new ModuleList<nn.Module>(Layers.Linear(dim, dim, device, dtype), nn.Dropout(0)));
         register_module("to_add_out", to_add_out = Layers.Linear(dim, dim, device, dtype));
     }
@@ -104,7 +104,7 @@ public sealed class HunyuanVideoJointAttention : nn.Module
     /// RMS norm per head of a projection [B, L, H·D], then rotary on its first <paramref name="rotated"/> tokens
     /// (the video); returns [B, L, H, D]. One fused kernel on CUDA in 16-bit types.
     /// </summary>
-    private Tensor NormRotate(DiffusersRmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary, long rotated)
+    private Tensor NormRotate(RmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary, long rotated)
     {
         using (projected)
         {

@@ -1,5 +1,6 @@
 using TorchSharp;
 using VDiTLens.Attention;
+using VDiTLens.Models.Common;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Models.Llama;
@@ -9,14 +10,14 @@ public sealed class LlamaDecoderLayer : nn.Module
 {
     public LlamaAttention self_attn;
     public LlamaMlp mlp;
-    public LlamaRmsNorm input_layernorm, post_attention_layernorm;
+    public RmsNorm input_layernorm, post_attention_layernorm;
 
     public LlamaDecoderLayer(LlamaConfig c, int layer, AttentionSeam seam, Device device, ScalarType dtype) : base("LlamaDecoderLayer")
     {
         register_module("self_attn", self_attn = new LlamaAttention(c, layer, seam, device, dtype));
         register_module("mlp", mlp = new LlamaMlp(c, device, dtype));
-        register_module("input_layernorm", input_layernorm = new LlamaRmsNorm(c.hidden_size, c.rms_norm_eps, device, dtype));
-        register_module("post_attention_layernorm", post_attention_layernorm = new LlamaRmsNorm(c.hidden_size, c.rms_norm_eps, device, dtype));
+        register_module("input_layernorm", input_layernorm = new RmsNorm(c.hidden_size, c.rms_norm_eps, device, dtype, precision: RmsNormPrecision.Float32NormaliseThenGain));
+        register_module("post_attention_layernorm", post_attention_layernorm = new RmsNorm(c.hidden_size, c.rms_norm_eps, device, dtype, precision: RmsNormPrecision.Float32NormaliseThenGain));
     }
 
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rotary, Tensor mask, TokenLayout layout)

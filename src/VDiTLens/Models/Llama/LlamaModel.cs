@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using VDiTLens.Attention;
 using VDiTLens.IO;
+using VDiTLens.Models.Common;
 using VDiTLens.Runtime;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed class LlamaModel : nn.Module
     public IReadOnlyList<AttentionSite> Sites { get; }
     public Embedding embed_tokens;
     public ModuleList<LlamaDecoderLayer> layers;
-    public LlamaRmsNorm norm;
+    public RmsNorm norm;
 
     /// <summary>Optional observer of the residual stream: <c>embed_tokens</c> and <c>layers.{i}</c> outputs [B, L, hidden] (detached copies the observer owns).</summary>
     public Action<string, Tensor>? LayerOutputs { get; set; }
@@ -31,7 +32,7 @@ public sealed class LlamaModel : nn.Module
         layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.num_hidden_layers; i++) layers.Add(new LlamaDecoderLayer(config, i, Seam, device, dtype));
         register_module("layers", layers);
-        register_module("norm", norm = new LlamaRmsNorm(config.hidden_size, config.rms_norm_eps, device, dtype));
+        register_module("norm", norm = new RmsNorm(config.hidden_size, config.rms_norm_eps, device, dtype, precision: RmsNormPrecision.Float32NormaliseThenGain));
         Sites = layers.Select(l => l.self_attn.Site).ToList();
     }
 

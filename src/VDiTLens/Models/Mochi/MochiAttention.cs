@@ -18,7 +18,7 @@ public sealed class MochiAttention : nn.Module
     private readonly int _heads;
     private readonly AttentionSeam _seam;
     public AttentionSite Site { get; }
-    public MochiRmsNorm norm_q, norm_k, norm_added_q, norm_added_k;
+    public RmsNorm norm_q, norm_k, norm_added_q, norm_added_k;
     public Linear to_q, to_k, to_v;
     public Linear add_k_proj, add_v_proj, add_q_proj;
     public ModuleList<nn.Module> to_out;
@@ -35,10 +35,10 @@ public sealed class MochiAttention : nn.Module
         Site = new AttentionSite($"transformer_blocks.{layer}.attn1", layer, AttentionKind.Joint, $"attn.{layer}.joint");
         long dim = c.InnerDim, context = c.pooled_projection_dim, headDim = c.attention_head_dim;
         const double eps = 1e-5;
-        register_module("norm_q", norm_q = new MochiRmsNorm(headDim, eps, device, dtype));
-        register_module("norm_k", norm_k = new MochiRmsNorm(headDim, eps, device, dtype));
-        register_module("norm_added_q", norm_added_q = new MochiRmsNorm(headDim, eps, device, dtype));
-        register_module("norm_added_k", norm_added_k = new MochiRmsNorm(headDim, eps, device, dtype));
+        register_module("norm_q", norm_q = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquareCastLast));
+        register_module("norm_k", norm_k = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquareCastLast));
+        register_module("norm_added_q", norm_added_q = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquareCastLast));
+        register_module("norm_added_k", norm_added_k = new RmsNorm(headDim, eps, device, dtype, precision: RmsNormPrecision.Float32MeanSquareCastLast));
         register_module("to_q", to_q = Layers.Linear(dim, dim, device, dtype, bias: false));
         register_module("to_k", to_k = Layers.Linear(dim, dim, device, dtype, bias: false));
         register_module("to_v", to_v = Layers.Linear(dim, dim, device, dtype, bias: false));
@@ -81,7 +81,7 @@ public sealed class MochiAttention : nn.Module
     }
 
     /// <summary>RMS norm per head of a projection [B, L, H·D], then (tables given) rotary; [B, L, H, D], fused on CUDA in 16-bit types.</summary>
-    private Tensor NormRotate(MochiRmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary)
+    private Tensor NormRotate(RmsNorm norm, Tensor projected, (Tensor Cos, Tensor Sin)? rotary)
     {
         using (projected)
         {
