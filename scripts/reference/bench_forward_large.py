@@ -5,7 +5,7 @@ transformer forward at the large sizes, random bf16 weights, with the protocol o
 float32, 2 warm-ups then 5 timed forwards with CUDA events, median; 1 + 3 when the first forward takes over 20 s;
 peak = torch.cuda.max_memory_allocated over the timed forwards).
 
-Inputs equal BenchmarkPresets.cs: Wan2.1-14B (= one Wan2.2 A14B expert) at 720x1280x81 (latent 21x90x160, 75,600
+Configs and inputs equal BenchmarkPresets.cs: Wan2.1-14B (= one Wan2.2 A14B expert) at 720x1280x81 (latent 21x90x160, 75,600
 tokens); Wan2.2 TI2V-5B at 704x1280x121 (latent 48x31x44x80, 27,280 tokens) with per-token timesteps [1, L], the first
 latent frame at t = 0 (expand_timesteps); HunyuanVideo at 720x1280x129 (latent 33x90x160, 118,800 tokens).
 
@@ -21,16 +21,9 @@ import torch
 
 GiB = 1024**3
 
-WAN_14B = dict(patch_size=(1, 2, 2), num_attention_heads=40, attention_head_dim=128, in_channels=16, out_channels=16,
-               text_dim=4096, freq_dim=256, ffn_dim=13824, num_layers=40, cross_attn_norm=True,
-               qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
 TI2V_5B = dict(patch_size=(1, 2, 2), num_attention_heads=24, attention_head_dim=128, in_channels=48, out_channels=48,
                text_dim=4096, freq_dim=256, ffn_dim=14336, num_layers=30, cross_attn_norm=True,
                qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
-HUNYUAN = dict(in_channels=16, out_channels=16, num_attention_heads=24, attention_head_dim=128, num_layers=20,
-               num_single_layers=40, num_refiner_layers=2, mlp_ratio=4.0, patch_size=2, patch_size_t=1,
-               qk_norm="rms_norm", guidance_embeds=True, text_embed_dim=4096, pooled_projection_dim=768,
-               rope_theta=256.0, rope_axes_dim=(16, 56, 56))
 
 
 def randn(*shape, g):
@@ -68,10 +61,11 @@ def main():
     spec = importlib.util.spec_from_file_location("bench_diffusers", args.bench_diffusers)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    from diffusers import HunyuanVideoTransformer3DModel, WanTransformer3DModel
-    cases = {"wan_14b_720p": (WanTransformer3DModel, WAN_14B, wan_14b_720p),
+    from diffusers import WanTransformer3DModel
+    # Wan2.1-14B's and HunyuanVideo's configs are bench_diffusers.py's own; the TI2V-5B is new here.
+    cases = {"wan_14b_720p": (*bench.wan_case("wan_14b")[:2], wan_14b_720p),
              "wan22_ti2v_5b": (WanTransformer3DModel, TI2V_5B, wan22_ti2v_5b),
-             "hunyuan_13b_720p": (HunyuanVideoTransformer3DModel, HUNYUAN, hunyuan_13b_720p)}
+             "hunyuan_13b_720p": (*bench.hunyuan_case("hunyuan_13b")[:2], hunyuan_13b_720p)}
     rows = [{"device": torch.cuda.get_device_name(0), "torch": torch.__version__}]
     print(json.dumps(rows[0]), flush=True)
     for name in [m for m in args.models.split(",") if m]:

@@ -28,6 +28,9 @@ public sealed record BenchmarkPreset(string Name, string ClassName, string Confi
         return ModelFolder.Open(dir);
     }
 
+    private const string Wan14BConfig = """{"patch_size":[1,2,2],"num_attention_heads":40,"attention_head_dim":128,"in_channels":16,"out_channels":16,"text_dim":4096,"freq_dim":256,"ffn_dim":13824,"num_layers":40,"cross_attn_norm":true,"qk_norm":"rms_norm_across_heads","eps":1e-6,"rope_max_seq_len":1024}""";
+    private const string HunyuanVideoConfig = """{"in_channels":16,"out_channels":16,"num_attention_heads":24,"attention_head_dim":128,"num_layers":20,"num_single_layers":40,"num_refiner_layers":2,"mlp_ratio":4.0,"patch_size":2,"patch_size_t":1,"qk_norm":"rms_norm","guidance_embeds":true,"text_embed_dim":4096,"pooled_projection_dim":768,"rope_theta":256.0,"rope_axes_dim":[16,56,56]}""";
+
     private static Tensor Randn(long[] shape, Device d, ScalarType t) => torch.randn(shape, dtype: t, device: d);
 
     private static readonly BenchmarkPreset[] All =
@@ -35,11 +38,10 @@ public sealed record BenchmarkPreset(string Name, string ClassName, string Confi
         new("wan-1.3b", "WanTransformer3DModel",
             """{"patch_size":[1,2,2],"num_attention_heads":12,"attention_head_dim":128,"in_channels":16,"out_channels":16,"text_dim":4096,"freq_dim":256,"ffn_dim":8960,"num_layers":30,"cross_attn_norm":true,"qk_norm":"rms_norm_across_heads","eps":1e-6,"rope_max_seq_len":1024}""",
             "480×832, 81 frames (latent 21×60×104)", WanInputs),
-        new("wan-14b", "WanTransformer3DModel",
-            """{"patch_size":[1,2,2],"num_attention_heads":40,"attention_head_dim":128,"in_channels":16,"out_channels":16,"text_dim":4096,"freq_dim":256,"ffn_dim":13824,"num_layers":40,"cross_attn_norm":true,"qk_norm":"rms_norm_across_heads","eps":1e-6,"rope_max_seq_len":1024}""",
+        new("wan-14b", "WanTransformer3DModel", Wan14BConfig,
             "480×832, 81 frames (latent 21×60×104)", WanInputs),
         // One expert of Wan2.2 T2V-A14B (each has Wan2.1-14B's config) at 720p: 75,600 video tokens.
-        new("wan-14b-720p", "WanTransformer3DModel", """{"patch_size":[1,2,2],"num_attention_heads":40,"attention_head_dim":128,"in_channels":16,"out_channels":16,"text_dim":4096,"freq_dim":256,"ffn_dim":13824,"num_layers":40,"cross_attn_norm":true,"qk_norm":"rms_norm_across_heads","eps":1e-6,"rope_max_seq_len":1024}""",
+        new("wan-14b-720p", "WanTransformer3DModel", Wan14BConfig,
             "720×1280, 81 frames (latent 21×90×160)", (d, t) => WanInputsAt(21, 90, 160, d, t)),
         // Wan2.2 TI2V-5B at its default 704×1280, 121 frames (the Wan2.2 VAE: 48 channels, 16× spatial, 4× temporal),
         // with per-token timesteps (expand_timesteps): the first latent frame at t = 0, as an image-conditioned call.
@@ -83,9 +85,9 @@ public sealed record BenchmarkPreset(string Name, string ClassName, string Confi
                 };
             }),
         new("hunyuan-13b", "HunyuanVideoTransformer3DModel",
-            """{"in_channels":16,"out_channels":16,"num_attention_heads":24,"attention_head_dim":128,"num_layers":20,"num_single_layers":40,"num_refiner_layers":2,"mlp_ratio":4.0,"patch_size":2,"patch_size_t":1,"qk_norm":"rms_norm","guidance_embeds":true,"text_embed_dim":4096,"pooled_projection_dim":768,"rope_theta":256.0,"rope_axes_dim":[16,56,56]}""",
+            HunyuanVideoConfig,
             "544×960, 129 frames (latent 33×68×120)", (d, t) => HunyuanInputsAt(33, 68, 120, d, t)),
-        new("hunyuan-13b-720p", "HunyuanVideoTransformer3DModel", """{"in_channels":16,"out_channels":16,"num_attention_heads":24,"attention_head_dim":128,"num_layers":20,"num_single_layers":40,"num_refiner_layers":2,"mlp_ratio":4.0,"patch_size":2,"patch_size_t":1,"qk_norm":"rms_norm","guidance_embeds":true,"text_embed_dim":4096,"pooled_projection_dim":768,"rope_theta":256.0,"rope_axes_dim":[16,56,56]}""",
+        new("hunyuan-13b-720p", "HunyuanVideoTransformer3DModel", HunyuanVideoConfig,
             "720×1280, 129 frames (latent 33×90×160)", (d, t) => HunyuanInputsAt(33, 90, 160, d, t)),
     };
 

@@ -94,13 +94,7 @@ public sealed class ClipTextModel : nn.Module, ITextEncoder
     public static ClipTextModel Load(ModelFolder folder, ComputeOptions options)
     {
         var model = new ClipTextModel(ClipTextConfig.Read(folder), options.Device, options.DType);
-        ITensorSource weights = folder.OpenWeights();
-        // transformers 5 saves CLIPTextModel without the text_model. prefix that older checkpoints carry.
-        if (!weights.Names.Any(n => n.StartsWith(Prefix, StringComparison.Ordinal)))
-            weights = new PrefixedTensorSource(weights, Prefix);
-        using (weights)
-            WeightLoader.Load(model, weights, ignoreUnexpected: name => name == Prefix + "embeddings.position_ids");
-        model.eval();
+        ClipWeights.Load(model, folder, Prefix);
         return model;
     }
 

@@ -85,12 +85,7 @@ public sealed class ClipVisionModel : nn.Module
     public static ClipVisionModel Load(ModelFolder folder, ComputeOptions options, AttentionSeam? seam = null)
     {
         var model = new ClipVisionModel(ClipVisionConfig.Read(folder), options.Device, options.DType, seam);
-        ITensorSource weights = folder.OpenWeights();
-        if (!weights.Names.Any(n => n.StartsWith(Prefix, StringComparison.Ordinal)))
-            weights = new PrefixedTensorSource(weights, Prefix);
-        using (weights)
-            WeightLoader.Load(model, weights, ignoreUnexpected: name => name == Prefix + "embeddings.position_ids");
-        model.eval();
+        ClipWeights.Load(model, folder, Prefix);
         return model;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VDiTLens.Reports;
 using VDiTLens.Statistics;
 
 namespace VDiTLens.Studies.Maps;
@@ -22,7 +23,6 @@ public static class HeadViewIntervals
         var s = new StringBuilder("site,layer,kind,step,head,runs");
         foreach (var (name, _) in Columns) s.Append($",{name}_mean,{name}_low,{name}_high,{name}_max");
         s.Append('\n');
-        string F(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
         for (int i = 0; i < runs[0].Count; i++)
         {
             var r = runs[0][i];
@@ -31,7 +31,7 @@ public static class HeadViewIntervals
             {
                 var units = runs.Select(x => value(x[i])).ToArray();
                 var e = bootstrap.Mean(units);
-                s.Append($",{F(e.Value)},{F(e.Low)},{F(e.High)},{F(units.Max())}");
+                s.Append($",{CsvNumber.Of(e.Value)},{CsvNumber.Of(e.Low)},{CsvNumber.Of(e.High)},{CsvNumber.Of(units.Max())}");
             }
             s.Append('\n');
         }

@@ -59,7 +59,7 @@ public static class EditStudyReport
             csv.AppendLine(string.Join(",", new[] { b.Band, b.FirstLayer.ToString(CultureInfo.InvariantCulture), b.LastLayer.ToString(CultureInfo.InvariantCulture), b.Cells.ToString(CultureInfo.InvariantCulture) }
                 .Concat(new[] { b.TrajectoryDistance, b.Ssim, b.FrameDifferenceCorrelation, b.Adherence, b.BaselineTrajectoryDistance, b.BaselineSsim, b.BaselineFrameDifferenceCorrelation, b.BaselineAdherence,
                         b.PsnrToSource, b.MsSsimToSource, b.PsnrToTarget, b.MsSsimToTarget, b.BaselinePsnrToSource, b.BaselineMsSsimToSource }
-                    .Select(v => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : ""))));
+                    .Select(CsvNumber.Of))));
         File.WriteAllText(report.Asset($"{Folder}/summary.csv"), csv.ToString());
 
         var html = new StringBuilder();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using VDiTLens.Statistics;
+using VDiTLens.Reports;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -38,7 +39,7 @@ public static class StructureContrast
         var sb = new StringBuilder(Header).Append('\n');
         foreach (var r in rows)
             sb.Append(string.Join(",", new[] { r.Kind, r.Site, r.Layer.ToString(CultureInfo.InvariantCulture), r.Model.N.ToString(CultureInfo.InvariantCulture) }
-                .Concat(new[] { r.Model, r.Compare, r.Difference }.SelectMany(e => new[] { e.Value, e.Low, e.High }.Select(Number))))).Append('\n');
+                .Concat(new[] { r.Model, r.Compare, r.Difference }.SelectMany(e => new[] { e.Value, e.Low, e.High }.Select(CsvNumber.Of))))).Append('\n');
         return sb.ToString();
     }
 
@@ -46,5 +47,4 @@ public static class StructureContrast
         Enumerable.Range(0, m.Seeds).Select(s => Enumerable.Range(0, m.Prompts).Select(p => StructureSamples.CrossPrompt(m, site, p, s))
             .Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()).ToArray();
 
-    private static string Number(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
 }

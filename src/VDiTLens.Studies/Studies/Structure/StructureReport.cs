@@ -110,7 +110,7 @@ public static class StructureReport
                 {
                     sb.Append($"{kind},{s.Site},{s.Layer},{head}");
                     foreach (var c in new[] { summary.CrossPrompt, summary.CrossSeed, summary.CrossStep, summary.CrossModel })
-                        foreach (var m in MapComparison.Metrics) sb.Append(',').Append(c is null ? "" : Number(c.Get(m)));
+                        foreach (var m in MapComparison.Metrics) sb.Append(',').Append(c is null ? "" : CsvNumber.Of(c.Get(m)));
                     sb.Append('\n');
                 }
         File.WriteAllText(path, sb.ToString());
@@ -143,7 +143,6 @@ public static class StructureReport
 
     /// <summary>JSON has no NaN: undefined values are written as null.</summary>
     private static double? Json(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;
-    private static string Number(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
     private static string Format(double? v) => v is { } x ? EditReport.F(x) : "–";
     public static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VDiTLens.Reports;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -27,10 +28,10 @@ public static class StructureSamples
                 bool comparable = t is not null && t.Complete(site.Name) && t.Shapes[site.Name].Groups == m.Shapes[site.Name].Groups;
                 sb.Append(string.Join(",", arm, p.ToString(CultureInfo.InvariantCulture), Quote(options.Prompts[p]), options.Seeds[s].ToString(CultureInfo.InvariantCulture),
                     kind, site.Name, site.Layer.ToString(CultureInfo.InvariantCulture),
-                    Number(CrossPrompt(m, site.Name, p, s)),
-                    Number(Mean(m, site.Name, (t2, add) => { for (int s2 = 0; s2 < m.Seeds; s2++) if (s2 != s) add(m.Map(site.Name, s2, t2, p)); }, p, s)),
-                    Number(Mean(m, site.Name, (t2, add) => { if (t2 < m.Steps - 1) add(m.Map(site.Name, s, m.Steps - 1, p)); }, p, s)),
-                    comparable ? Number(Mean(m, site.Name, (t2, add) => add(t!.Map(site.Name, s, t2, p)), p, s)) : ""))
+                    CsvNumber.Of(CrossPrompt(m, site.Name, p, s)),
+                    CsvNumber.Of(Mean(m, site.Name, (t2, add) => { for (int s2 = 0; s2 < m.Seeds; s2++) if (s2 != s) add(m.Map(site.Name, s2, t2, p)); }, p, s)),
+                    CsvNumber.Of(Mean(m, site.Name, (t2, add) => { if (t2 < m.Steps - 1) add(m.Map(site.Name, s, m.Steps - 1, p)); }, p, s)),
+                    comparable ? CsvNumber.Of(Mean(m, site.Name, (t2, add) => add(t!.Map(site.Name, s, t2, p)), p, s)) : ""))
                     .Append('\n');
             }
         }
@@ -54,6 +55,5 @@ public static class StructureSamples
         return finite.Count == 0 ? double.NaN : finite.Average();
     }
 
-    private static string Number(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
     private static string Quote(string s) => "\"" + s.Replace("\"", "\"\"") + "\"";
 }
