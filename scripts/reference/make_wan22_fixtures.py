@@ -223,9 +223,21 @@ def run_pipeline(pipe, dtype, call, latents_init, capture_prepare=False):
             result = original(*args, **kwargs)
             captured["image_preprocessed"] = args[0].detach().clone()
             captured["condition"] = result[1].detach().clone()
-            captured["first_frame_mask"] = result[2].detach().clone()
+            if len(result) > 2:  # expand_timesteps (TI2V) also returns the first-frame mask
+                captured["first_frame_mask"] = result[2].detach().clone()
             return result
         pipe.prepare_latents = prepare
+
+    if getattr(pipe, "image_encoder", None) is not None:  # Wan2.1 I2V: CLIP's pixels and image embeddings
+        original_encode = pipe.encode_image
+
+        def encode(image, device=None):
+            pixels = pipe.image_processor(images=image, return_tensors="pt")["pixel_values"]
+            captured["pixel_values"] = pixels.detach().clone()
+            embeds = original_encode(image, device)
+            captured["image_embeds"] = embeds.detach().clone()
+            return embeds
+        pipe.encode_image = encode
 
     with torch.no_grad():
         result = pipe(**call, latents=latents_init.clone(), output_type="np", callback_on_step_end=cb,
@@ -257,13 +269,17 @@ def save_pipeline(pipe, folder, tokenizer_src):
     return path
 
 
-def finish(folder, stem, cls, path, call, latents_init, info, capture_prepare=False, make=None):
+def finish(folder, stem, cls, path, call, latents_init, info, capture_prepare=False, make=None, inputs=None, extra=None):
+    """Runs the pipeline in float64 and float32 and saves both. `inputs`: call arguments that are not recorded in the
+    JSON (e.g. a PIL image); `extra`: tensors saved beside the outputs (e.g. that image as floats)."""
     load = make or (lambda: cls.from_pretrained(path))
-    ref = run_pipeline(load(), torch.float64, call, latents_init, capture_prepare)
-    run32 = run_pipeline(load(), torch.float32, call, latents_init, capture_prepare)
+    full = dict(call, **(inputs or {}))
+    ref = run_pipeline(load(), torch.float64, full, latents_init, capture_prepare)
+    run32 = run_pipeline(load(), torch.float32, full, latents_init, capture_prepare)
     a, b = f32(ref), f32(run32)
-    a["latents_init"] = latents_init.contiguous()
-    b["latents_init"] = latents_init.contiguous()
+    for d in (a, b):
+        d["latents_init"] = latents_init.contiguous()
+        d.update(extra or {})
     save_file(a, os.path.join(folder, f"{stem}.safetensors"))
     save_file(b, os.path.join(folder, f"{stem}_fp32cpu.safetensors"))
     info = dict(info)

@@ -33,7 +33,7 @@ from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel  
 from diffusers import WanImageToVideoPipeline, WanPipeline, WanTransformer3DModel  # noqa: E402
 from diffusers.pipelines.wan import pipeline_wan_i2v  # noqa: E402
 
-from make_wan22_fixtures import (NEGATIVE, PROMPTS, Recorder, diffs, f32, new_transformer, rerandomise,  # noqa: E402
+from make_wan22_fixtures import (NEGATIVE, PROMPTS, diffs, finish, new_transformer, rerandomise,  # noqa: E402
                                  save_pipeline, versions, write_json)
 
 if not hasattr(pipeline_wan_i2v, "ftfy"):
@@ -165,78 +165,9 @@ def clip_vision(out):
 
 # ---------------------------------------------------------------- pipelines
 
-def run_i2v(pipe, dtype, call, latents_init):
-    pipe = pipe.to(dtype)
-    rec = Recorder([pipe.transformer, getattr(pipe, "transformer_2", None)])
-    steps, captured = [], {}
-
-    def cb(p, i, t, kw):
-        if i == 0:
-            captured["prompt_embeds"] = kw["prompt_embeds"].detach().clone()
-            captured["negative_prompt_embeds"] = kw["negative_prompt_embeds"].detach().clone()
-        steps.append((int(i), float(t), kw["latents"].detach().clone()))
-        return {}
-
-    original_prepare = pipe.prepare_latents
-
-    def prepare(*args, **kwargs):
-        result = original_prepare(*args, **kwargs)
-        captured["image_preprocessed"] = args[0].detach().clone()
-        captured["condition"] = result[1].detach().clone()
-        return result
-    pipe.prepare_latents = prepare
-
-    if pipe.image_encoder is not None:
-        original_encode = pipe.encode_image
-
-        def encode(image, device=None):
-            pixels = pipe.image_processor(images=image, return_tensors="pt")["pixel_values"]
-            captured["pixel_values"] = pixels.detach().clone()
-            embeds = original_encode(image, device)
-            captured["image_embeds"] = embeds.detach().clone()
-            return embeds
-        pipe.encode_image = encode
-
-    with torch.no_grad():
-        result = pipe(**call, latents=latents_init.clone(), output_type="np", callback_on_step_end=cb,
-                      callback_on_step_end_tensor_inputs=["latents", "prompt_embeds", "negative_prompt_embeds"])
-    rec.remove()
-    video = result.frames
-    video = torch.from_numpy(video) if not isinstance(video, torch.Tensor) else video
-    r = {"video": video}
-    r.update(captured)
-    assert len(rec.calls) == 2 * len(steps), (len(rec.calls), len(steps))
-    for i, t, lat in steps:
-        (e_cond, cond), (e_uncond, uncond) = rec.calls[2 * i], rec.calls[2 * i + 1]
-        assert e_cond == e_uncond
-        r[f"noise_pred_cond.step{i}"] = cond
-        r[f"noise_pred_uncond.step{i}"] = uncond
-        r[f"expert.step{i}"] = torch.tensor([e_cond], dtype=torch.int64)
-        r[f"latents.step{i}"] = lat
-    r["timesteps"] = torch.tensor([t for _, t, _ in steps], dtype=torch.float64)
-    return r
-
-
 def finish_i2v(folder, path, call, image_u8, latents_init, info):
-    def load():
-        return WanImageToVideoPipeline.from_pretrained(path)
-    full = dict(call, image=as_pil(image_u8))
-    ref = run_i2v(load(), torch.float64, full, latents_init)
-    run32 = run_i2v(load(), torch.float32, full, latents_init)
-    a, b = f32(ref), f32(run32)
-    for d in (a, b):
-        d["latents_init"] = latents_init.contiguous()
-        d["image"] = as_unit(image_u8)
-    save_file(a, os.path.join(folder, "reference.safetensors"))
-    save_file(b, os.path.join(folder, "reference_fp32cpu.safetensors"))
-    info = dict(info)
-    info.update({"call": call, "max_abs_diff_fp32_vs_fp64": diffs(ref, run32),
-                 "experts": [int(ref[f"expert.step{i}"]) for i in range(len(ref["timesteps"]))],
-                 "timesteps": ref["timesteps"].tolist(), "keys": {k: list(v.shape) for k, v in a.items()},
-                 "versions": versions()})
-    write_json(os.path.join(folder, "reference.json"), info)
-    print(folder, "experts", info["experts"], "timesteps", info["timesteps"], "video diff",
-          info["max_abs_diff_fp32_vs_fp64"].get("video"), flush=True)
+    finish(folder, "reference", WanImageToVideoPipeline, path, call, latents_init, info, capture_prepare=True,
+           inputs={"image": as_pil(image_u8)}, extra={"image": as_unit(image_u8)})
 
 
 COMMON_NOTES = ("image: the uint8 RGB image as float32 [1, 3, H, W] = uint8 / 255 (the pipeline got it as a PIL image); "
