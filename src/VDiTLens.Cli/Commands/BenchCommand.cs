@@ -55,16 +55,21 @@ internal static class BenchCommand
                     timings.Add(bench.Time("forward, seam with an inactive probe", 1, n));
             foreach (var failure in KernelCache.Failures)
                 AnsiConsole.WriteLine($"kernel {failure.Variant} could not run on cuda:{failure.Device} (reference used): {failure.Reason}");
-            if (result.GetValue(withProbes)) CudaAllocatorStatistics.ResetPeak(options.Device);
+            AllocatorStatistics? probedAllocator = null;
+            string? probedLine = null;
             if (result.GetValue(withProbes))
+            {
+                CudaAllocatorStatistics.ResetPeak(options.Device);
                 foreach (var stride in result.GetValue(strides)!)
                 {
                     var opts = new ProbeOptions { Probes = new[] { "frame", "modality", "mass", "entropy" }, QueryStride = stride, CoverageStride = Math.Max(stride, result.GetValue(coverageStride)), MemoryBudgetBytes = 2L << 30 };
                     using var set = new ProbeSet(bench.Model.Seam, opts);
                     timings.Add(bench.Time($"forward + probes (query stride {stride}, coverage stride {opts.CoverageStride})", 1, Math.Min(n, 3)));
                 }
+                probedAllocator = CudaAllocatorStatistics.Read(options.Device);
+                probedLine = CudaAllocatorStatistics.Describe(options.Device);
+            }
 
-            var probedAllocator = result.GetValue(withProbes) ? CudaAllocatorStatistics.Read(options.Device) : null;
             var table = new Table().AddColumns("run", "median ms", "× plain", "all ms");
             foreach (var t in timings)
                 table.AddRow(Markup.Escape(t.Label), t.MedianMs.ToString("F1"), (t.MedianMs / timings[0].MedianMs).ToString("F2"), string.Join(" / ", t.AllMs.Select(x => x.ToString("F0"))));
@@ -72,7 +77,7 @@ internal static class BenchCommand
             double? peak = before is null || after is null ? null : after.Value - before.Value;
             AnsiConsole.WriteLine($"GPU memory reserved by the plain forward (driver view): {(peak is null ? "n/a" : peak.Value.ToString("F2") + " GiB")}");
             AnsiConsole.WriteLine($"plain forward, weights included: {allocatorLine}");
-            if (result.GetValue(withProbes)) AnsiConsole.WriteLine($"probed forwards, weights included: {CudaAllocatorStatistics.Describe(options.Device)}");
+            if (probedLine is not null) AnsiConsole.WriteLine($"probed forwards, weights included: {probedLine}");
             if (split is not null)
                 AnsiConsole.WriteLine($"split: attention {split.AttentionMs:F1} ms, matrix products {split.MatMulMs:F1} ms, rest {split.RestMs:F1} ms");
             if (result.GetValue(json) is { } path)
