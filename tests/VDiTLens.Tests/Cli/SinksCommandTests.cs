@@ -47,6 +47,11 @@ public sealed class SinksCommandTests : IDisposable
             var detection = JsonNode.Parse(File.ReadAllText(Path.Combine(report, "sinks", "detection.json")))!;
             Assert.Equal(4, detection["Aggregate"]!.AsArray().Count); // 2 blocks × (self, cross)
             Assert.Contains("Attention sinks", File.ReadAllText(Path.Combine(report, "index.html")));
+            Assert.Contains("Causal language model", File.ReadAllText(Path.Combine(report, "index.html")));
+
+            // merge rebuilds the section from the cells, without the language model: its part stays
+            Assert.Equal(0, Run(MergeCommand.Create(), "--out", report));
+            Assert.Contains("Causal language model", File.ReadAllText(Path.Combine(report, "index.html")));
         }
         finally { Directory.Delete(llm, true); }
     }

@@ -14,8 +14,12 @@ namespace VDiTLens.Studies.Sinks;
 public sealed class SinkStudyReport(HtmlReport report)
 {
     private readonly StringBuilder _html = new();
+    private bool _languageModelAdded;
 
     public string Folder => Path.Combine(report.Folder, "sinks");
+
+    /// <summary>The language model's part of the section, kept beside <c>llm.json</c> so that a report rebuilt without the model (<c>merge</c>) keeps it.</summary>
+    public string LanguageModelPart => Path.Combine(Folder, "llm.html");
 
     /// <summary>
     /// Adds detection, the length-invariant statistics, characterisation (when measured), ablation and temperature parts
@@ -49,7 +53,7 @@ public sealed class SinkStudyReport(HtmlReport report)
         Directory.CreateDirectory(Folder);
         SinkReportWriter.WriteJson(Path.Combine(Folder, "llm.json"), new { input, verdict, causal = profile.Causal.Statement(name), profile });
         static string Ci(VDiTLens.Statistics.Estimate e) => $"{e.Value:F3} [{e.Low:F3}, {e.High:F3}]";
-        _html.Append($"<h3>Causal language model ({HtmlReport.Escape(name)}, {HtmlReport.Escape(input)})</h3><p>{HtmlReport.Escape(profile.Causal.Statement(name))}</p><p>{HtmlReport.Escape(verdict.Statement)}</p>")
+        var part = new StringBuilder().Append($"<h3>Causal language model ({HtmlReport.Escape(name)}, {HtmlReport.Escape(input)})</h3><p>{HtmlReport.Escape(profile.Causal.Statement(name))}</p><p>{HtmlReport.Escape(verdict.Statement)}</p>")
             .Append(HtmlReport.Table(new[] { "layer", "first-token α (uniform causal)", "top-1 share", "top key per head", "Sink^ε of the first token",
                     "peak ratio (all queries)", "sinks", "|k| sink/other", "|v| sink/other" },
                 profile.Causal.Layers.Zip(profile.Layers, profile.Norms).Select(x => new[]
@@ -58,9 +62,19 @@ public sealed class SinkStudyReport(HtmlReport report)
                     Ci(x.First.SinkEpsilon), SinkReportWriter.Format(x.Second.PeakRatio), string.Join(" ", x.Second.Positions.Take(4)),
                     SinkReportWriter.Format(x.Third.KeyRatio), SinkReportWriter.Format(x.Third.ValueRatio),
                 })));
+        File.WriteAllText(LanguageModelPart, part.ToString());
+        _html.Append(part);
+        _languageModelAdded = true;
         return (verdict, profile);
     }
 
-    /// <summary>Writes the "sinks" section of the report's index.html.</summary>
-    public void Write() => report.WriteSection(SinkReportWriter.SectionOrder, "sinks", "Attention sinks", _html.ToString());
+    /// <summary>
+    /// Writes the "sinks" section of the report's index.html; the language model's part measured earlier into this folder
+    /// stays in it when no model was measured this time.
+    /// </summary>
+    public void Write()
+    {
+        if (!_languageModelAdded && File.Exists(LanguageModelPart)) _html.Append(File.ReadAllText(LanguageModelPart));
+        report.WriteSection(SinkReportWriter.SectionOrder, "sinks", "Attention sinks", _html.ToString());
+    }
 }
