@@ -53,7 +53,7 @@ public sealed record ArmSample(long Seed, string Arm, double? Level, IReadOnlyLi
 /// temperature calibration, dense runs of the dev seeds), then the held-out seeds' dense runs, arms and seed spreads.
 /// Cells of the sensitive, least-sensitive and temperature arms need every development cell (their
 /// <see cref="PlannedCell.After"/>); every held-out cell needs its seed's dense run. From the saved cells it makes the
-/// dev selection and the per-sample rows (<see cref="Collect"/>), the same whichever process saved them.
+/// dev selection and the per-sample rows (<see cref="Collect()"/>), the same whichever process saved them.
 /// </summary>
 public sealed class ProtectionPlan
 {

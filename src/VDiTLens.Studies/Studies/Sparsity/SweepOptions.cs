@@ -17,7 +17,7 @@ public sealed record SweepOptions
     public int CoverageStride { get; init; } = 1;
     /// <summary>Discard a previous sweep in the folder made with other settings instead of refusing to mix them.</summary>
     public bool Fresh { get; init; }
-    /// <summary>The share of the cells this process computes (<see cref="Shard.All"/>: every cell); shards share one folder.</summary>
+    /// <summary>The share of the cells this process computes (<see cref="Scale.Shard.All"/>: every cell); shards share one folder.</summary>
     public Scale.Shard Shard { get; init; } = Scale.Shard.All;
 
     /// <summary>The paper's experiment: per-layer bottom-k sensitivity, then uniform bottom-k with the K most sensitive layers dense.</summary>

@@ -17,7 +17,7 @@ public static class CpuSafeConvolution
     public static Tensor Conv3d(Tensor x, Tensor weight, Tensor? bias, long[]? stride = null, long[]? padding = null) =>
         InFloat32OnCpu(x, weight, bias, (x, w, b) => nn.functional.conv3d(x, w, b, strides: stride, padding: padding));
 
-    /// <summary>A registered <see cref="Modules.Conv3d"/> (weights and checkpoint names stay the module's) with its stride and padding.</summary>
+    /// <summary>A registered Conv3d module (weights and checkpoint names stay the module's) with its stride and padding.</summary>
     public static Tensor Conv3d(Conv3d conv, Tensor x, long[]? stride = null, long[]? padding = null) =>
         Conv3d(x, conv.weight!, conv.bias, stride, padding);
 
