@@ -20,6 +20,10 @@ internal sealed class ExplorerCliOptions
         if (withOff) command.Options.Add(Off);
     }
 
+    /// <summary>The explorer options given on the command line.</summary>
+    public IEnumerable<string> Given(ParseResult result) =>
+        new Option[] { Steps, Queries, Sites, HeadRows, TileSize, Off }.Where(o => result.GetResult(o) is { Implicit: false }).Select(o => o.Name);
+
     public ExplorerOptions Resolve(ParseResult result) => new()
     {
         Steps = Split(result.GetValue(Steps)).Select(s => int.TryParse(s, out int v) ? v

@@ -42,6 +42,9 @@ internal static class GenerateCommand
             string outPath = result.GetValue(output)!;
             if (!VideoWriter.Extensions.Contains(Path.GetExtension(outPath).ToLowerInvariant()))
                 throw new VDiTLensException($"--out {outPath}: unknown output format (use {string.Join(", ", VideoWriter.Extensions)})");
+            string? explorerFolder = result.GetValue(explorerOut);
+            if (explorerFolder is null && explorer.Given(result).FirstOrDefault() is { } stray)
+                throw new VDiTLensException($"{stray} needs --explorer DIR (the report folder the explorer is written to)");
             var options = common.Resolve(result);
             string model = study.ModelPath(result);
             using var pipeline = LoadPipeline(model, options, result.GetValue(placement)!);
@@ -58,7 +61,6 @@ internal static class GenerateCommand
                 Seed = options.Seed,
                 BatchGuidance = !result.GetValue(split),
             };
-            string? explorerFolder = result.GetValue(explorerOut);
             var attached = LoadInterventions(result.GetValue(interventions));
             using var detach = new Detacher(attached.Select(i => pipeline.Seam.Attach(i)).ToArray());
             Tensor video = null!;
