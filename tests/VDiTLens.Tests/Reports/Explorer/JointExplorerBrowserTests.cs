@@ -64,7 +64,15 @@ public sealed class JointExplorerBrowserTests
 
             ExplorerPage.Select(browser, "head", "-1");
             using (var expected = recorded.Load(ExplorerWriter.RowsKey(site, 1))[row, target].flatten())
+            {
                 ExplorerPage.AssertDecoded(expected, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
+                // A site without per-head rows (--explorer-head-rows) draws the head mean for a chosen head, and says so.
+                browser.Evaluate("VDITLENS_EXPLORER.siteInfo[0].headRows = false");
+                ExplorerPage.Select(browser, "head", "1");
+                ExplorerPage.AssertDecoded(expected, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
+                Assert.Contains("head mean (head 1's rows not captured", browser.Evaluate<string>("document.getElementById('explorer-readout').textContent"));
+                browser.Evaluate("VDITLENS_EXPLORER.siteInfo[0].headRows = true");
+            }
 
             // Received mass over all keys [text…, video…] or [video…, text…]: the overlay is the video keys' part.
             ExplorerPage.Select(browser, "head", "1");
