@@ -48,20 +48,25 @@
   function site() { return D.siteInfo[state.site]; }
   // Whether the chosen head's own rows were captured here (otherwise rows are the head mean).
   function headRows() { return state.head >= 0 && site().headRows; }
-  // The selected query's row in block `mean` (head mean) or `heads` (per head) of n values per row.
-  function queryRow(mean, heads) {
-    var entry = D.data[state.site][state.step], Q = D.queries.length, b = batchRow(), block, o;
-    if (headRows()) { block = entry[heads]; o = ((b * D.heads + state.head) * Q + state.query) * block.group; }
-    else { block = entry[mean]; o = (b * Q + state.query) * block.group; }
+  // Query `query`'s (default: the selected one's) row in block `mean` (head mean) or `heads` (per head).
+  function queryRow(mean, heads, query) {
+    var entry = D.data[state.site][state.step], Q = D.queries.length, b = batchRow(), qi = query === undefined ? state.query : query, block, o;
+    if (headRows()) { block = entry[heads]; o = ((b * D.heads + state.head) * Q + qi) * block.group; }
+    else { block = entry[mean]; o = (b * Q + qi) * block.group; }
     return Array.from(decode(block).subarray(o, o + block.group));
   }
   // Attention of the selected query to every video key [F * H * W], for the chosen head or the head mean.
   function overlayValues() { return queryRow('rows', 'rowsHeads'); }
   // Attention of the selected query to every text key (joint attention; [] elsewhere), padding keys NaN.
-  function textValues() {
+  function textValues(query) {
     if (!(site().textKeys > 0)) return [];
     var valid = D.data[state.site][state.step].textValid[batchRow()];
-    return queryRow('text', 'textHeads').map(function (v, i) { return valid[i] ? v : NaN; });
+    return queryRow('text', 'textHeads', query).map(function (v, i) { return valid[i] ? v : NaN; });
+  }
+  // The same, averaged over the captured queries of the selected query's frame.
+  function frameTextValues() {
+    var f = D.queries[state.query][0], rows = range(D.queries.length).filter(function (i) { return D.queries[i][0] === f; }).map(textValues);
+    return rows.length ? rows[0].map(function (_, i) { return sum(rows.map(function (r) { return r[i]; })) / rows.length * (isNaN(rows[0][i]) ? NaN : 1); }) : [];
   }
   // Received mass of the video keys: the keys from the site's video offset (text keys come first in some families).
   function massValues() { var m = mapValues('received_mass'), o = site().videoKeyStart; return Array.from(m.subarray(o, o + F * HW)); }
@@ -224,10 +229,12 @@
   function drawText() {
     var box = document.getElementById('explorer-text'), values = textValues();
     if (!values.length) { box.innerHTML = ''; return; }
-    var q = D.queries[state.query], labels = range(values.length).map(String);
-    box.innerHTML = heatmap([{ values: values }], 1, values.length, {
-      title: 'Text keys of the query (frame ' + q[0] + ', row ' + q[1] + ', column ' + q[2] + ') — ' + rowHeadName() + ': ' + fmt(sum(values)) + ' of its attention; grey: padding (masked)',
-      rowTitle: 'query', colTitle: 'text token', valueTitle: 'attention weight', rowLabels: ['q'], colLabels: labels,
+    var q = D.queries[state.query], labels = range(values.length).map(String), frame = frameTextValues();
+    var n = D.queries.filter(function (x) { return x[0] === q[0]; }).length;
+    box.innerHTML = heatmap([{ values: values.concat(frame) }], 2, values.length, {
+      title: 'Attention on the text keys — ' + rowHeadName() + ' (row label: the text keys\' total; grey: padding)',
+      rowTitle: '', colTitle: 'text token', valueTitle: 'weight', colLabels: labels,
+      rowLabels: ['query (f' + q[0] + ', y' + q[1] + ', x' + q[2] + '): ' + fmt(sum(values)), 'mean of frame ' + q[0] + '\'s ' + n + ' queries: ' + fmt(sum(frame))],
       cell: Math.max(4, Math.min(28, 640 / values.length)),
     });
   }
@@ -275,7 +282,7 @@
 
   // For automated checks and scripting: the state and what is drawn.
   window.vditlensExplorer = {
-    state: state, render: render, overlayValues: overlayValues, textValues: textValues, mapValues: function (name) { return Array.from(mapValues(name)); },
+    state: state, render: render, overlayValues: overlayValues, textValues: function () { return textValues(); }, frameTextValues: frameTextValues, mapValues: function (name) { return Array.from(mapValues(name)); },
     batchRow: batchRow, selectNearestQuery: selectNearestQuery, drawnOverlay: function () { return drawn; },
   };
   render();

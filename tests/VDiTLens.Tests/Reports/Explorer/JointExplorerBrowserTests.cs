@@ -59,7 +59,18 @@ public sealed class JointExplorerBrowserTests
                 var real = Enumerable.Range(0, valid.Length).Where(i => valid[i] > 0).ToArray();
                 ExplorerPage.AssertDecoded(expected.index_select(0, torch.tensor(real.Select(i => (long)i).ToArray())), real.Select(i => text[i]).ToArray());
             }
-            Assert.Equal(valid.Length, browser.Evaluate<int>("document.querySelectorAll('#explorer-text svg rect[data-c]').length"));
+            Assert.Equal(2 * valid.Length, browser.Evaluate<int>("document.querySelectorAll('#explorer-text svg rect[data-c]').length"));
+
+            // The strip's second row: the mean over the captured queries of the same frame.
+            var frameQueries = Enumerable.Range(0, queries.Length).Where(i => queries[i][0] == 1).Select(i => (long)i).ToArray();
+            using (var rows = recorded.Load(ExplorerWriter.TextHeadRowsKey(site, 1))[row, 1].index_select(0, torch.tensor(frameQueries)).to(ScalarType.Float64))
+            {
+                var expected = rows.mean(new long[] { 0 }).data<double>().ToArray();
+                double tolerance = rows.max().item<double>() / Quantised.Levels / 2 * (1 + 1e-6) + 1e-9;
+                var frame = ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.frameTextValues().map(function (v) { return isNaN(v) ? -1 : v; })"));
+                Assert.All(Enumerable.Range(0, valid.Length), i => Assert.True(valid[i] > 0 ? Math.Abs(frame[i] - expected[i]) <= tolerance : frame[i] == -1,
+                    $"text key {i}: frame mean drawn {frame[i]}, recorded {expected[i]}"));
+            }
             browser.Screenshot(Path.Combine(ScreenshotFolder, $"joint-{family}-query.png"), "#explorer");
 
             ExplorerPage.Select(browser, "head", "-1");
