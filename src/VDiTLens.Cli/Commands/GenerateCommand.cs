@@ -7,6 +7,7 @@ using VDiTLens.Interventions.Sparsity;
 using VDiTLens.IO;
 using VDiTLens.IO.Video;
 using VDiTLens.Pipelines;
+using VDiTLens.Reports.Explorer;
 using static TorchSharp.torch;
 
 namespace VDiTLens.Cli.Commands;
@@ -27,17 +28,23 @@ internal static class GenerateCommand
         var placement = new Option<string>("--expert-placement") { Description = "Wan2.2 A14B only: auto (both experts on the GPU when they fit, docs/pipeline.md), both, or active (only the expert in use on the GPU)", DefaultValueFactory = _ => "auto" };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
         var interventions = new Option<string?>("--interventions") { Description = "intervention config: a JSON list [{\"type\":\"block_topk\",\"sparsity\":0.85,\"sites\":[\"self\"]}, ...] or a file holding it (types and fields: docs/sparsity.md)" };
+        var explorerOut = new Option<string?>("--explorer") { Description = "also write the interactive attention explorer of this run into this report folder (index.html; options --explorer-*, docs/reports.md)" };
+        var explorer = new ExplorerCliOptions();
         var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
         var command = new Command("generate", "Text-to-video (and Wan image-to-video) with a diffusers pipeline folder (Wan2.1, Wan2.2, CogVideoX, Mochi-1, HunyuanVideo)");
         study.AddTo(command, withOut: false);
-        foreach (var o in new Option[] { prompt, negative, dynamicCfg, guidance2, image, placement, latents, fps, split, interventions, output })
+        foreach (var o in new Option[] { prompt, negative, dynamicCfg, guidance2, image, placement, latents, fps, split, interventions, output, explorerOut })
             command.Options.Add(o);
+        explorer.AddTo(command, withOff: false);
         common.AddTo(command);
         command.SetAction(result =>
         {
             string outPath = result.GetValue(output)!;
             if (!VideoWriter.Extensions.Contains(Path.GetExtension(outPath).ToLowerInvariant()))
                 throw new VDiTLensException($"--out {outPath}: unknown output format (use {string.Join(", ", VideoWriter.Extensions)})");
+            string? explorerFolder = result.GetValue(explorerOut);
+            if (explorerFolder is null && explorer.Given(result).FirstOrDefault() is { } stray)
+                throw new VDiTLensException($"{stray} needs --explorer DIR (the report folder the explorer is written to)");
             var options = common.Resolve(result);
             string model = study.ModelPath(result);
             using var pipeline = LoadPipeline(model, options, result.GetValue(placement)!);
@@ -60,7 +67,7 @@ internal static class GenerateCommand
             ProgressDisplay.Run(ctx =>
                 {
                     var task = ctx.AddTask("denoising", maxValue: request.Steps);
-                    video = pipeline.Generate(request with
+                    var run = request with
                     {
                         Progress = new SynchronousProgress<GenerationProgress>(p =>
                         {
@@ -68,7 +75,9 @@ internal static class GenerateCommand
                             task.Value = p.Completed;
                             task.Description = $"step {p.Completed}/{p.Total}, ETA {p.EstimatedRemaining:mm\\:ss}";
                         }),
-                    });
+                    };
+                    video = explorerFolder is null ? pipeline.Generate(run)
+                        : ExplorerRun.GenerateReport(pipeline, run, explorer.Resolve(result), explorerFolder).Video;
                     task.Description = "decoded";
                 });
             using (video)
@@ -77,6 +86,8 @@ internal static class GenerateCommand
                 if (Path.GetExtension(outPath).Equals(".mp4", StringComparison.OrdinalIgnoreCase) && written.All(f => f.EndsWith(".gif", StringComparison.Ordinal)))
                     AnsiConsole.MarkupLine("[yellow]ffmpeg is not on PATH: wrote animated GIF instead of MP4[/]");
                 AnsiConsole.WriteLine($"wrote {string.Join(", ", written)} (video [{string.Join(", ", video.shape)}])");
+                if (explorerFolder is not null)
+                    AnsiConsole.WriteLine($"attention explorer: {Path.GetFullPath(Path.Combine(explorerFolder, "index.html"))}");
                 foreach (var (sparse, i) in attached.Select((a, i) => (a as ISparseIntervention, i)).Where(x => x.Item1 is not null))
                     AnsiConsole.WriteLine($"intervention #{i}: density {sparse!.Density.Overall:F3} over {sparse.Density.BySite.Count} sites");
             }

@@ -38,27 +38,21 @@ public static class DemoRun
         var layout = LayoutOf(pipeline, o);
         Tensor video;
         Dictionary<string, Tensor> results;
-        Dictionary<string, Tensor>? explorerResults = null;
-        ExplorerCapture? capture = null;
+        string explorerHtml = "";
         using (var probes = new ProbeSet(pipeline.Seam, probeOptions))
         {
-            if (o.Explorer.Enabled) capture = new ExplorerCapture(pipeline.Seam, o.Explorer, o.Steps, layout);
-            try
+            log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
+            var request = new GenerationRequest
             {
-                log?.Report($"generating {o.Prompts.Count} prompts, {o.Steps} steps, guidance {o.Guidance}");
-                video = pipeline.Generate(new GenerationRequest
-                {
-                    Prompts = o.Prompts, Steps = o.Steps, GuidanceScale = o.Guidance, Seed = compute.Seed,
-                    Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
-                    Progress = progress,
-                });
-                results = probes.Results().ByPrintedKey();
-                explorerResults = capture?.Results();
-            }
-            finally
-            {
-                capture?.Dispose();
-            }
+                Prompts = o.Prompts, Steps = o.Steps, GuidanceScale = o.Guidance, Seed = compute.Seed,
+                Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
+                Progress = progress,
+            };
+            if (o.Explorer.Enabled)
+                (video, explorerHtml, _) = ExplorerRun.Generate(pipeline, request, o.Explorer, report);
+            else
+                video = pipeline.Generate(request);
+            results = probes.Results().ByPrintedKey();
             SafeTensorsWriter.Save(report.Asset("data/probes.safetensors"), results);
         }
 
@@ -66,16 +60,6 @@ public static class DemoRun
         var clips = WriteClips(report, o, video);
         var selfSites = pipeline.Transformer.Sites.Where(s => s.Kind == AttentionKind.Self && results.ContainsKey(s.Name + ".frame_map")).Select(s => s.Name).ToList();
         var layers = Summarise(results, selfSites, layout, o.Prompts.Count);
-        string explorerHtml = "";
-        if (capture is not null && explorerResults is not null)
-        {
-            int rows = (int)explorerResults.First(kv => kv.Key.EndsWith(".frame_map", StringComparison.Ordinal)).Value.shape[0];
-            var batchRows = Enumerable.Range(0, rows).Select(b => rows == 2 * o.Prompts.Count
-                ? (b % o.Prompts.Count, b < o.Prompts.Count ? "cond" : "uncond") : (b, "cond")).ToList();
-            var explorerSites = selfSites.Where(s => explorerResults.ContainsKey($"{s}.step{capture.Steps[0]}.frame_map")).ToList();
-            (explorerHtml, _) = ExplorerWriter.Write(report, new ExplorerInput(explorerResults, capture.Steps, explorerSites, o.Prompts, batchRows,
-                layout.Grid!, capture.Queries, video, o.Steps, capture.Options));
-        }
         File.WriteAllText(report.Asset("data/demo.json"), JsonSerializer.Serialize(new { prompts = o.Prompts, clips, layers, seconds = clock.Elapsed.TotalSeconds }, new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllLines(report.Asset("data/layers.csv"), new[] { "site,layer,entropy,coverage90_fraction,top_receiver,top_share" }
             .Concat(layers.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Site},{l.Layer},{l.Entropy:F4},{l.Coverage90:F4},\"{l.TopReceiver}\",{l.TopShare:F5}"))));

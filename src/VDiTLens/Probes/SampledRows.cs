@@ -8,9 +8,11 @@ namespace VDiTLens.Probes;
 /// The complete attention rows of chosen query positions (default: the centre patch of each frame), averaged over
 /// accepted calls. Results: <c>&lt;site&gt;.rows</c> [B, H, queries, Lk], and when keys are video,
 /// <c>&lt;site&gt;.rows_grid</c> [B, H, queries, F, H', W'] (the video keys' part on the grid), plus
-/// <c>&lt;site&gt;.row_queries</c> (the query positions).
+/// <c>&lt;site&gt;.row_queries</c> (the query positions). The positions are <paramref name="queries"/>, else those
+/// <paramref name="choose"/> picks from each call's query layout, else <see cref="FrameCentres"/>.
 /// </summary>
-public sealed class SampledRows(AttentionSelector? filter = null, IReadOnlyList<long>? queries = null, ProbeGrouping grouping = ProbeGrouping.Site) : IAttentionProbe, IDisposable
+public sealed class SampledRows(AttentionSelector? filter = null, IReadOnlyList<long>? queries = null, ProbeGrouping grouping = ProbeGrouping.Site,
+    Func<TokenLayout, long[]>? choose = null) : IAttentionProbe, IDisposable
 {
     private readonly RunningMean _rows = new(), _grids = new();
     private readonly Dictionary<ProbeGroup, long[]> _queries = new();
@@ -30,7 +32,7 @@ public sealed class SampledRows(AttentionSelector? filter = null, IReadOnlyList<
     public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
     {
         using var scope = torch.NewDisposeScope();
-        var positions = (queries ?? FrameCentres(call.QueryLayout)).ToArray();
+        var positions = (queries ?? choose?.Invoke(call.QueryLayout) ?? FrameCentres(call.QueryLayout)).ToArray();
         if (positions.Any(p => p < 0 || p >= q.shape[2]))
             throw new VDiTLensException($"sampled query positions must lie in [0, {q.shape[2]}) for site {call.Site.Name}");
         var index = torch.tensor(positions, device: q.device);

@@ -17,6 +17,14 @@ public sealed class BadValuesTests(ITestOutputHelper output)
         return (code, stderr.ToString());
     }
 
+    [Fact]
+    public void Generate_refuses_explorer_options_without_an_explorer_folder()
+    {
+        var (code, error) = Run("generate", "--model", "missing", "--prompt", "p", "--out", "v.gif", "--explorer-steps", "0", "--device", "cpu");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--explorer-steps needs --explorer DIR", error);
+    }
+
     [Theory]
     [InlineData("--seeds", "0,x", "sinks")]
     [InlineData("--tau-heads", "1,h", "sinks")]

@@ -79,8 +79,7 @@ public sealed class DemoReportTests
         using var report = MakeReport(pipeline);
         string folder = report.Path;
         using var browser = new HeadlessChromium();
-        browser.Open(Path.Combine(folder, "index.html"));
-        WaitFor(browser, "document.body.dataset.assets !== undefined && document.getElementById('explorer').dataset.rendered !== undefined");
+        ExplorerPage.Open(browser, Path.Combine(folder, "index.html"));
         Assert.Empty(browser.Errors);
         Assert.Equal("ok", browser.Evaluate<string>("document.body.dataset.assets"));
         browser.Screenshot(Path.Combine(ScreenshotFolder, "report.png"));
@@ -95,38 +94,38 @@ public sealed class DemoReportTests
         // Selecting layer, head, step, branch and prompt redraws the maps with the recorded values of that choice.
         string before = browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML");
         foreach (var (id, value) in new[] { ("site", "1"), ("head", "1"), ("step", "1"), ("branch", "uncond"), ("prompt", "1") })
-            browser.Evaluate($"(function(){{var e=document.getElementById('explorer-{id}');e.value='{value}';e.dispatchEvent(new Event('change'));}})()");
+            ExplorerPage.Select(browser, id, value);
         Assert.NotEqual(before, browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML"));
         int row = browser.Evaluate<int>("vditlensExplorer.batchRow()");
         Assert.Equal(Prompts.Length + 1, row); // uncond rows follow the cond rows
         foreach (string map in ExplorerWriter.Maps)
         {
             using var expected = recorded.Load($"{sites[1]}.step{steps[1]}.{map}")[row, 1].flatten();
-            AssertDecoded(expected, Numbers(browser.Evaluate($"vditlensExplorer.mapValues('{map}')")));
+            ExplorerPage.AssertDecoded(expected, ExplorerPage.Numbers(browser.Evaluate($"vditlensExplorer.mapValues('{map}')")));
         }
         browser.Screenshot(Path.Combine(ScreenshotFolder, "frame-map.png"), "#explorer-frame-map");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "tile-map.png"), "#explorer-tile-map");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "mass-maps.png"), "#explorer-mass-maps");
 
-        // A real click on frame 2 at a captured query's patch selects that query; the overlay is its recorded row.
-        var queries = browser.Evaluate("VDITLENS_EXPLORER.queries")!.AsArray().Select(q => q!.AsArray().Select(v => v!.GetValue<int>()).ToArray()).ToArray();
-        var grid = browser.Evaluate("VDITLENS_EXPLORER.grid")!;
-        int gh = grid["height"]!.GetValue<int>(), gw = grid["width"]!.GetValue<int>();
+        // A real click on frame 2 at a captured query's patch selects that query; the overlay is its recorded row of
+        // the chosen head (head 1), then, with the head picker on "mean", its head-mean row.
+        var queries = ExplorerPage.Queries(browser);
         int target = Array.FindLastIndex(queries, q => q[0] == 2);
-        var (x, y, w, h) = browser.Box("canvas[data-frame=\"2\"]");
-        browser.Click(x + (queries[target][2] + 0.5) / gw * w, y + (queries[target][1] + 0.5) / gh * h);
-        Assert.Equal(target.ToString(), browser.Evaluate<string>("document.getElementById('explorer-readout').dataset.query"));
-        var overlay = Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()"));
-        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[1]))[row, target].flatten())
+        Assert.Equal(target, ExplorerPage.ClickPatch(browser, 2, queries[target][1], queries[target][2]));
+        using (var rows = recorded.Load(ExplorerWriter.HeadRowsKey(sites[1], steps[1]))[row, 1, target].flatten())
         {
-            AssertDecoded(rows, overlay);
+            ExplorerPage.AssertDecoded(rows, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
             Assert.Equal(1.0, rows.sum().item<float>(), 4); // a softmax row over the video keys
         }
+        ExplorerPage.Select(browser, "head", "-1");
+        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[1]))[row, target].flatten())
+            ExplorerPage.AssertDecoded(rows, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
+        ExplorerPage.Select(browser, "head", "1");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-query.png"), "#explorer");
 
         browser.Evaluate("(function(){var e=document.getElementById('explorer-overlay');e.value='mass';e.dispatchEvent(new Event('change'));})()");
         using (var mass = recorded.Load($"{sites[1]}.step{steps[1]}.received_mass")[row, 1].flatten())
-            AssertDecoded(mass, Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
+            ExplorerPage.AssertDecoded(mass, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-mass.png"), "#explorer");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "charts.png"), "#demo figure.chart");
         Assert.Empty(browser.Errors);
@@ -134,30 +133,8 @@ public sealed class DemoReportTests
         // The same checks catch a report with a missing picture.
         new HtmlReport(folder).WriteSection(99, "broken", "broken", HtmlReport.Figure("nope.png", "missing"));
         browser.Open(Path.Combine(folder, "index.html"));
-        WaitFor(browser, "document.body.dataset.assets !== undefined");
+        ExplorerPage.WaitFor(browser, "document.body.dataset.assets !== undefined");
         Assert.Equal("broken", browser.Evaluate<string>("document.body.dataset.assets"));
         Assert.Contains(browser.Errors, e => e.Contains("nope.png"));
-    }
-
-    /// <summary>Each value the page decoded is within half a quantisation step (max / 65535 / 2) of the recorded float32.</summary>
-    private static void AssertDecoded(Tensor expected, double[] actual)
-    {
-        var e = expected.to(ScalarType.Float64).data<double>().ToArray();
-        Assert.Equal(e.Length, actual.Length);
-        double tolerance = e.Max() / Quantised.Levels / 2 * (1 + 1e-6) + 1e-9;
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - actual[i]) <= tolerance, $"value {i}: page {actual[i]}, recorded {e[i]} (tolerance {tolerance})");
-    }
-
-    private static double[] Numbers(JsonNode? array) => array!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-
-    private static void WaitFor(HeadlessChromium browser, string condition)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!browser.Evaluate<bool>(condition))
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException($"page never reached: {condition}; errors: {string.Join("; ", browser.Errors)}");
-            Thread.Sleep(50);
-        }
     }
 }

@@ -5,7 +5,8 @@ namespace VDiTLens.Reports.Explorer;
 /// <summary>
 /// What the report's attention explorer captures during a run. Maps (frame, tile, modality, received mass) are kept
 /// per head, step and batch row at <see cref="Steps"/> only; attention rows of a grid of
-/// <see cref="Queries"/> × <see cref="Queries"/> queries per frame are kept head-averaged at the same steps.
+/// <see cref="Queries"/> × <see cref="Queries"/> video queries per frame are kept at the same steps, head-averaged and,
+/// at <see cref="HeadRowSites"/>, per head.
 /// </summary>
 public sealed record ExplorerOptions
 {
@@ -13,8 +14,10 @@ public sealed record ExplorerOptions
     public IReadOnlyList<int> Steps { get; init; } = Array.Empty<int>();
     /// <summary>Queries per frame side: a Queries × Queries grid of patch positions, centred in equal cells.</summary>
     public int Queries { get; init; } = 2;
-    /// <summary>Site patterns as in <c>ProbeFilter.Sites</c>; empty = every self-attention site.</summary>
+    /// <summary>Site patterns as in <see cref="AttentionSelector.Sites"/>; empty = every self- and joint-attention site.</summary>
     public IReadOnlyList<string> Sites { get; init; } = Array.Empty<string>();
+    /// <summary>Of the captured sites, those whose rows are also kept per head: patterns; empty = all; <c>[none]</c> = none.</summary>
+    public IReadOnlyList<string> HeadRowSites { get; init; } = Array.Empty<string>();
     /// <summary>Spatial tile of the tile map, in patches.</summary>
     public int TileSize { get; init; } = 4;
     /// <summary>Shown frames are downscaled to at most this width in pixels.</summary>
@@ -22,6 +25,12 @@ public sealed record ExplorerOptions
     public bool Enabled { get; init; } = true;
 
     public static ExplorerOptions Default { get; } = new();
+
+    /// <summary>The <see cref="HeadRowSites"/> entry that keeps no per-head rows.</summary>
+    public const string NoSites = "none";
+
+    /// <summary>The sites captured: <see cref="Sites"/>, or every self- and joint-attention site.</summary>
+    public IReadOnlyList<string> SitePatterns => Sites.Count > 0 ? Sites : new[] { "self", "joint" };
 
     /// <summary>The captured steps of a run of <paramref name="total"/> steps, checked against it.</summary>
     public IReadOnlyList<int> ResolveSteps(int total)

@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace VDiTLens.Reports.Explorer;
 
 /// <summary>What the explorer holds, for the report's "what was captured" line.</summary>
-public sealed record ExplorerSummary(int Sites, int Steps, int Heads, int BatchRows, int Queries, long DataScriptBytes, long SafetensorsBytes);
+public sealed record ExplorerSummary(int Sites, int Steps, int Heads, int BatchRows, int Queries, int HeadRowSites, int JointSites,
+    long DataScriptBytes, long SafetensorsBytes);
 
 /// <summary>
 /// Writes the interactive attention explorer into a report: <c>explorer/explorer-data.js</c> (a script assigning
@@ -21,8 +22,20 @@ public static class ExplorerWriter
     public const string Safetensors = "data/explorer.safetensors";
     public static readonly string[] Maps = { "frame_map", "tile_map", "modality_map", "received_mass" };
 
-    /// <summary>Key of the head-averaged attention rows of the query grid: [B, queries, frames, H', W'].</summary>
+    /// <summary>Key of the head-averaged attention rows of the query grid on the video keys: [B, queries, frames, H', W'].</summary>
     public static string RowsKey(string site, int step) => $"{site}.step{step}.rows_grid_head_mean";
+
+    /// <summary>Key of the per-head attention rows of the query grid on the video keys: [B, heads, queries, frames, H', W'].</summary>
+    public static string HeadRowsKey(string site, int step) => $"{site}.step{step}.rows_grid";
+
+    /// <summary>Key of the head-averaged attention rows of the query grid on the text keys (joint attention): [B, queries, text keys].</summary>
+    public static string TextRowsKey(string site, int step) => $"{site}.step{step}.rows_text_head_mean";
+
+    /// <summary>Key of the per-head attention rows of the query grid on the text keys (joint attention): [B, heads, queries, text keys].</summary>
+    public static string TextHeadRowsKey(string site, int step) => $"{site}.step{step}.rows_text";
+
+    /// <summary>Key of the text keys' validity (joint attention): [B, text keys], 1 real, 0 padding.</summary>
+    public static string TextValidKey(string site, int step) => $"{site}.step{step}.text_valid";
 
     public static (string Html, ExplorerSummary Summary) Write(HtmlReport report, ExplorerInput input)
     {
@@ -32,43 +45,51 @@ public static class ExplorerWriter
         var saved = new Dictionary<string, Tensor>();
         var siteData = new List<object>();
         int heads = 0, batch = 0;
-        foreach (string site in input.Sites)
+        foreach (var site in input.Sites)
         {
             var stepData = new List<object>();
             foreach (int step in input.Steps)
             {
-                string key = $"{site}.step{step}";
+                string key = $"{site.Name}.step{step}";
                 var entry = new Dictionary<string, object>();
                 foreach (string map in Maps)
                 {
-                    if (!input.Results.TryGetValue($"{key}.{map}", out var t))
-                        throw new VDiTLensException($"explorer: no '{key}.{map}' in the captured results (was step {step} run at site {site}?)");
-                    var m = t.to(ScalarType.Float32).cpu().contiguous();
+                    var m = Captured(input, $"{key}.{map}", step, site.Name);
                     (batch, heads) = ((int)m.shape[0], (int)m.shape[1]);
                     saved[$"{key}.{map}"] = m;
-                    long group = m.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
-                    entry[map] = Quantised.Of(m.data<float>().ToArray(), (int)group).ToJson();
+                    entry[map] = Quantise(m, m.shape.Skip(2).Aggregate(1L, (a, b) => a * b));
                 }
-                if (!input.Results.TryGetValue($"{key}.rows_grid", out var rows))
-                    throw new VDiTLensException($"explorer: no '{key}.rows_grid' in the captured results");
-                var mean = rows.to(ScalarType.Float32).cpu().mean(new long[] { 1 }).contiguous(); // [B, Q, F, H', W']
-                saved[RowsKey(site, step)] = mean;
-                entry["rows"] = Quantised.Of(mean.data<float>().ToArray(), g.Frames * g.Height * g.Width).ToJson();
+                var rows = Captured(input, $"{key}.rows_grid", step, site.Name); // [B, H, Q, F, H', W']
+                Add(saved, entry, "rows", RowsKey(site.Name, step), rows.mean(new long[] { 1 }), g.Count);
+                if (site.HeadRows) Add(saved, entry, "rowsHeads", HeadRowsKey(site.Name, step), rows, g.Count);
+                if (site.TextKeys > 0)
+                {
+                    var text = Captured(input, $"{key}.rows_text", step, site.Name); // [B, H, Q, T]
+                    Add(saved, entry, "text", TextRowsKey(site.Name, step), text.mean(new long[] { 1 }), site.TextKeys);
+                    if (site.HeadRows) Add(saved, entry, "textHeads", TextHeadRowsKey(site.Name, step), text, site.TextKeys);
+                    var valid = Captured(input, $"{key}.text_valid", step, site.Name);
+                    saved[TextValidKey(site.Name, step)] = valid;
+                    entry["textValid"] = Enumerable.Range(0, (int)valid.shape[0]).Select(b => valid[b].gt(0.5f).to(ScalarType.Int32).data<int>().ToArray()).ToArray();
+                }
                 stepData.Add(entry);
             }
             siteData.Add(stepData);
+            saved[$"{site.Name}.row_queries"] = torch.tensor(site.Queries.ToArray());
         }
         var queries = input.Options.QueryCells(g);
-        saved["row_queries"] = torch.tensor(input.Queries.ToArray());
         string safetensors = report.Asset(Safetensors);
         SafeTensorsWriter.Save(safetensors, saved);
 
         var (frameWidth, frameHeight, images) = Frames(input);
         var document = new
         {
-            version = 1,
+            version = 2,
             prompts = input.Prompts,
-            sites = input.Sites,
+            sites = input.Sites.Select(s => s.Name).ToArray(),
+            siteInfo = input.Sites.Select(s => new
+            {
+                kind = s.Kind.ToString().ToLowerInvariant(), videoKeyStart = s.VideoKeyStart, textKeyStart = s.TextKeyStart, textKeys = s.TextKeys, headRows = s.HeadRows,
+            }).ToArray(),
             steps = input.Steps,
             totalSteps = input.TotalSteps,
             heads,
@@ -85,10 +106,23 @@ public static class ExplorerWriter
         foreach (var asset in new[] { "explorer.js", "explorer.css" })
             File.WriteAllText(report.Asset("explorer/" + asset), Resource(asset));
 
-        var summary = new ExplorerSummary(input.Sites.Count, input.Steps.Count, heads, batch, queries.Count,
-            Encoding.UTF8.GetByteCount(script), new FileInfo(safetensors).Length);
+        var summary = new ExplorerSummary(input.Sites.Count, input.Steps.Count, heads, batch, queries.Count, input.Sites.Count(s => s.HeadRows),
+            input.Sites.Count(s => s.TextKeys > 0), Encoding.UTF8.GetByteCount(script), new FileInfo(safetensors).Length);
         return (Html(input, summary), summary);
     }
+
+    private static Tensor Captured(ExplorerInput input, string key, int step, string site) =>
+        input.Results.TryGetValue(key, out var t) ? t.to(ScalarType.Float32).cpu().contiguous()
+        : throw new VDiTLensException($"explorer: no '{key}' in the captured results (was step {step} run at site {site}?)");
+
+    private static void Add(Dictionary<string, Tensor> saved, Dictionary<string, object> entry, string name, string key, Tensor values, long group)
+    {
+        var t = values.contiguous();
+        saved[key] = t;
+        entry[name] = Quantise(t, group);
+    }
+
+    private static object Quantise(Tensor t, long group) => Quantised.Of(t.data<float>().ToArray(), (int)group).ToJson();
 
     /// <summary>One picture per grid frame and prompt (the pixel frame at the same relative time), downscaled to the width limit; base64 RGB.</summary>
     private static (int Width, int Height, string[][] Images) Frames(ExplorerInput input)
@@ -124,14 +158,17 @@ public static class ExplorerWriter
         sb.Append("<label>overlay <select id=\"explorer-overlay\"><option value=\"query\">attention of the query</option>")
           .Append("<option value=\"mass\">received mass</option><option value=\"none\">none</option></select></label>")
           .Append("<label><input type=\"checkbox\" id=\"explorer-sinks\" checked> sinks</label></div>")
-          .Append("<p class=\"explorer-hint\">Click a frame to pick the nearest captured query (red cross); the overlay shows where it attends in every frame. ")
+          .Append("<p class=\"explorer-hint\">Click a frame to pick the nearest captured query (red cross); the overlay shows where it attends in every frame ")
+          .Append("(in joint attention, the strip below the frames shows what it gives each text key). ")
           .Append("Rings mark the three keys receiving the most attention (sinks), with their mass as a multiple of the mean.</p>")
-          .Append("<div id=\"explorer-frames\"></div><div id=\"explorer-readout\"></div><div id=\"explorer-overlay-scale\"></div>")
+          .Append("<div id=\"explorer-frames\"></div><div id=\"explorer-readout\"></div><div id=\"explorer-overlay-scale\"></div><div id=\"explorer-text\"></div>")
           .Append("<div class=\"explorer-maps\"><div id=\"explorer-frame-map\"></div><div id=\"explorer-tile-map\"></div><div id=\"explorer-modality-map\"></div></div>")
           .Append("<div id=\"explorer-mass-maps\"></div></div>");
         sb.Append($"<p class=\"explorer-captured\">Captured: {s.Sites} sites × {s.Steps} denoising steps ({string.Join(", ", input.Steps)} of 0…{input.TotalSteps - 1}) × ")
           .Append($"{s.BatchRows} batch rows ({input.Prompts.Count} prompts × {s.BatchRows / Math.Max(1, input.Prompts.Count)} branches); maps per head ({s.Heads} heads), ")
-          .Append($"attention rows of {s.Queries} queries ({input.Options.Queries}×{input.Options.Queries} per frame) head-averaged. ")
+          .Append($"attention rows of {s.Queries} video queries ({input.Options.Queries}×{input.Options.Queries} per frame) head-averaged")
+          .Append(s.HeadRowSites == s.Sites ? " and per head" : s.HeadRowSites > 0 ? $" and, at {s.HeadRowSites} of the sites, per head" : "")
+          .Append(s.JointSites > 0 ? $"; at the {s.JointSites} joint-attention sites also on the text keys. " : ". ")
           .Append($"Viewer data {Mb(s.DataScriptBytes)} MB (16-bit, within 1/131070 of each map's or row's maximum); exact float32 values: ")
           .Append($"<a href=\"{Safetensors}\">explorer.safetensors</a> ({Mb(s.SafetensorsBytes)} MB; keys in docs/reports.md), viewer data <a href=\"{DataScript}\">explorer-data.js</a>.</p>");
         sb.Append($"<script src=\"{DataScript}\"></script><script src=\"explorer/explorer.js\"></script>");

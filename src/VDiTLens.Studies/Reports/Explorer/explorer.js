@@ -1,6 +1,7 @@
 // VDiTLens attention explorer: reads window.VDITLENS_EXPLORER (explorer-data.js) and draws the chosen layer, head,
 // step and branch: frames with a clickable query and its attention overlay, sinks, frame/tile/modality maps and
-// received mass per frame. No network, no dependencies; opens from file://.
+// received mass per frame; at joint-attention sites, what the query gives each text key. No network, no
+// dependencies; opens from file://.
 (function () {
   'use strict';
   var D = window.VDITLENS_EXPLORER;
@@ -44,12 +45,33 @@
     heads.forEach(function (h) { var o = (b * D.heads + h) * n; for (var i = 0; i < n; i++) out[i] += all[o + i] / heads.length; });
     return out;
   }
-  // Attention of the selected query to every video key [F * H * W] (head mean, as captured).
-  function overlayValues() {
-    var block = D.data[state.site][state.step].rows, all = decode(block), n = block.group, o = (batchRow() * D.queries.length + state.query) * n;
-    return Array.from(all.subarray(o, o + n));
+  function site() { return D.siteInfo[state.site]; }
+  // Whether the chosen head's own rows were captured here (otherwise rows are the head mean).
+  function headRows() { return state.head >= 0 && site().headRows; }
+  // Query `query`'s (default: the selected one's) row in block `mean` (head mean) or `heads` (per head).
+  function queryRow(mean, heads, query) {
+    var entry = D.data[state.site][state.step], Q = D.queries.length, b = batchRow(), qi = query === undefined ? state.query : query, block, o;
+    if (headRows()) { block = entry[heads]; o = ((b * D.heads + state.head) * Q + qi) * block.group; }
+    else { block = entry[mean]; o = (b * Q + qi) * block.group; }
+    return Array.from(decode(block).subarray(o, o + block.group));
   }
-  function massValues() { var m = mapValues('received_mass'); return Array.from(m.subarray(m.length - F * HW)); }
+  // Attention of the selected query to every video key [F * H * W], for the chosen head or the head mean.
+  function overlayValues() { return queryRow('rows', 'rowsHeads'); }
+  // Attention of the selected query to every text key (joint attention; [] elsewhere), padding keys NaN.
+  function textValues(query) {
+    if (!(site().textKeys > 0)) return [];
+    var valid = D.data[state.site][state.step].textValid[batchRow()];
+    return queryRow('text', 'textHeads', query).map(function (v, i) { return valid[i] ? v : NaN; });
+  }
+  // The same, averaged over the captured queries of the selected query's frame.
+  function frameTextValues() {
+    var f = D.queries[state.query][0], rows = range(D.queries.length).filter(function (i) { return D.queries[i][0] === f; }).map(textValues);
+    return rows.length ? rows[0].map(function (_, i) { return sum(rows.map(function (r) { return r[i]; })) / rows.length * (isNaN(rows[0][i]) ? NaN : 1); }) : [];
+  }
+  // Received mass of the video keys: the keys from the site's video offset (text keys come first in some families).
+  function massValues() { var m = mapValues('received_mass'), o = site().videoKeyStart; return Array.from(m.subarray(o, o + F * HW)); }
+  function sum(a) { return a.reduce(function (t, v) { return isFinite(v) ? t + v : t; }, 0); }
+  function rowHeadName() { return headRows() ? 'head ' + state.head : state.head >= 0 ? 'head mean (head ' + state.head + '\'s rows not captured at this site)' : 'head mean'; }
 
   // ---- SVG heatmap with axes, thinned tick labels, colour bar and a tooltip per cell (same look as the C# charts).
   function heatmap(panels, rows, cols, o) {
@@ -187,7 +209,8 @@
     var readout = document.getElementById('explorer-readout');
     readout.dataset.query = state.query;
     readout.textContent = state.overlay === 'query'
-      ? 'query: frame ' + q[0] + ', patch row ' + q[1] + ', column ' + q[2] + ' — largest weight ' + fmt(max) + ' (head mean, ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ')'
+      ? 'query: frame ' + q[0] + ', patch row ' + q[1] + ', column ' + q[2] + ' — largest weight ' + fmt(max) + ' (' + rowHeadName() + ', ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ')'
+        + (site().textKeys > 0 ? '; video keys ' + fmt(sum(values)) + ', text keys ' + fmt(sum(textValues())) + ' of its attention' : '')
       : state.overlay === 'mass' ? 'received mass of ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + headName() + ', largest ' + fmt(max) : '';
     document.getElementById('explorer-overlay-scale').innerHTML = values && max > 0 ? colourBar(max, state.overlay === 'query' ? 'attention weight of the query' : 'received mass') : '';
   }
@@ -201,6 +224,20 @@
     return s.join('');
   }
   function headName() { return state.head < 0 ? 'head mean' : 'head ' + state.head; }
+
+  // ---- Joint attention: what the selected query gives each text key (padding keys grey).
+  function drawText() {
+    var box = document.getElementById('explorer-text'), values = textValues();
+    if (!values.length) { box.innerHTML = ''; return; }
+    var q = D.queries[state.query], labels = range(values.length).map(String), frame = frameTextValues();
+    var n = D.queries.filter(function (x) { return x[0] === q[0]; }).length;
+    box.innerHTML = heatmap([{ values: values.concat(frame) }], 2, values.length, {
+      title: 'Attention on the text keys — ' + rowHeadName() + ' (row label: the text keys\' total; grey: padding)',
+      rowTitle: '', colTitle: 'text token', valueTitle: 'weight', colLabels: labels,
+      rowLabels: ['query (f' + q[0] + ', y' + q[1] + ', x' + q[2] + '): ' + fmt(sum(values)), 'mean of frame ' + q[0] + '\'s ' + n + ' queries: ' + fmt(sum(frame))],
+      cell: Math.max(4, Math.min(28, 640 / values.length)),
+    });
+  }
 
   // ---- Maps of the selection.
   function drawMaps() {
@@ -241,11 +278,11 @@
   sinkBox.addEventListener('change', function () { state.sinks = sinkBox.checked; render(); });
   function sync() { overlaySelect.value = state.overlay; }
 
-  function render() { drawFrames(); drawMaps(); root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1); }
+  function render() { drawFrames(); drawText(); drawMaps(); root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1); }
 
   // For automated checks and scripting: the state and what is drawn.
   window.vditlensExplorer = {
-    state: state, render: render, overlayValues: overlayValues, mapValues: function (name) { return Array.from(mapValues(name)); },
+    state: state, render: render, overlayValues: overlayValues, textValues: function () { return textValues(); }, frameTextValues: frameTextValues, mapValues: function (name) { return Array.from(mapValues(name)); },
     batchRow: batchRow, selectNearestQuery: selectNearestQuery, drawnOverlay: function () { return drawn; },
   };
   render();

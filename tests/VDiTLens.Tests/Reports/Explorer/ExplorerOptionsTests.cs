@@ -25,4 +25,21 @@ public sealed class ExplorerOptionsTests
         Assert.Throws<VDiTLensException>(() => new ExplorerOptions { Queries = 0 }.QueryPositions(TokenLayout.Video(grid)));
         Assert.Throws<VDiTLensException>(() => new ExplorerOptions().QueryPositions(TokenLayout.Text(4)));
     }
+
+    [Fact]
+    public void Queries_in_a_joint_sequence_sit_after_the_text_when_it_comes_first_and_at_the_start_when_it_comes_last()
+    {
+        var grid = new VideoGrid(2, 8, 8);
+        var options = new ExplorerOptions { Queries = 2 };
+        long[] plain = { 18, 22, 50, 54, 82, 86, 114, 118 };
+        Assert.Equal(plain.Select(p => p + 5), options.QueryPositions(TokenLayout.Concat(null, TokenLayout.Text(5), TokenLayout.Video(grid))));
+        Assert.Equal(plain, options.QueryPositions(TokenLayout.Concat(null, TokenLayout.Video(grid), TokenLayout.Text(5))));
+    }
+
+    [Fact]
+    public void Default_sites_are_self_and_joint_attention_and_chosen_sites_replace_them()
+    {
+        Assert.Equal(new[] { "self", "joint" }, new ExplorerOptions().SitePatterns);
+        Assert.Equal(new[] { "blocks.0.attn1" }, new ExplorerOptions { Sites = new[] { "blocks.0.attn1" } }.SitePatterns);
+    }
 }
