@@ -118,7 +118,7 @@ public sealed class ImageToVideoStudiesTests(ITestOutputHelper output) : IDispos
         {
             Assert.Equal(0, Run(MapCommand.Create(), Args(Folder.Path, args.Concat(new[] { "--image", image, "--out", outDir, "--map-dtype", "float32" }).ToArray())));
             using var f = SafeTensorsFile.Open(Path.Combine(outDir, file));
-            return f.Load(f.Names.Single());
+            return f.Load("map");
         }
         using var a = MapWith(Image("a", 1), Path.Combine(_dir, "a"));
         using var again = MapWith(Image("a", 1), Path.Combine(_dir, "again"));
@@ -161,7 +161,7 @@ public sealed class ImageToVideoStudiesTests(ITestOutputHelper output) : IDispos
         {
             using var x = before.Load(name);
             using var y = after.Load(name);
-            return !x.equal(y).item<bool>();
+            return (x != y).any().item<bool>();
         }).ToList();
         output.WriteLine($"changed in transformer_2: {string.Join(", ", changed)}");
         Assert.NotEmpty(changed);
