@@ -168,4 +168,28 @@ public sealed class ImageToVideoStudiesTests(ITestOutputHelper output) : IDispos
         Assert.All(changed, name => Assert.StartsWith("blocks.1.", name));
         Assert.Contains("of transformer_2", File.ReadAllText(Path.Combine(report, "index.html")));
     }
+
+    /// <summary>Wan2.1 I2V: the training calls take the CLIP image embeddings and condition channels; another image gives another pool and loss.</summary>
+    [Fact]
+    public void Retrain_on_the_wan21_i2v_layout_trains_on_the_image_conditioned_pool()
+    {
+        using var wan21 = new Wan21ImageToVideoPipeline(zeroImageValues: false);
+        double[] FirstLosses(string image, string name)
+        {
+            string work = Path.Combine(_dir, name);
+            Assert.Equal(0, Run(RetrainCommand.Create(), Args(wan21.Path,
+                "--prompt", "a red ball rolls", "--prompt", "a blue cube falls", "--held-out", "1", "--blocks", "1", "--target", "final",
+                "--train-steps", "2", "--pool-seeds", "1", "--image", image, "--out", work, "--report", Path.Combine(_dir, name + "-report"))));
+            var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "checkpoint", "state.json")))!;
+            Assert.StartsWith("sha256:", state["Options"]!["ImageHash"]!.GetValue<string>());
+            return state["Losses"]!.AsArray().Select(l => l!.GetValue<double>()).ToArray();
+        }
+        var a = FirstLosses(Image("a", 1), "a");
+        var b = FirstLosses(Image("b", 2), "b");
+        var e = Assert.Throws<VDiTLensException>(() => FirstLosses(Path.Combine(_dir, "b.safetensors"), "a"));   // resuming a's work folder with b
+        Assert.Contains("other options", e.Message);
+        output.WriteLine($"losses with image a: {string.Join(", ", a)}; with image b: {string.Join(", ", b)}");
+        Assert.All(a.Concat(b), l => Assert.True(double.IsFinite(l) && l > 0, l.ToString()));
+        Assert.NotEqual(a[0], b[0]);
+    }
 }

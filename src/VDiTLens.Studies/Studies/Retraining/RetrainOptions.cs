@@ -52,6 +52,7 @@ public sealed record RetrainOptions
     private readonly Tensor? _image;
 
     /// <summary>What the checkpoint records of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
     public string? ImageHash { get => _imageHash; init => _imageHash = value; }
     private readonly string? _imageHash;
 

@@ -8,7 +8,7 @@ namespace VDiTLens.Studies.Retraining;
 /// generations gave it: the first-frame condition channels (mask and image latents) and, for Wan2.1 I2V, the CLIP
 /// image embeddings, built once from <see cref="RetrainOptions.Image"/>.
 /// </summary>
-public sealed class TrainingImageCondition : IDisposable
+internal sealed class TrainingImageCondition : IDisposable
 {
     private readonly Tensor _channels;
     private readonly Tensor? _embeds;

@@ -41,6 +41,7 @@ public sealed record EditStudyOptions
     private readonly Tensor? _image;
 
     /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
     public string? ImageHash { get => _imageHash; init => _imageHash = value; }
     private readonly string? _imageHash;
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();

@@ -36,6 +36,7 @@ public sealed record StructureOptions
     private readonly Tensor? _image;
 
     /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
     public string? ImageHash { get => _imageHash; init => _imageHash = value; }
     private readonly string? _imageHash;
     /// <summary>Guidance branch whose maps are compared ("cond" or "uncond"); the branches run as separate calls.</summary>
