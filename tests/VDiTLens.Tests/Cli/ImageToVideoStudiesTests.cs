@@ -129,6 +129,28 @@ public sealed class ImageToVideoStudiesTests(ITestOutputHelper output) : IDispos
         Assert.True(other > 1e-6, $"max |map(a) - map(b)| = {other:E3}");
     }
 
+    /// <summary>Wan2.2 TI2V-5B (expand_timesteps): the image is optional and, given, replaces the first latent frame.</summary>
+    [Fact]
+    public void On_the_ti2v_layout_the_image_changes_the_attention_map()
+    {
+        var (_, args, file) = Verb("map");
+        string model = Fixtures.Path("wan22_ti2v_pipeline", "pipeline");
+        Tensor MapWith(string[] image, string outDir)
+        {
+            var all = Args(model, args.Concat(image).Concat(new[] { "--out", outDir, "--map-dtype", "float32" }).ToArray());
+            all[Array.IndexOf(all, "--width") + 1] = "64";
+            Assert.Equal(0, Run(MapCommand.Create(), all));
+            using var f = SafeTensorsFile.Open(Path.Combine(outDir, file));
+            return f.Load("map");
+        }
+        using var none = MapWith(Array.Empty<string>(), Path.Combine(_dir, "none"));
+        using var a = MapWith(new[] { "--image", Image("a64", 1, 32, 64) }, Path.Combine(_dir, "a"));
+        using var b = MapWith(new[] { "--image", Image("b64", 2, 32, 64) }, Path.Combine(_dir, "b"));
+        double toNone = (a - none).abs().max().item<float>(), toB = (a - b).abs().max().item<float>();
+        output.WriteLine($"max |map(a) - map(no image)| = {toNone:E3}, max |map(a) - map(b)| = {toB:E3}");
+        Assert.True(toNone > 1e-6 && toB > 1e-6, $"{toNone:E3}, {toB:E3}");
+    }
+
     [Theory]
     [InlineData("structure")]
     [InlineData("sinks")]
