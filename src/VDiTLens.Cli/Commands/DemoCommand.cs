@@ -16,7 +16,7 @@ internal static class DemoCommand
         var explorer = new ExplorerCliOptions();
         var prompts = new Option<string[]>("--prompt") { Description = "prompts (repeatable); default: four procedural prompts, two of them held out of training", AllowMultipleArgumentsPerToken = false };
         var command = new Command("demo", "Generate with the embedded model, probe its attention, and write an HTML report");
-        study.AddTo(command);
+        study.AddTo(command, withImage: false);
         command.Options.Add(prompts);
         common.AddTo(command);
         explorer.AddTo(command);

@@ -43,7 +43,7 @@ internal static class EditCommand
                 SourcePrompt = result.GetValue(source)!, TargetPrompt = result.GetValue(target)!, Seed = compute.Seed,
                 Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                 Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                MaxSequenceLength = sizes.MaxSequenceLength,
+                MaxSequenceLength = sizes.MaxSequenceLength, Image = study.FirstFrame(result),
                 Sites = StudyOptions.Split(result.GetValue(sites)), Heads = result.GetValue(heads)!,
                 MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
                 BatchGuidance = !result.GetValue(split), TransferText = result.GetValue(transferText),

@@ -47,7 +47,7 @@ internal static class EditStudyCommand
                     Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
                     Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                     Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                    MaxSequenceLength = sizes.MaxSequenceLength, Heads = result.GetValue(heads)!,
+                    MaxSequenceLength = sizes.MaxSequenceLength, Image = study.FirstFrame(result), Heads = result.GetValue(heads)!,
                     MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
                     TransferText = result.GetValue(transferText), Evaluate = evaluate,
                 };

@@ -24,7 +24,6 @@ internal static class GenerateCommand
         var latents = new Option<string?>("--latents") { Description = "safetensors file with the initial latents under key 'latents' (instead of seeded noise)" };
         var fps = new Option<double>("--fps") { Description = "frames per second of .mp4/.gif output", DefaultValueFactory = _ => 16 };
         var guidance2 = new Option<double?>("--guidance-scale-2", "--guidance-2") { Description = "Wan2.2 A14B only: diffusers' guidance_scale_2, the guidance scale of the low-noise expert (transformer_2); default: --guidance" };
-        var image = new Option<string?>("--image") { Description = "image-to-video (WanImageToVideoPipeline folders, where it is required, and Wan2.2 TI2V): safetensors file with the first frame under key 'image', [1, 3, height, width] in [0, 1]" };
         var placement = new Option<string>("--expert-placement") { Description = "Wan2.2 A14B only: auto (both experts on the GPU when they fit, docs/pipeline.md), both, or active (only the expert in use on the GPU)", DefaultValueFactory = _ => "auto" };
         var split = new Option<bool>("--split-guidance") { Description = "run cond and uncond as two transformer calls instead of one batched call" };
         var interventions = new Option<string?>("--interventions") { Description = "intervention config: a JSON list [{\"type\":\"block_topk\",\"sparsity\":0.85,\"sites\":[\"self\"]}, ...] or a file holding it (types and fields: docs/sparsity.md)" };
@@ -33,7 +32,7 @@ internal static class GenerateCommand
         var output = new Option<string>("--out") { Description = "output file: .mp4 (ffmpeg; .gif without it), .gif, .png (frames) or .safetensors (key 'video')", Required = true };
         var command = new Command("generate", "Text-to-video (and Wan image-to-video) with a diffusers pipeline folder (Wan2.1, Wan2.2, CogVideoX, Mochi-1, HunyuanVideo)");
         study.AddTo(command, withOut: false);
-        foreach (var o in new Option[] { prompt, negative, dynamicCfg, guidance2, image, placement, latents, fps, split, interventions, output, explorerOut })
+        foreach (var o in new Option[] { prompt, negative, dynamicCfg, guidance2, placement, latents, fps, split, interventions, output, explorerOut })
             command.Options.Add(o);
         explorer.AddTo(command, withOff: false);
         common.AddTo(command);
@@ -48,15 +47,13 @@ internal static class GenerateCommand
             var options = common.Resolve(result);
             string model = study.ModelPath(result);
             using var pipeline = LoadPipeline(model, options, result.GetValue(placement)!);
-            using var initial = result.GetValue(latents) is { } file ? LoadTensor(file, "latents", "--latents") : null;
-            using var firstFrame = result.GetValue(image) is { } imageFile ? LoadTensor(imageFile, "image", "--image") : null;
+            using var initial = result.GetValue(latents) is { } file ? Options.TensorFile.Load(file, "latents", "--latents") : null;
             var request = study.Request(result, StudyDefaults.For(pipeline, model)) with
             {
                 Prompts = result.GetValue(prompt)!,
                 NegativePrompt = result.GetValue(negative)!,
                 UseDynamicCfg = result.GetValue(dynamicCfg),
                 GuidanceScale2 = result.GetValue(guidance2),
-                Image = firstFrame,
                 InitialLatents = initial,
                 Seed = options.Seed,
                 BatchGuidance = !result.GetValue(split),
@@ -103,15 +100,6 @@ internal static class GenerateCommand
         _ when File.Exists(text) => InterventionFactory.FromFile(text),
         _ => throw new VDiTLensException($"--interventions {text}: neither a JSON list nor an existing file"),
     };
-
-    private static Tensor LoadTensor(string file, string key, string option)
-    {
-        if (!File.Exists(file)) throw new VDiTLensException($"{option} {file}: file not found");
-        using var tensors = SafeTensorsFile.Open(file);
-        if (!tensors.Contains(key))
-            throw new VDiTLensException($"{option} {file}: no tensor '{key}' (has: {string.Join(", ", tensors.Names)})");
-        return tensors.Load(key, dtype: ScalarType.Float32);
-    }
 
     private static ITextToVideoPipeline LoadPipeline(string model, VDiTLens.Runtime.ComputeOptions options, string placement)
     {

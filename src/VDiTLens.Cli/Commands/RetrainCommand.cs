@@ -23,6 +23,7 @@ internal static class RetrainCommand
         blocks.Required = true;
         var scope = new Option<string>("--scope") { Description = "block (whole blocks) or attention (the block's self- or joint-attention only)", DefaultValueFactory = _ => "block" };
         var target = new Option<string>("--target") { Description = "block (each block's output), final (the model output) or data (the model's denoising objective on its own generated samples)", DefaultValueFactory = _ => "block" };
+        var expert = new Option<string>("--expert") { Description = "denoiser retrained: transformer (Wan2.2 A14B: the high-noise expert) or transformer_2 (its low-noise expert); the saved pipeline swaps only that component", DefaultValueFactory = _ => Attention.AttentionRunState.MainExpert };
         var heldOut = new Option<int>("--held-out") { Description = "prompts kept out of the training pool for the before/after measurement (the last ones of the prompt list)", DefaultValueFactory = _ => 2 };
         var trainSteps = new Option<int>("--train-steps") { Description = "optimiser steps", DefaultValueFactory = _ => 500 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
@@ -35,7 +36,7 @@ internal static class RetrainCommand
         var command = new Command("retrain", "Re-initialise blocks (or their attention) and distil them from the original model; compare sinks and sparsity sensitivity");
         study.AddTo(command);
         prompts.AddTo(command, withSeeds: false);
-        foreach (var o in new Option[] { blocks, scope, target, heldOut, trainSteps, lr, weightDecay, checkpointEvery, poolSeeds, sparsify, ratio, reportDir })
+        foreach (var o in new Option[] { blocks, scope, target, expert, heldOut, trainSteps, lr, weightDecay, checkpointEvery, poolSeeds, sparsify, ratio, reportDir })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(r =>
@@ -59,6 +60,7 @@ internal static class RetrainCommand
                     "block" => DistillationTarget.BlockOutputs, "final" => DistillationTarget.FinalOutput, "data" => DistillationTarget.Data,
                     var s => throw new VDiTLensException($"--target '{s}': use block, final or data"),
                 },
+                Expert = r.GetValue(expert)!, Image = study.FirstFrame(r),
                 TrainingSteps = r.GetValue(trainSteps), LearningRate = r.GetValue(lr), WeightDecay = r.GetValue(weightDecay),
                 CheckpointEvery = r.GetValue(checkpointEvery), Seed = compute.Seed, Prompts = training, PoolSeeds = r.GetValue(poolSeeds),
                 GenerationSteps = sizes.Steps, GuidanceScale = sizes.GuidanceScale, Frames = sizes.Frames, Height = sizes.Height,

@@ -59,7 +59,7 @@ internal static class StructureCommand
                     Seeds = result.GetValue(prompts.Seeds) is { Length: > 0 } s ? s : new[] { seed, seed + 1 },
                     Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                     Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
-                    MaxSequenceLength = sizes.MaxSequenceLength, Branch = result.GetValue(branch)!,
+                    MaxSequenceLength = sizes.MaxSequenceLength, Image = study.FirstFrame(result), Branch = result.GetValue(branch)!,
                     Tiles = result.GetValue(tiles), TileSize = result.GetValue(tileSize),
                     Sites = StudyOptions.Split(result.GetValue(sites)) is { Length: > 0 } list ? list : new[] { "self", "joint" },
                     MemoryBudgetBytes = result.GetValue(memory) << 20,

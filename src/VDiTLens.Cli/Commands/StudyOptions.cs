@@ -4,6 +4,7 @@ using VDiTLens.Cli.Progress;
 using VDiTLens.Pipelines;
 using VDiTLens.Studies.Structure;
 using Spectre.Console;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace VDiTLens.Cli.Commands;
 
@@ -22,6 +23,7 @@ internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipel
     public Option<int?> Height { get; } = new("--height") { Description = $"height in pixels ({StudyDefaults.Help})" };
     public Option<int?> Width { get; } = new("--width") { Description = $"width in pixels ({StudyDefaults.Help})" };
     public Option<int?> MaxLength { get; } = new("--max-sequence-length") { Description = $"prompt tokens ({StudyDefaults.Help})" };
+    public Option<string?> Image { get; } = new("--image") { Description = "image-to-video (WanImageToVideoPipeline folders, where it is required, and Wan2.2 TI2V): safetensors file with the first frame under key 'image', [1, 3, height, width] in [0, 1], used for every prompt" };
 
     /// <summary>The folder given with --model, else the embedded model's.</summary>
     public string ModelPath(ParseResult result) => ModelLocator.Resolve(result.GetValue(Model));
@@ -32,20 +34,24 @@ internal sealed class StudyOptions(string modelHelp = "pipeline folder (WanPipel
         result.GetValue(Height) ?? defaults.Height, result.GetValue(Width) ?? defaults.Width,
         result.GetValue(Frames) ?? defaults.Frames, result.GetValue(MaxLength) ?? defaults.MaxSequenceLength);
 
-    /// <summary>A request with the resolved sizes, steps and guidance (prompts and seed are the caller's).</summary>
+    /// <summary>A request with the resolved sizes, steps and guidance and the --image (prompts and seed are the caller's).</summary>
     public GenerationRequest Request(ParseResult result, GenerationDefaults defaults)
     {
         var d = Resolve(result, defaults);
         return new GenerationRequest
         {
             Steps = d.Steps, GuidanceScale = d.GuidanceScale, Frames = d.Frames, Height = d.Height, Width = d.Width,
-            MaxSequenceLength = d.MaxSequenceLength,
+            MaxSequenceLength = d.MaxSequenceLength, Image = FirstFrame(result),
         };
     }
 
-    public void AddTo(Command command, bool withOut = true)
+    /// <summary>The first frame given with --image (key 'image' of a safetensors file), else null.</summary>
+    public Tensor? FirstFrame(ParseResult result) => result.GetValue(Image) is { } file ? TensorFile.Load(file, "image", "--image") : null;
+
+    public void AddTo(Command command, bool withOut = true, bool withImage = true)
     {
         foreach (var o in new Option[] { Model, Steps, Guidance, Frames, Height, Width, MaxLength }) command.Options.Add(o);
+        if (withImage) command.Options.Add(Image);
         if (withOut) command.Options.Add(Out);
     }
 

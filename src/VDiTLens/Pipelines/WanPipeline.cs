@@ -162,7 +162,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         if (request.Image is not null && !Folder.ExpandTimesteps && !Folder.IsImageToVideo)
             throw new VDiTLensException($"Image (first-frame conditioning) needs an image-to-video pipeline ({WanPipelineFolder.ImageToVideoClass}, or Wan2.2 TI2V's expand_timesteps); {Folder.IndexFile} is a text-to-video {ClassName} without expand_timesteps");
         if (request.Image is null && Folder.IsImageToVideo)
-            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
+            throw new VDiTLensException($"Image is required (the command line's --image FILE): {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
@@ -261,7 +261,7 @@ public sealed class WanPipeline : ITextToVideoPipeline
         if (!Folder.ConcatImageCondition)
             throw new VDiTLensException($"{Folder.IndexFile}: a {ClassName}{(Folder.ExpandTimesteps ? " with expand_timesteps" : "")} takes no image condition channels");
         if (request.Image is not { } image)
-            throw new VDiTLensException($"Image is required: {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
+            throw new VDiTLensException($"Image is required (the command line's --image FILE): {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         int batch = request.BatchSize;

@@ -27,6 +27,10 @@ public readonly record struct RetrainProgress(int Step, int Total, double Loss, 
 public sealed class BlockRetrainer : IDisposable
 {
     private readonly ITextToVideoPipeline _teacher;
+    private readonly IVideoTransformer _teacherModel;
+    private readonly ModelFolder _teacherFolder;
+    private readonly long[] _entries;
+    private readonly TrainingImageCondition? _image;
     private readonly List<double> _losses = new();
     private double _seconds;
 
@@ -44,13 +48,16 @@ public sealed class BlockRetrainer : IDisposable
         _teacher = teacher;
         Options = options;
         WorkFolder = workFolder;
-        options.Validate(teacher.Transformer.Hooks.Names.Count);
-        var prefixes = options.Blocks.Select(b => RetrainedPrefix(teacher.Transformer, b, options.Scope)).ToArray();
+        (_teacherModel, _teacherFolder) = ExpertOf(teacher, options.Expert);
+        options.Validate(_teacherModel.Hooks.Names.Count);
+        var prefixes = options.Blocks.Select(b => RetrainedPrefix(_teacherModel, b, options.Scope)).ToArray();
+        _image = TrainingImageCondition.Of(teacher, options);
         Directory.CreateDirectory(workFolder);
         Pool = DistillationPool.TryLoad(workFolder) ?? GeneratePool(teacher, options, workFolder, poolProgress);
+        _entries = EntriesOf(teacher, Pool, options.Expert);
 
-        Student = TransformerLoader.Load(teacher.TransformerFolder.Path, teacher.Options);
-        TransformerReinitialisation.Apply(Student, teacher.TransformerFolder, teacher.Options, options.Seed, prefixes);
+        Student = TransformerLoader.Load(_teacherFolder.Path, teacher.Options);
+        TransformerReinitialisation.Apply(Student, _teacherFolder, teacher.Options, options.Seed, prefixes);
         var trainable = new List<(string, Parameter)>();
         foreach (var (name, p) in Module(Student).named_parameters())
         {
@@ -77,6 +84,26 @@ public sealed class BlockRetrainer : IDisposable
 
     private static nn.Module Module(IVideoTransformer model) => (nn.Module)model;
 
+    /// <summary>The retrained denoiser and its folder: the pipeline's transformer, or Wan2.2 A14B's <c>transformer_2</c>.</summary>
+    public static (IVideoTransformer Model, ModelFolder Folder) ExpertOf(ITextToVideoPipeline teacher, string expert)
+    {
+        if (expert == AttentionRunState.MainExpert) return (teacher.Transformer, teacher.TransformerFolder);
+        if (expert != WanExperts.Second)
+            throw new VDiTLensException($"Expert '{expert}': use {AttentionRunState.MainExpert} (the high-noise expert of a two-expert folder) or {WanExperts.Second} (its low-noise expert)");
+        if (teacher is WanPipeline { Experts.Transformer2: { } second } wan && wan.Folder.Transformer2 is { } folder) return (second, folder);
+        throw new VDiTLensException($"Expert {WanExperts.Second}: {teacher.FolderPath} has one transformer (only a Wan2.2 A14B folder has transformer_2)");
+    }
+
+    /// <summary>The pool entries the expert denoises (every entry with one transformer; with two, those whose timestep is the expert's).</summary>
+    private static long[] EntriesOf(ITextToVideoPipeline teacher, DistillationPool pool, string expert)
+    {
+        if (teacher is not WanPipeline { Experts.Transformer2: not null } wan) return Enumerable.Range(0, (int)pool.Count).Select(i => (long)i).ToArray();
+        var timesteps = pool.Timesteps.data<float>().ToArray();
+        var entries = Enumerable.Range(0, timesteps.Length).Where(i => wan.ExpertAt(timesteps[i]) == expert).Select(i => (long)i).ToArray();
+        return entries.Length > 0 ? entries
+            : throw new VDiTLensException($"Expert {expert}: no step of the distillation pool falls in its timesteps (boundary_ratio {wan.Folder.BoundaryRatio}); generate with more steps (GenerationSteps, --steps)");
+    }
+
     private static DistillationPool GeneratePool(ITextToVideoPipeline teacher, RetrainOptions options, string folder, IProgress<(int, int)>? progress)
     {
         var pool = DistillationPool.Generate(teacher, options, progress);
@@ -89,8 +116,8 @@ public sealed class BlockRetrainer : IDisposable
         var state = RetrainCheckpoint.ReadState(CheckpointFolder);
         var o = state.Options;
         if (!o.Blocks.SequenceEqual(Options.Blocks) || o.Scope != Options.Scope || o.Target != Options.Target || o.Seed != Options.Seed
-            || o.LearningRate != Options.LearningRate || o.WeightDecay != Options.WeightDecay)
-            throw new VDiTLensException($"{CheckpointFolder}: the checkpoint was started with other options (blocks [{string.Join(",", o.Blocks)}], scope {o.Scope}, target {o.Target}, seed {o.Seed}, lr {o.LearningRate}); use the same options or another work folder");
+            || o.LearningRate != Options.LearningRate || o.WeightDecay != Options.WeightDecay || o.Expert != Options.Expert || o.ImageHash != Options.ImageHash)
+            throw new VDiTLensException($"{CheckpointFolder}: the checkpoint was started with other options (blocks [{string.Join(",", o.Blocks)}], scope {o.Scope}, target {o.Target}, seed {o.Seed}, lr {o.LearningRate}, expert {o.Expert}, image {o.ImageHash ?? "none"}); use the same options or another work folder");
         RetrainCheckpoint.Load(CheckpointFolder, Optimizer);
         _losses.AddRange(state.Losses);
         _seconds = state.TrainingSeconds;
@@ -105,6 +132,7 @@ public sealed class BlockRetrainer : IDisposable
         int end = Math.Min(Options.TrainingSteps, stopAfter ?? int.MaxValue);
         var clock = Stopwatch.StartNew();
         double start = _seconds;
+        if (_teacher is WanPipeline wan) wan.Experts.Activate(Options.Expert);
         Module(Student).train();
         while (Step < end)
         {
@@ -117,8 +145,8 @@ public sealed class BlockRetrainer : IDisposable
         Module(Student).eval();
     }
 
-    /// <summary>The pool entry step <paramref name="step"/> trains on.</summary>
-    public long EntryOf(int step) => new Random(StableSeed.Of(Options.Seed, step)).NextInt64(Pool.Count);
+    /// <summary>The pool entry step <paramref name="step"/> trains on (one of the retrained expert's entries).</summary>
+    public long EntryOf(int step) => _entries[new Random(StableSeed.Of(Options.Seed, step)).NextInt64(_entries.Length)];
 
     /// <summary>The noise of step <paramref name="step"/>'s data target: standard normal like one pool sample, float32 on the CPU.</summary>
     public Tensor NoiseOf(int step)
@@ -150,8 +178,11 @@ public sealed class BlockRetrainer : IDisposable
         return value;
     }
 
-    private IReadOnlyDictionary<string, Tensor> Inputs(Tensor latents, Tensor timestep, TextConditioning text) =>
-        _teacher.TransformerInputs(latents, timestep, text, Options.GuidanceScale);
+    private IReadOnlyDictionary<string, Tensor> Inputs(Tensor latents, Tensor timestep, TextConditioning text)
+    {
+        var inputs = _teacher.TransformerInputs(latents, timestep, text, Options.GuidanceScale);
+        return _image is null ? inputs : _image.AddTo(inputs);
+    }
 
     private static Tensor Relative(Tensor student, Tensor teacher)
     {
@@ -162,7 +193,7 @@ public sealed class BlockRetrainer : IDisposable
     private Tensor FinalLoss(Tensor latents, Tensor timestep, TextConditioning text)
     {
         Tensor target;
-        using (torch.no_grad()) target = _teacher.Transformer.Forward(Inputs(latents, timestep, text));
+        using (torch.no_grad()) target = _teacherModel.Forward(Inputs(latents, timestep, text));
         return Relative(Student.Forward(Inputs(latents, timestep, text)), target);
     }
 
@@ -183,7 +214,7 @@ public sealed class BlockRetrainer : IDisposable
         var wanted = Options.Blocks.ToHashSet();
         var inputs = new Dictionary<int, BlockStream>();
         var outputs = new Dictionary<int, BlockStream>();
-        var teacher = _teacher.Transformer.Hooks;
+        var teacher = _teacherModel.Hooks;
         teacher.Interceptor = (i, input, run) =>
         {
             var output = run(input);
@@ -196,7 +227,7 @@ public sealed class BlockRetrainer : IDisposable
         };
         try
         {
-            using (torch.no_grad()) _teacher.Transformer.Forward(Inputs(latents, timestep, text)).Dispose();
+            using (torch.no_grad()) _teacherModel.Forward(Inputs(latents, timestep, text)).Dispose();
         }
         finally { teacher.Interceptor = null; }
 
@@ -232,10 +263,10 @@ public sealed class BlockRetrainer : IDisposable
         return new BlockStream(Handle(s.Video), s.Text is null ? null : Handle(s.Text));
     }
 
-    /// <summary>Writes a pipeline folder: the teacher's folder with the student's transformer weights.</summary>
+    /// <summary>Writes a pipeline folder: the teacher's folder with the student's weights in the retrained expert's component.</summary>
     public void SavePipeline(string folder)
     {
-        string source = _teacher.FolderPath, transformerPath = _teacher.TransformerFolder.Path;
+        string source = _teacher.FolderPath, transformerPath = _teacherFolder.Path;
         Training.CheckpointFolder.Replace(folder, temporary =>
         {
             Copy(source, temporary, Path.GetFullPath(transformerPath));
@@ -259,6 +290,7 @@ public sealed class BlockRetrainer : IDisposable
     {
         Optimizer.Dispose();
         Student.Dispose();
+        _image?.Dispose();
         Pool.Dispose();
     }
 }

@@ -74,7 +74,7 @@ public sealed class DistillationPool : IDisposable
                     var request = new GenerationRequest
                     {
                         Prompts = new[] { o.Prompts[p] }, Seed = o.Seed * 1000 + s, Steps = o.GenerationSteps, GuidanceScale = o.GuidanceScale,
-                        Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength, BatchGuidance = false,
+                        Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength, Image = o.Image, BatchGuidance = false,
                     };
                     var input = Cpu(teacher.InitialLatents(request));
                     long sample = samples.Count;

@@ -1,3 +1,7 @@
+using System.Text.Json.Serialization;
+using VDiTLens.Pipelines;
+using static TorchSharp.torch;
+
 namespace VDiTLens.Studies.Retraining;
 
 /// <summary>What is re-initialised: whole blocks, or only their attention among the video tokens (the block's self- or joint-attention).</summary>
@@ -16,6 +20,12 @@ public sealed record RetrainOptions
     public required IReadOnlyList<int> Blocks { get; init; }
     public RetrainScope Scope { get; init; } = RetrainScope.Block;
     public DistillationTarget Target { get; init; } = DistillationTarget.BlockOutputs;
+    /// <summary>
+    /// Which denoiser is retrained, by its pipeline component name: <c>transformer</c> (default; with Wan2.2 A14B the
+    /// high-noise expert, t ≥ boundary) or <c>transformer_2</c> (Wan2.2 A14B's low-noise expert, trained on the pool
+    /// entries below the boundary). The saved pipeline replaces only that component's weights.
+    /// </summary>
+    public string Expert { get; init; } = Attention.AttentionRunState.MainExpert;
     public int TrainingSteps { get; init; } = 500;
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; } = 0.0;
@@ -32,6 +42,19 @@ public sealed record RetrainOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
+
+    /// <summary>
+    /// The first frame of a WanImageToVideoPipeline folder (<see cref="GenerationRequest.Image"/>): the pool's generations
+    /// and every training call are conditioned on it; recorded by <see cref="ImageHash"/>.
+    /// </summary>
+    [JsonIgnore]
+    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
+    private readonly Tensor? _image;
+
+    /// <summary>What the checkpoint records of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
+    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
+    private readonly string? _imageHash;
 
     public void Validate(int layers)
     {

@@ -131,7 +131,7 @@ public static class RetrainStudy
         string dir = Path.GetDirectoryName(report.Asset("retrain/x"))!;
         SinkReportWriter.WriteCsv(Path.Combine(dir, "before_after.csv"), new[] { "metric", "original", "retrained" }, rows);
         SinkReportWriter.WriteJson(Path.Combine(dir, "before_after.json"), new { options, before, after, fidelity });
-        report.WriteSection(45, "retrain", $"Retraining blocks {string.Join(", ", options.Blocks.Select(b => model.Hooks.Names[b]))} from scratch ({options.Scope}, target {options.Target})",
+        report.WriteSection(45, "retrain", $"Retraining blocks {string.Join(", ", options.Blocks.Select(b => model.Hooks.Names[b]))} {(options.Expert == Attention.AttentionRunState.MainExpert ? "" : $" of {options.Expert}")} from scratch ({options.Scope}, target {options.Target})",
             $"<p>Work folder: {HtmlReport.Escape(work)}</p>" + HtmlReport.Table(new[] { "metric", "original", "retrained" }, rows)
             + $"<p>Measured on {measured.Count} prompt(s), {(measured.Any(options.Prompts.Contains) ? "some of them in the training pool" : "all held out of the training pool")}: "
             + HtmlReport.Escape(string.Join("; ", measured)) + "</p>"

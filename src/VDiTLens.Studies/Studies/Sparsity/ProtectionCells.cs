@@ -75,7 +75,7 @@ public sealed class ProtectionCells
             ["generation"] = string.Join("|", request.Steps, R(request.GuidanceScale), request.Frames, request.Height, request.Width,
                 request.MaxSequenceLength, request.NegativePrompt, request.BatchGuidance),
             ["method"] = method.TemplateJson + "|" + method.LevelField,
-        }));
+        }.WithImage(request.Image)));
 
     public static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

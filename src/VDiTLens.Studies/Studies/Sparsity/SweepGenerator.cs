@@ -55,7 +55,7 @@ public sealed class PipelineSweepGenerator(ITextToVideoPipeline pipeline, Genera
         ["batch_guidance"] = request.BatchGuidance.ToString(),
         ["device"] = pipeline.Options.Device.ToString(),
         ["dtype"] = pipeline.Options.DType.ToString(),
-    };
+    }.WithImage(request.Image);
 
     public int ForwardsPerGeneration { get; } = request.Steps * (request.GuidanceScale > 1 && !request.BatchGuidance ? 2 : 1);
 

@@ -32,7 +32,7 @@ public static class AttentionEdit
         {
             Prompts = new[] { o.SourcePrompt, o.TargetPrompt, o.TargetPrompt },
             NegativePrompt = o.NegativePrompt, GuidanceScale = o.Guidance, Steps = o.Steps, Seed = o.Seed,
-            Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
+            Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength, Image = o.Image,
             BatchGuidance = o.BatchGuidance, Progress = progress, Cancellation = cancellation,
         };
         using var noise = pipeline.InitialLatents(request with { Prompts = new[] { o.SourcePrompt } });

@@ -1,5 +1,7 @@
 using VDiTLens.Interventions;
 using VDiTLens.Attention;
+using System.Text.Json.Serialization;
+using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -20,6 +22,9 @@ public sealed record EditOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
+    /// <summary>The first frame of image-to-video folders (<see cref="VDiTLens.Pipelines.GenerationRequest.Image"/>), the same for source and target.</summary>
+    [JsonIgnore]
+    public Tensor? Image { get; init; }
     /// <summary>Sites whose maps are transferred (AttentionSelector patterns, or <see cref="EditSites.LastSelfAttention"/>).</summary>
     public IReadOnlyList<string> Sites { get; init; } = new[] { EditSites.LastSelfAttention };
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();

@@ -1,3 +1,7 @@
+using System.Text.Json.Serialization;
+using VDiTLens.Pipelines;
+using static TorchSharp.torch;
+
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>A source/target prompt pair that differs in one attribute (<see cref="Changes"/>: "colour" or "shape").</summary>
@@ -28,6 +32,18 @@ public sealed record EditStudyOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
+    /// <summary>
+    /// The first frame of image-to-video folders (<see cref="GenerationRequest.Image"/>, [1, 3, Height, Width] in [0, 1]),
+    /// the same for every prompt; recorded by <see cref="ImageHash"/>.
+    /// </summary>
+    [JsonIgnore]
+    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
+    private readonly Tensor? _image;
+
+    /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
+    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
+    private readonly string? _imageHash;
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
     public int? MinStep { get; init; }
     public int? MaxStep { get; init; }
@@ -40,13 +56,13 @@ public sealed record EditStudyOptions
     public EditOptions EditFor(EditPair pair, IReadOnlyList<string> sites) => new()
     {
         SourcePrompt = pair.Source, TargetPrompt = pair.Target, Seed = Seed, Steps = Steps, Guidance = Guidance,
-        Frames = Frames, Height = Height, Width = Width, MaxSequenceLength = MaxSequenceLength,
+        Frames = Frames, Height = Height, Width = Width, MaxSequenceLength = MaxSequenceLength, Image = Image,
         Sites = sites, Heads = Heads, MinStep = MinStep, MaxStep = MaxStep, Branches = Branches, TransferText = TransferText,
     };
 
     /// <summary>Everything but the band and pair that determines a cell's result.</summary>
     public string Fingerprint(string model) => string.Join("|", model, Seed, Steps, Guidance, Frames, Height, Width, MaxSequenceLength,
-        string.Join(",", Heads), MinStep, MaxStep, string.Join(",", Branches), TransferText, Evaluate);
+        string.Join(",", Heads), MinStep, MaxStep, string.Join(",", Branches), TransferText, Evaluate) + (ImageHash is { } image ? "|image=" + image : "");
 
     public void Validate()
     {

@@ -89,7 +89,7 @@ public static class StructureCollector
         var request = new GenerationRequest
         {
             Prompts = o.Prompts, NegativePrompt = o.NegativePrompt, GuidanceScale = o.Guidance, Steps = o.Steps, Seed = seed,
-            Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength,
+            Frames = o.Frames, Height = o.Height, Width = o.Width, MaxSequenceLength = o.MaxSequenceLength, Image = o.Image,
             BatchGuidance = false, // so the probe can keep the chosen branch's calls only
             Cancellation = cancellation,
             Progress = progress is null ? null : new Forward(p => progress.Report(new StudyProgress($"seed {seed}", seedIndex, o.Seeds.Count, p))),

@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using VDiTLens.Probes;
 using VDiTLens.Attention;
+using VDiTLens.Pipelines;
+using static TorchSharp.torch;
 
 namespace VDiTLens.Studies.Structure;
 
@@ -25,6 +27,18 @@ public sealed record StructureOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
+    /// <summary>
+    /// The first frame of image-to-video folders (<see cref="GenerationRequest.Image"/>, [1, 3, Height, Width] in [0, 1]),
+    /// the same for every prompt; recorded by <see cref="ImageHash"/>.
+    /// </summary>
+    [JsonIgnore]
+    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
+    private readonly Tensor? _image;
+
+    /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
+    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
+    private readonly string? _imageHash;
     /// <summary>Guidance branch whose maps are compared ("cond" or "uncond"); the branches run as separate calls.</summary>
     public string Branch { get; init; } = "cond";
     /// <summary>Also probe (frame, tile) × (frame, tile) maps.</summary>
@@ -51,7 +65,7 @@ public sealed record StructureOptions
     /// <summary>Everything but the seed that determines one seed's maps, so a resumed run can tell whether saved maps still apply.</summary>
     public string Fingerprint(string model) => string.Join("|",
         model, string.Join(";", Prompts), Steps, Guidance, NegativePrompt, Frames, Height, Width, MaxSequenceLength, Branch,
-        Tiles, TileSize, string.Join(";", Sites), "shared-noise");
+        Tiles, TileSize, string.Join(";", Sites), "shared-noise") + (ImageHash is { } image ? "|image=" + image : "");
 
     public void Validate()
     {
