@@ -115,13 +115,13 @@ internal static class SubmitCommand
     private static Command Kubernetes()
     {
         var shared = new Shared();
-        var image = new Option<string>("--image") { Description = "container image with vditlens on PATH", Required = true };
+        var containerImage = new Option<string>("--container-image") { Description = "container image with vditlens on PATH", Required = true };
         var claim = new Option<string>("--claim") { Description = "PersistentVolumeClaim shared by the pods, mounted at /results (the working directory)", Required = true };
         var gpus = new Option<int>("--gpus-per-pod") { Description = "nvidia.com/gpu per shard pod (0: none)", DefaultValueFactory = _ => 1 };
         var dir = new Option<string?>("--manifest-dir") { Description = "where the manifests go (default: OUT/k8s)" };
         var command = new Command("k8s", "Write a Kubernetes Indexed Job of shards (JOB_COMPLETION_INDEX = shard) and a merge Job");
         shared.AddTo(command);
-        foreach (var o in new Option[] { image, claim, gpus, dir }) command.Options.Add(o);
+        foreach (var o in new Option[] { containerImage, claim, gpus, dir }) command.Options.Add(o);
         command.SetAction(r =>
         {
             var job = shared.Job(r, r.GetValue(shared.Shards), r.GetValue(shared.Program) is { } p ? p.Split(' ', StringSplitOptions.RemoveEmptyEntries) : new[] { "vditlens" });
@@ -131,11 +131,11 @@ internal static class SubmitCommand
             for (int phase = 1; phase <= job.Phases; phase++)
             {
                 string file = Path.Combine(folder, phase == 1 ? "shards.yaml" : $"shards-phase{phase}.yaml");
-                File.WriteAllText(file, KubernetesJob.ShardJob(job, r.GetValue(image)!, r.GetValue(claim)!, r.GetValue(gpus), phase));
+                File.WriteAllText(file, KubernetesJob.ShardJob(job, r.GetValue(containerImage)!, r.GetValue(claim)!, r.GetValue(gpus), phase));
                 files.Add(file);
             }
             string merge = Path.Combine(folder, "merge.yaml");
-            File.WriteAllText(merge, KubernetesJob.MergeJob(job, r.GetValue(image)!, r.GetValue(claim)!));
+            File.WriteAllText(merge, KubernetesJob.MergeJob(job, r.GetValue(containerImage)!, r.GetValue(claim)!));
             AnsiConsole.WriteLine($"wrote {string.Join(", ", files)} and {merge}");
             foreach (var f in files)
                 AnsiConsole.WriteLine($"kubectl apply -f {f} && kubectl wait --for=condition=complete --timeout=-1s job/{(f == files[0] ? job.Name : job.Name + "-phase2")}");

@@ -149,12 +149,12 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sinks", "--seeds", "0", "--out", sinks);
         Assert.Contains("submitted twice", slurm); // the arms wait for baselines another shard generates
         Assert.Contains($"sinks --seeds 0 --out {sinks} --shard \"${{SLURM_ARRAY_TASK_ID}}/3\"", File.ReadAllText(Path.Combine(sinks, "slurm", "shards.sbatch")));
-        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "sinks", "--seeds", "0", "--out", sinks);
+        Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "sinks", "--seeds", "0", "--out", sinks);
         Assert.True(File.Exists(Path.Combine(sinks, "k8s", "shards-phase2.yaml")));
 
         var (_, once) = Cli("submit", "slurm", "--shards", "3", "--", "edit-study", "--band", "2", "--out", edit);
         Assert.DoesNotContain("submitted twice", once);
-        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
+        Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
         Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards.yaml")));
         Assert.False(File.Exists(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
     }
@@ -204,7 +204,7 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
 
         var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sparsity", "--out", sharded);
         Assert.Contains("submitted twice", slurm); // the arms wait for the development cells another shard computes
-        Cli("submit", "k8s", "--shards", "3", "--image", "vditlens:test", "--claim", "results", "--", "sparsity", "--out", sharded);
+        Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "sparsity", "--out", sharded);
         Assert.True(File.Exists(Path.Combine(sharded, "k8s", "shards-phase2.yaml")));
     }
 
