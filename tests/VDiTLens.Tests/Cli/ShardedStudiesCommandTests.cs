@@ -94,7 +94,7 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
     public void Edit_study_two_shards_merge_to_the_unsharded_tables()
     {
         var (whole, sharded) = Both("edit-study", new[] { "--pair", "a red circle moving left => a blue circle moving left", "--band", "2" });
-        foreach (var file in new[] { "summary.csv", "summary.json" })
+        foreach (var file in new[] { "summary.csv", "summary.json", "samples.csv", "heldout.csv" })
             Assert.Equal(File.ReadAllText(Path.Combine(whole, "edit-study", file)), File.ReadAllText(Path.Combine(sharded, "edit-study", file)));
         Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(whole, "edit-study", "summary.csv")).Length); // header + bands L0-1, L2-3, all
     }

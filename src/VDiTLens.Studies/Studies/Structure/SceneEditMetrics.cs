@@ -75,12 +75,18 @@ public sealed record SceneEditMetrics(
             Success(o => o.EditedDistance, o => o.EditedAsTarget, editedCamera), Success(o => o.TargetDistance, o => o.TargetAsTarget, targetCamera));
     }
 
-    /// <summary>Mean Euclidean distance (pixels) of two objects' per-frame centroids over frames where both were found; NaN if either object or every frame is missing.</summary>
+    /// <summary>
+    /// Mean Euclidean distance (pixels) of two objects' per-frame box centres over frames where both were found; NaN if
+    /// either object or every frame is missing. Box centres, not centroids: every shape fills the same square box, while
+    /// the centroid moves with the shape (a triangle's sits a sixth of its size below a square's), so a shape edit that
+    /// keeps the motion would read as moved.
+    /// </summary>
     public static double TrajectoryDistance(ObjectReading? a, ObjectReading? b)
     {
         if (a is null || b is null) return double.NaN;
-        var d = a.Trajectory.Zip(b.Trajectory).Where(p => p.First is not null && p.Second is not null)
-            .Select(p => Math.Sqrt(Math.Pow(p.First!.Value.X - p.Second!.Value.X, 2) + Math.Pow(p.First.Value.Y - p.Second.Value.Y, 2))).ToList();
+        var d = a.Boxes.Zip(b.Boxes).Where(p => p.First is not null && p.Second is not null)
+            .Select(p => (p.First!.Value, p.Second!.Value))
+            .Select(p => Math.Sqrt(Math.Pow((p.Item1.X0 + p.Item1.X1 - p.Item2.X0 - p.Item2.X1) / 2, 2) + Math.Pow((p.Item1.Y0 + p.Item1.Y1 - p.Item2.Y0 - p.Item2.Y1) / 2, 2))).ToList();
         return d.Count == 0 ? double.NaN : d.Average();
     }
 
