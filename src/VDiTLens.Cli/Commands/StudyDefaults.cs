@@ -33,7 +33,7 @@ internal static class StudyDefaults
     public static bool TrainedOnScenes(string folder) => Data(folder)?.StartsWith("VDiTLens.Procedural.Scenes", StringComparison.Ordinal) == true;
 
     /// <summary>Guidance 5, 20 steps, the training scenes' frames × height × width and caption rows (the small model's 17 × 48 × 48 and 48 where unrecorded).</summary>
-    private static GenerationDefaults Scenes(string folder)
+    public static GenerationDefaults Scenes(string folder)
     {
         var options = TrainingRecord(folder)?["options"];
         var scenes = options?["Scenes"];
