@@ -16,17 +16,21 @@ public static class ScenePairs
     public const int DefaultAppearance = 6, DefaultCamera = 3;
     private static readonly string[] Kinds = { "colour", "texture", "shape" };
 
-    public static IReadOnlyList<EditPair> Build(int appearance = DefaultAppearance, int camera = DefaultCamera, SceneDatasetOptions? scenes = null)
+    public static IReadOnlyList<EditPair> Build(int appearance = DefaultAppearance, int camera = DefaultCamera, SceneDatasetOptions? scenes = null) =>
+        Scenes(appearance, camera, scenes).Select(p => new EditPair(SceneCaption.For(p.Source), SceneCaption.For(p.Target), p.Changes)).ToList();
+
+    /// <summary>The scenes the pairs are captioned from: a perfect edit of the source scene draws the target scene (same positions).</summary>
+    public static IReadOnlyList<(SceneSpec Source, SceneSpec Target, string Changes)> Scenes(int appearance = DefaultAppearance, int camera = DefaultCamera, SceneDatasetOptions? scenes = null)
     {
         if (appearance < 0 || camera < 0 || appearance + camera == 0)
             throw new VDiTLensException($"scene pairs: {appearance} appearance and {camera} camera pairs; ask for at least one");
         var dataset = new SceneDataset(scenes ?? new SceneDatasetOptions());
         var bases = Enumerable.Range(0, int.MaxValue).Select(i => dataset.Evaluation(i).Spec).Where(s => s.Objects.Count >= 2);
-        var pairs = new List<EditPair>();
+        var pairs = new List<(SceneSpec, SceneSpec, string)>();
         foreach (var (spec, n) in bases.Take(appearance).Select((s, n) => (s, n)))
         {
             string kind = Kinds[n % Kinds.Length];
-            pairs.Add(Pair(spec, Change(spec, n / Kinds.Length % spec.Objects.Count, kind), kind));
+            pairs.Add((spec, Change(spec, n / Kinds.Length % spec.Objects.Count, kind), kind));
         }
         foreach (var (spec, n) in bases.Skip(appearance).Take(camera).Select((s, n) => (s, n)))
         {
@@ -34,12 +38,10 @@ public static class ScenePairs
             var turned = (CameraPan)(1 + (n + 1) % 4);
             var (from, to) = (n % 3) switch { 0 => (pan, CameraPan.Static), 1 => (CameraPan.Static, pan), _ => (pan, turned) };
             var noisy = spec with { Background = BackgroundKind.Noisy };
-            pairs.Add(Pair(noisy with { Camera = from }, noisy with { Camera = to }, "camera"));
+            pairs.Add((noisy with { Camera = from }, noisy with { Camera = to }, "camera"));
         }
         return pairs;
     }
-
-    private static EditPair Pair(SceneSpec source, SceneSpec target, string kind) => new(SceneCaption.For(source), SceneCaption.For(target), kind);
 
     private static SceneSpec Change(SceneSpec spec, int index, string kind)
     {

@@ -117,4 +117,22 @@ public sealed class SceneEditMetricsTests
         Assert.False(m.Objects[1].EditedAsTarget);
         Assert.False(m.EditedSuccess);
     }
+
+    [Fact]
+    public void A_perfect_edit_of_every_default_scene_pair_succeeds_and_a_moved_target_does_not()
+    {
+        foreach (var (source, target, changes) in ScenePairs.Scenes())
+        {
+            // the plain target from other noise: the same objects elsewhere (each moved 6 px across its motion)
+            var moved = target with
+            {
+                Objects = target.Objects.Select(o => o.Direction is MotionDirection.Left or MotionDirection.Right
+                    ? o with { StartY = Math.Clamp(o.StartY + 6, o.SizePixels / 2, target.Height - o.SizePixels / 2) }
+                    : o with { StartX = Math.Clamp(o.StartX + 6, o.SizePixels / 2, target.Width - o.SizePixels / 2) }).ToArray(),
+            };
+            var m = SceneEditMetrics.Of(Caption(source), Caption(target), Read(source), Read(moved), Read(target), Tolerance);
+            Assert.True(m.EditedSuccess, $"{changes}: {SceneCaption.For(source)} → {SceneCaption.For(target)}: {string.Join("; ", m.Objects)} camera {m.EditedCamera}");
+            Assert.False(m.TargetSuccess, $"{changes}: the moved target passed: {string.Join("; ", m.Objects)}");
+        }
+    }
 }
