@@ -22,14 +22,20 @@ internal static class EditStudyCommand
         var branches = new Option<string?>("--branches") { Description = "guidance branches transferred: cond, uncond (default: both)" };
         var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
+        var devSeeds = Options.ListOption.Longs("--dev-seeds", "development seeds: the band is chosen on them only", new long[] { 0 });
+        var testSeeds = Options.ListOption.Longs("--test-seeds", "held-out seeds: the chosen band is reported on them only (at least 2)", new long[] { 1, 2 });
+        var targetNoise = new Option<string>("--target-noise") { Description = "noise of the target rows: independent (default; another draw than the source's) or same (the source's)", DefaultValueFactory = _ => "independent" };
+        var pairSet = new Option<string?>("--pairs") { Description = "default pair set: clips (single-object colour/shape pairs) or scenes (multi-object appearance and camera pairs); default: scenes on scene-trained models, clips otherwise" };
         var shard = Options.ShardOption.Create();
         var dryRun = Options.DryRunOption.Create();
         var command = new Command("edit-study", "Per-layer attention-map transfer: layout/motion preservation and target adherence against layer; resumes");
-        foreach (var o in new Option[] { band, pair, heads, steps, branches, transferText, noAll, shard, dryRun }) command.Options.Add(o);
+        foreach (var o in new Option[] { band, pair, heads, steps, branches, transferText, noAll, devSeeds, testSeeds, targetNoise, pairSet, shard, dryRun }) command.Options.Add(o);
         study.AddTo(command);
         common.AddTo(command);
         command.SetAction(result =>
         {
+            if (result.GetResult(common.Seed) is { Implicit: false })
+                throw new VDiTLensException("--seed: edit-study chooses on --dev-seeds and reports on --test-seeds; give those (the old --seed S is --dev-seeds S)");
             var compute = common.Resolve(result);
             string model = study.ModelPath(result);
             string outPath = result.GetValue(study.Out)!;
@@ -38,18 +44,34 @@ internal static class EditStudyCommand
             using (var pipeline = TextToVideoPipelines.Load(model, compute))
             {
                 double loadSeconds = loading.Elapsed.TotalSeconds;
-                bool evaluate = StudyDefaults.Evaluates(pipeline, model);
+                var evaluator = StudyDefaults.EvaluatesScenes(pipeline, model) ? EditEvaluator.Scenes
+                    : StudyDefaults.Evaluates(pipeline, model) ? EditEvaluator.Clips : EditEvaluator.None;
                 var sizes = study.Resolve(result, StudyDefaults.For(pipeline, model));
                 var (min, max) = StudyOptions.Range(result.GetValue(steps), "--step-range");
-                var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray() : EditStudyOptions.DefaultPairs;
+                bool scenes = result.GetValue(pairSet) switch
+                {
+                    null => evaluator == EditEvaluator.Scenes,
+                    "scenes" => true,
+                    "clips" => false,
+                    var other => throw new VDiTLensException($"--pairs {other}: use clips or scenes"),
+                };
+                var pairs = result.GetValue(pair) is { Length: > 0 } given ? given.Select(ParsePair).ToArray()
+                    : scenes ? ScenePairs.Build() : EditStudyOptions.DefaultPairs;
                 var options = new EditStudyOptions
                 {
-                    Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll), Seed = compute.Seed,
+                    Pairs = pairs, Band = result.GetValue(band), IncludeAll = !result.GetValue(noAll),
+                    DevSeeds = result.GetValue(devSeeds)!, TestSeeds = result.GetValue(testSeeds)!,
+                    TargetNoise = result.GetValue(targetNoise) switch
+                    {
+                        "independent" => TargetNoise.Independent,
+                        "same" => TargetNoise.Same,
+                        var other => throw new VDiTLensException($"--target-noise {other}: use independent or same"),
+                    },
                     Steps = sizes.Steps, Guidance = sizes.GuidanceScale,
                     Frames = sizes.Frames, Height = sizes.Height, Width = sizes.Width,
                     MaxSequenceLength = sizes.MaxSequenceLength, Image = study.FirstFrame(result), Heads = result.GetValue(heads)!,
                     MinStep = min, MaxStep = max, Branches = StudyOptions.Split(result.GetValue(branches)),
-                    TransferText = result.GetValue(transferText), Evaluate = evaluate,
+                    TransferText = result.GetValue(transferText), Evaluator = evaluator,
                 };
                 var settings = EditStudy.Settings(pipeline, options, model, $"{Path.GetFullPath(model)}|{compute.Device}|{Runtime.ComputeOptions.NameOf(compute.DType)}");
                 if (result.GetValue(dryRun))
@@ -75,12 +97,12 @@ internal static class EditStudyCommand
     public static int Report(string outPath, bool requireComplete = false)
     {
         var report = new HtmlReport(outPath);
-        var (settings, cells, total, missing) = WriteReport(report);
-        bool evaluate = settings.Options.Evaluate;
+        var (settings, cells, total, missing) = WriteReport(report); // the band table is over the development seeds, as in the report
+        bool evaluate = settings.Options.Evaluator == EditEvaluator.Clips;
         var table = evaluate
             ? new Table().AddColumns("band", "traj. dist (px)", "SSIM", "frame-diff corr", "adherence", "no-transfer SSIM", "no-transfer adherence")
             : new Table().AddColumns("band", "PSNR to source", "MS-SSIM to source", "PSNR to target", "MS-SSIM to target", "no-transfer MS-SSIM to source");
-        foreach (var b in EditBandSummary.Of(cells))
+        foreach (var b in EditBandSummary.Of(cells.Where(c => settings.Options.DevSeeds.Contains(c.Seed))))
             if (evaluate)
                 table.AddRow(b.Band, EditReport.F(b.TrajectoryDistance), EditReport.F(b.Ssim), EditReport.F(b.FrameDifferenceCorrelation),
                     EditReport.F(b.Adherence), EditReport.F(b.BaselineSsim), EditReport.F(b.BaselineAdherence));
@@ -88,6 +110,10 @@ internal static class EditStudyCommand
                 table.AddRow(b.Band, EditReport.F(b.PsnrToSource), EditReport.F(b.MsSsimToSource), EditReport.F(b.PsnrToTarget),
                     EditReport.F(b.MsSsimToTarget), EditReport.F(b.BaselineMsSsimToSource));
         AnsiConsole.Write(table);
+        var selection = EditSelection.Of(cells, settings.Options);
+        AnsiConsole.WriteLine($"primary measure: {selection.Measure}; chosen on development seeds {string.Join(",", settings.Options.DevSeeds)}: {selection.Chosen ?? "none"}");
+        if (selection.Test is { } t)
+            AnsiConsole.WriteLine($"held-out seeds {string.Join(",", settings.Options.TestSeeds)}, band {t.Band}: score {t.Score}; no transfer {t.BaselineScore}; edited − no transfer {t.ScoreDifference}");
         AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(settings.Options))}");
         AnsiConsole.WriteLine($"wrote {Path.Combine(report.Folder, "index.html")} (section edit-study) and {Path.Combine(report.Folder, EditStudyReport.Folder)}/");
         return ShardSummary.Missing("edit-study", total, missing, requireComplete);
@@ -110,7 +136,7 @@ internal static class EditStudyCommand
             var one = settings with { Options = settings.Options with { Pairs = new[] { settings.Options.Pairs[0] } }, Bands = new[] { settings.Bands[0] } };
             var folder = EditStudy.Open(EditStudy.RunFolder(scratch.FullName), one);
             var clock = Stopwatch.StartNew();
-            StudyOptions.WithProgress("timing one cell", progress => EditStudy.RunShard(folder, pipeline, one, Shard.All, progress));
+            StudyOptions.WithProgress("timing one cell", progress => EditStudy.RunShard(folder, pipeline, one, Shard.All, progress, maxNewCells: 1));
             double cellSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             WriteReport(new HtmlReport(scratch.FullName));

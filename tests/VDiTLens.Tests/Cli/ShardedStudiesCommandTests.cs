@@ -94,7 +94,7 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
     public void Edit_study_two_shards_merge_to_the_unsharded_tables()
     {
         var (whole, sharded) = Both("edit-study", new[] { "--pair", "a red circle moving left => a blue circle moving left", "--band", "2" });
-        foreach (var file in new[] { "summary.csv", "summary.json" })
+        foreach (var file in new[] { "summary.csv", "summary.json", "samples.csv", "heldout.csv" })
             Assert.Equal(File.ReadAllText(Path.Combine(whole, "edit-study", file)), File.ReadAllText(Path.Combine(sharded, "edit-study", file)));
         Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(whole, "edit-study", "summary.csv")).Length); // header + bands L0-1, L2-3, all
     }
@@ -138,7 +138,7 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Assert.Matches(@"estimate: cells=10 generations=10 forwards=40 seconds=\d", sinks);
         Assert.Contains("over 2 shards the longest takes", sinks);
         var (_, edit) = Cli(new[] { "edit-study", "--pair", "a red circle moving left => a blue circle moving left", "--band", "2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
-        Assert.Matches(@"estimate: cells=3 generations=3 forwards=12 seconds=\d", edit);
+        Assert.Matches(@"estimate: cells=9 generations=9 forwards=36 seconds=\d", edit); // 3 bands × 1 pair × 3 seeds (dev 0, test 1, 2)
         Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
     }
 

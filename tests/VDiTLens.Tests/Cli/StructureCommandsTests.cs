@@ -119,12 +119,17 @@ public sealed class StructureCommandsTests : IDisposable
     {
         // marked as trained on procedural clips, so the procedural evaluator's measures are taken too
         System.IO.File.WriteAllText(Path.Combine(_model.Path, VDiTLens.Training.PipelineWarmStart.TrainingFile), "{\"data\": \"VDiTLens.Procedural clips\"}");
-        string[] args = { "--pair", "a red circle moving left => a blue circle moving left" };
+        string[] args = { "--pair", "a red circle moving left => a blue circle moving left", "--test-seeds", "1,2" };
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
         var cells = Directory.GetFiles(File("edit-study", "run", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(new[] { "L0_pair0.json", "L1_pair0.json", "all_pair0.json" }, cells);
+        Assert.Equal(new[] { "L0", "L1", "all" }.SelectMany(b => new[] { 0, 1, 2 }.Select(s => $"{b}_pair0_seed{s}.json")), cells);
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
         Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
+        Assert.All(summary["bands"]!.AsArray(), b => Assert.Equal(1, b!["Cells"]!.GetValue<int>())); // the band table: development seed 0 only
+        Assert.Equal("independent", summary["target_noise"]!.GetValue<string>());
+        Assert.Equal("clips", summary["evaluator"]!.GetValue<string>());
+        Assert.NotNull(summary["selection"]!["Chosen"]);
+        Assert.Equal(2, summary["selection"]!["Test"]!["Samples"]!.GetValue<int>()); // 1 pair × 2 held-out seeds
         Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.svg")));
         Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.svg")));
         Assert.True(System.IO.File.Exists(File("edit-study", "ms_ssim.svg")));
@@ -132,14 +137,47 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(5, summary["measures"]!.AsArray().Count);
         Assert.All(summary["cells"]!.AsArray(), c => Assert.NotNull(c!["Metrics"]!["EditedSsim"]));
         Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
+        Assert.Equal(1 + 9, System.IO.File.ReadAllLines(File("edit-study", "samples.csv")).Length);
+        Assert.Equal(1 + 6, System.IO.File.ReadAllLines(File("edit-study", "heldout.csv")).Length);
 
         // a finished cell is loaded, not recomputed; a deleted one is recomputed
-        var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0.json"));
-        System.IO.File.Delete(File("edit-study", "run", "cells", "L1_pair0.json"));
+        var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0_seed0.json"));
+        System.IO.File.Delete(File("edit-study", "run", "cells", "L1_pair0_seed2.json"));
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
-        Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0.json")));
-        Assert.True(System.IO.File.Exists(File("edit-study", "run", "cells", "L1_pair0.json")));
-        Assert.Equal(summary["bands"]!.ToJsonString(), JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!["bands"]!.ToJsonString());
+        Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0_seed0.json")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "run", "cells", "L1_pair0_seed2.json")));
+        Assert.Equal(summary["selection"]!.ToJsonString(), JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!["selection"]!.ToJsonString());
+
+        // the target noise is a setting of the study: the folder refuses a run with the other one
+        Assert.Throws<VDiTLensException>(() => Run(EditStudyCommand.Create(), args.Concat(new[] { "--target-noise", "same" }).ToArray()));
+    }
+
+    [Fact]
+    public void Edit_study_on_a_scene_trained_model_runs_the_scene_pairs_and_writes_per_object_rows()
+    {
+        System.IO.File.WriteAllText(Path.Combine(_model.Path, VDiTLens.Training.PipelineWarmStart.TrainingFile), "{\"data\": \"VDiTLens.Procedural.Scenes.SceneDataset.Training\"}");
+        Assert.Equal(0, Run(EditStudyCommand.Create(), "--no-all"));
+        var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
+        Assert.Equal("scenes", summary["evaluator"]!.GetValue<string>());
+        Assert.Equal(ScenePairs.Build().Select(p => p.Source), summary["pairs"]!.AsArray().Select(p => p!["Source"]!.GetValue<string>()));
+        int samples = 2 * 9 * 3; // bands L0, L1 × 9 scene pairs × seeds 0 (dev), 1, 2 (test)
+        Assert.Equal(1 + samples, System.IO.File.ReadAllLines(File("edit-study", "samples.csv")).Length);
+        Assert.All(summary["cells"]!.AsArray(), c => Assert.NotNull(c!["Scene"]!["Objects"]));
+        int objects = summary["cells"]!.AsArray().Sum(c => c!["Scene"]!["Objects"]!.AsArray().Count);
+        Assert.True(objects >= 2 * samples, $"{objects} object rows"); // every scene pair has at least 2 objects
+        Assert.Equal(1 + objects, System.IO.File.ReadAllLines(File("edit-study", "scene_objects.csv")).Length);
+        Assert.StartsWith("edit success (scene evaluator", summary["selection"]!["Measure"]!.GetValue<string>());
+        Assert.Equal(18, summary["selection"]!["Test"]!["Samples"]!.GetValue<int>()); // 9 pairs × 2 held-out seeds
+        Assert.Contains("id=\"edit-study\"", System.IO.File.ReadAllText(File("index.html")));
+    }
+
+    [Fact]
+    public void Edit_study_refuses_a_single_seed_and_a_leaking_split()
+    {
+        var seed = Assert.Throws<VDiTLensException>(() => Run(EditStudyCommand.Create(), "--seed", "3"));
+        Assert.Contains("--dev-seeds", seed.Message);
+        var overlap = Assert.Throws<VDiTLensException>(() => Run(EditStudyCommand.Create(), "--dev-seeds", "0,1", "--test-seeds", "1,2"));
+        Assert.Contains("share seed(s) 1", overlap.Message);
     }
 
     public void Dispose()

@@ -54,13 +54,7 @@ public sealed record ProtectionOptions
     {
         if (Levels.Count == 0) throw new VDiTLensException("Levels: the list is empty");
         if (Levels.Distinct().Count() != Levels.Count) throw new VDiTLensException("Levels: a level is listed twice");
-        if (DevSeeds.Count == 0) throw new VDiTLensException("DevSeeds: at least one development seed is needed to rank layers and calibrate temperatures");
-        if (TestSeeds.Count < 2) throw new VDiTLensException($"TestSeeds: {TestSeeds.Count} held-out seed(s); at least 2 are needed (the seed spread d_seed compares two seeds)");
-        if (DevSeeds.Distinct().Count() != DevSeeds.Count || TestSeeds.Distinct().Count() != TestSeeds.Count)
-            throw new VDiTLensException("DevSeeds/TestSeeds: a seed is listed twice");
-        var shared = DevSeeds.Intersect(TestSeeds).ToArray();
-        if (shared.Length > 0)
-            throw new VDiTLensException($"DevSeeds and TestSeeds share seed(s) {string.Join(", ", shared)}; held-out seeds must not be used for selection");
+        SeedSplit.Validate(DevSeeds, TestSeeds);
         if (KeepDense < 1) throw new VDiTLensException($"KeepDense: {KeepDense}; keep at least 1 layer dense (the all-masked arm is always run)");
         if (RandomDraws < 1) throw new VDiTLensException($"RandomDraws: {RandomDraws}; at least one draw of random dense layers is needed");
         if (ProxySamples < 1) throw new VDiTLensException($"ProxySamples: {ProxySamples}; at least one step is needed");

@@ -17,9 +17,10 @@ public sealed record EditVideos(Tensor Source, Tensor Target, Tensor Edited) : I
 }
 
 /// <summary>
-/// Runs an attention-map edit as ONE batched generation of three prompts from the same noise: row 0 the source, row 1
-/// the target without transfer, row 2 the target with <see cref="LockstepTransfer"/> from row 0. Rows 0 and 1 are
-/// untouched by the transfer, so they are the plain generations of the two prompts.
+/// Runs an attention-map edit as ONE batched generation of three prompts: row 0 the source, row 1 the target without
+/// transfer, row 2 the target with <see cref="LockstepTransfer"/> from row 0. Rows 1 and 2 start from the same noise
+/// (the source's, or the target seed's with <see cref="TargetNoise.Independent"/>), so row 1 is the paired control of
+/// row 2. Rows 0 and 1 are untouched by the transfer, so they are the plain generations of the two prompts.
 /// </summary>
 public static class AttentionEdit
 {
@@ -36,7 +37,9 @@ public static class AttentionEdit
             BatchGuidance = o.BatchGuidance, Progress = progress, Cancellation = cancellation,
         };
         using var noise = pipeline.InitialLatents(request with { Prompts = new[] { o.SourcePrompt } });
-        using var shared = noise.repeat(3, 1, 1, 1, 1); // every latent layout here is batch-first and 5-D
+        using var own = o.TargetNoise == TargetNoise.Same ? null : pipeline.InitialLatents(request with { Prompts = new[] { o.TargetPrompt }, Seed = o.TargetSeed });
+        var targetNoise = own ?? noise;
+        using var shared = torch.cat(new[] { noise, targetNoise, targetNoise }); // every latent layout here is batch-first
         var scope = o.Scope with { Sites = EditSites.Resolve(o.Sites, pipeline.Transformer) };
         var transfer = new LockstepTransfer(3, new[] { (EditedRow, SourceRow) }, scope, o.Branches, o.TransferText);
         Tensor video;

@@ -26,19 +26,21 @@ public sealed record LayerBand(string Label, int FirstLayer, int LastLayer, IRea
     }
 }
 
-/// <summary>One finished (band, pair) edit: the evaluator's measures where it applies (null otherwise) and the generic ones.</summary>
-public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, int Pair, EditMetrics? Metrics, EditFidelity Fidelity);
+/// <summary>One finished (band, pair, seed) edit: the clip or scene evaluator's measures where it applies (null otherwise) and the generic ones.</summary>
+public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, int Pair, long Seed, EditMetrics? Metrics, SceneEditMetrics? Scene, EditFidelity Fidelity);
 
 /// <summary>What every shard of an edit study shares: the options, the model (as given, and its id with device and dtype) and its bands.</summary>
 public sealed record EditStudySettings(EditStudyOptions Options, string Model, string ModelId, IReadOnlyList<LayerBand> Bands);
 
 /// <summary>
-/// Transfers one band of layers at a time for every prompt pair and measures preservation and adherence: the generic
-/// <see cref="EditFidelity"/> always, the procedural evaluator's <see cref="EditMetrics"/> when
-/// <see cref="EditStudyOptions.Evaluate"/> (models trained on procedural clips only). The study is cells in a results
-/// folder (<c>&lt;report&gt;/edit-study/run/</c>): one (band, pair) edit each, one batched generation, saved atomically
-/// as <c>cells/&lt;band&gt;_pair&lt;i&gt;.json</c> (after its contact sheet, <c>.png</c>); shardable; the report is built
-/// from whichever cells are there, in band then pair order, so a merged run's tables equal an unsharded run's.
+/// Transfers one band of layers at a time for every prompt pair and seed (development and held-out) and measures
+/// preservation and adherence: the generic <see cref="EditFidelity"/> always, the clip evaluator's
+/// <see cref="EditMetrics"/> or the scene evaluator's <see cref="SceneEditMetrics"/> by
+/// <see cref="EditStudyOptions.Evaluator"/>. The study is cells in a results folder (<c>&lt;report&gt;/edit-study/run/</c>):
+/// one (band, pair, seed) edit each, one batched generation, saved atomically as
+/// <c>cells/&lt;band&gt;_pair&lt;i&gt;_seed&lt;s&gt;.json</c> (after its contact sheet, <c>.png</c>); shardable; the report
+/// is built from whichever cells are there, in band, pair, seed order, so a merged run's tables equal an unsharded run's.
+/// The band is chosen and reported by <see cref="EditSelection"/>.
 /// </summary>
 public static class EditStudy
 {
@@ -51,7 +53,7 @@ public static class EditStudy
 
     public static string RunFolder(string reportFolder) => Path.Combine(reportFolder, EditStudyReport.Folder, "run");
 
-    public static string CellId(LayerBand band, int pair) => $"{band.Label}_pair{pair}";
+    public static string CellId(LayerBand band, int pair, long seed) => $"{band.Label}_pair{pair}_seed{seed}";
 
     /// <summary>The settings of a study of <paramref name="options"/> on <paramref name="pipeline"/> (its bands come from the model's blocks).</summary>
     public static EditStudySettings Settings(ITextToVideoPipeline pipeline, EditStudyOptions options, string model, string modelId)
@@ -60,11 +62,11 @@ public static class EditStudy
         return new EditStudySettings(options, model, modelId, LayerBand.Of(pipeline.Transformer, options.Band, options.IncludeAll));
     }
 
-    private static IEnumerable<(LayerBand Band, int Pair)> Cells(EditStudySettings s) =>
-        s.Bands.SelectMany(b => Enumerable.Range(0, s.Options.Pairs.Count).Select(p => (b, p)));
+    private static IEnumerable<(LayerBand Band, int Pair, long Seed)> Cells(EditStudySettings s) =>
+        s.Bands.SelectMany(b => Enumerable.Range(0, s.Options.Pairs.Count).SelectMany(p => s.Options.Seeds.Select(seed => (b, p, seed))));
 
     public static StudyPlan Plan(EditStudySettings s) => new("edit-study",
-        Cells(s).Select(c => new PlannedCell(CellId(c.Band, c.Pair), $"band {c.Band.Label} pair {c.Pair}", 1, Array.Empty<string>())).ToList(),
+        Cells(s).Select(c => new PlannedCell(CellId(c.Band, c.Pair, c.Seed), $"band {c.Band.Label} pair {c.Pair} seed {c.Seed}", 1, Array.Empty<string>())).ToList(),
         s.Options.Steps * (s.Options.Guidance > 1 ? 2 : 1), DenseGenerations: 0);
 
     /// <summary>Opens the results folder for <paramref name="s"/> (refusing one made with other settings) and records the settings and plan.</summary>
@@ -89,21 +91,24 @@ public static class EditStudy
     public static ShardOutcome RunShard(StudyFolder folder, ITextToVideoPipeline pipeline, EditStudySettings s, Shard shard,
         IProgress<StudyProgress>? progress = null, int? maxNewCells = null, CancellationToken cancellation = default)
     {
-        var cells = Cells(s).ToDictionary(c => CellId(c.Band, c.Pair));
+        var cells = Cells(s).ToDictionary(c => CellId(c.Band, c.Pair, c.Seed));
         return ShardRunner.Run(Plan(s), shard, c => folder.LoadJson<EditStudyCell>(c.Id) is not null, (planned, i, n) =>
         {
-            var (band, p) = cells[planned.Id];
+            var (band, p, seed) = cells[planned.Id];
             var pair = s.Options.Pairs[p];
             var cellProgress = progress is null ? null : new Forward(g => progress.Report(new StudyProgress(planned.Description, i, n, g)));
-            using var videos = AttentionEdit.Run(pipeline, s.Options.EditFor(pair, band.Sites), cellProgress, cancellation);
-            var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p,
-                s.Options.Evaluate ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null, EditFidelity.Measure(videos));
+            using var videos = AttentionEdit.Run(pipeline, s.Options.EditFor(pair, band.Sites, seed), cellProgress, cancellation);
+            var evaluator = s.Options.Evaluator;
+            var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p, seed,
+                evaluator == EditEvaluator.Clips ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null,
+                evaluator == EditEvaluator.Scenes ? SceneEditMetrics.Measure(videos, pair.Source, pair.Target, s.Options.TolerancePixels) : null,
+                EditFidelity.Measure(videos));
             EditReport.WriteSheet(videos, folder.CellPath(planned.Id, ".png"));
             folder.SaveJson(planned.Id, cell);
         }, maxNewCells, cancellation);
     }
 
-    /// <summary>The saved cells in band then pair order, and the planned cells not saved yet.</summary>
+    /// <summary>The saved cells in band, pair, seed order, and the planned cells not saved yet.</summary>
     public static (EditStudySettings Settings, IReadOnlyList<EditStudyCell> Cells, int Total, IReadOnlyList<PlannedCell> Missing) Collect(string runFolder)
     {
         var s = LoadSettings(runFolder);

@@ -75,7 +75,8 @@ public sealed class ShardResumeTests : IDisposable
         var settings = EditStudy.Settings(pipeline, options, "tiny", "tiny|cpu|float32");
         var shard = new Shard(0, 2);
         var mine = EditStudy.Plan(settings).Of(shard);
-        Assert.Equal(3, mine.Count); // of L0, L1, L2, L3 and all
+        Assert.Equal(5 * 3, EditStudy.Plan(settings).Cells.Count); // L0, L1, L2, L3 and all × seeds 0 (dev), 1, 2 (held out)
+        Assert.InRange(mine.Count, 2, 13);
 
         string interrupted = EditStudy.RunFolder(Path.Combine(_root, "interrupted"));
         var folder = EditStudy.Open(interrupted, settings);
@@ -84,18 +85,20 @@ public sealed class ShardResumeTests : IDisposable
         Assert.Empty(Directory.GetFiles(folder.Cells, "*tmp*"));
 
         var resumed = EditStudy.RunShard(folder, pipeline, settings, shard);
-        Assert.Equal((2, 1), (resumed.Computed, resumed.AlreadyDone));
+        Assert.Equal((mine.Count - 1, 1), (resumed.Computed, resumed.AlreadyDone));
         Assert.Equal(0, EditStudy.RunShard(folder, pipeline, settings, shard).Computed);
-        Assert.Equal(2, EditStudy.RunShard(folder, pipeline, settings, new Shard(1, 2)).Computed);
+        Assert.Equal(15 - mine.Count, EditStudy.RunShard(folder, pipeline, settings, new Shard(1, 2)).Computed);
         var collected = EditStudy.Collect(interrupted);
         Assert.Empty(collected.Missing);
-        Assert.Equal(new[] { "L0", "L1", "L2", "L3", "all" }, collected.Cells.Select(c => c.Band));
+        Assert.Equal(new[] { "L0", "L1", "L2", "L3", "all" }.SelectMany(b => Enumerable.Repeat(b, 3)), collected.Cells.Select(c => c.Band));
+        Assert.Equal(Enumerable.Range(0, 5).SelectMany(_ => new long[] { 0, 1, 2 }), collected.Cells.Select(c => c.Seed));
 
         string whole = EditStudy.RunFolder(Path.Combine(_root, "whole"));
         EditStudy.RunShard(EditStudy.Open(whole, settings), pipeline, settings, Shard.All);
         foreach (var (root, run) in new[] { ("interrupted", interrupted), ("whole", whole) })
             EditStudyReport.Write(new HtmlReport(Path.Combine(_root, root)), options, EditStudy.Collect(run).Cells, "tiny");
-        Assert.Equal(File.ReadAllText(Path.Combine(_root, "whole", "edit-study", "summary.csv")), File.ReadAllText(Path.Combine(_root, "interrupted", "edit-study", "summary.csv")));
+        foreach (var file in new[] { "summary.csv", "samples.csv", "heldout.csv" })
+            Assert.Equal(File.ReadAllText(Path.Combine(_root, "whole", "edit-study", file)), File.ReadAllText(Path.Combine(_root, "interrupted", "edit-study", file)));
     }
 
     public void Dispose()

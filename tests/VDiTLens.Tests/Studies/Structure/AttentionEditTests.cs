@@ -52,6 +52,31 @@ public sealed class AttentionEditTests(ITestOutputHelper output)
         Assert.True(alone0 <= 1e-5, $"edited differs from the source generated alone by {alone0:E2}");
     }
 
+    [Fact]
+    public void Independent_target_noise_starts_the_plain_and_edited_targets_from_the_target_seed()
+    {
+        TorchRuntime.Initialise();
+        using var folder = new PixelSpacePipeline();
+        using var pipeline = WanPipeline.Load(folder.Path, ComputeOptions.Cpu32);
+        var same = Options("a red circle moving left", "a red circle moving left");
+        var independent = same with { TargetNoise = TargetNoise.Independent, Sites = new[] { "nothing.matches" } };
+        Assert.NotEqual(independent.Seed, independent.TargetSeed);
+        Assert.Equal(same.Seed, same.TargetSeed);
+        using var a = AttentionEdit.Run(pipeline, same);
+        using var b = AttentionEdit.Run(pipeline, independent);
+        using var alone = pipeline.Generate(new GenerationRequest
+        {
+            Prompts = new[] { independent.TargetPrompt }, Seed = independent.TargetSeed, Steps = same.Steps, GuidanceScale = same.Guidance,
+            Frames = same.Frames, Height = same.Height, Width = same.Width, MaxSequenceLength = same.MaxSequenceLength,
+        });
+        double Diff(Tensor x, Tensor y) => (x - y).abs().max().item<float>();
+        Assert.True(Diff(a.Source, b.Source) <= 1e-6, "the source row starts from the seed's noise either way");
+        Assert.True(Diff(a.Target, a.Source) <= 1e-6, "same noise and the same prompt: the plain target is the source");
+        Assert.True(Diff(b.Target, b.Source) > 1e-2, "independent noise: the plain target is another draw");
+        Assert.True(Diff(b.Target, alone[0]) <= 1e-5, $"plain target vs the target seed generated alone: {Diff(b.Target, alone[0]):E2}");
+        Assert.True(Diff(b.Edited, b.Target) <= 1e-6, "with no site transferred the edited row is its control");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
