@@ -14,7 +14,7 @@ public enum RetrainScope { Block, Attention }
 public enum DistillationTarget { BlockOutputs, FinalOutput, Data }
 
 /// <summary>Options of <c>vditlens retrain</c>; everything that shapes the run is here, so a checkpoint can check it resumes the same run.</summary>
-public sealed record RetrainOptions
+public sealed record RetrainOptions : FirstFrameOptions
 {
     /// <summary>Indices into the transformer's blocks in forward order (<see cref="Models.Common.BlockHooks.Names"/>; HunyuanVideo: the dual-stream blocks, then the single-stream ones).</summary>
     public required IReadOnlyList<int> Blocks { get; init; }
@@ -43,18 +43,6 @@ public sealed record RetrainOptions
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
 
-    /// <summary>
-    /// The first frame of a WanImageToVideoPipeline folder (<see cref="GenerationRequest.Image"/>): the pool's generations
-    /// and every training call are conditioned on it; recorded by <see cref="ImageHash"/>.
-    /// </summary>
-    [JsonIgnore]
-    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
-    private readonly Tensor? _image;
-
-    /// <summary>What the checkpoint records of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
-    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
-    private readonly string? _imageHash;
 
     public void Validate(int layers)
     {

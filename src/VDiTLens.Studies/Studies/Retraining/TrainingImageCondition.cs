@@ -6,7 +6,7 @@ namespace VDiTLens.Studies.Retraining;
 /// <summary>
 /// What a WanImageToVideoPipeline transformer takes besides the latents in every training call, as the pool's
 /// generations gave it: the first-frame condition channels (mask and image latents) and, for Wan2.1 I2V, the CLIP
-/// image embeddings, built once from <see cref="RetrainOptions.Image"/>.
+/// image embeddings, built once from <see cref="FirstFrameOptions.Image"/>.
 /// </summary>
 internal sealed class TrainingImageCondition : IDisposable
 {

@@ -19,7 +19,7 @@ public enum EditEvaluator { None, Clips, Scenes }
 /// target's noise, and the generation settings. The band is chosen on <see cref="DevSeeds"/> only and reported on
 /// <see cref="TestSeeds"/> only (<see cref="EditSelection"/>).
 /// </summary>
-public sealed record EditStudyOptions
+public sealed record EditStudyOptions : FirstFrameOptions
 {
     private const string Tail = " moving right slowly on a plain background";
 
@@ -50,18 +50,6 @@ public sealed record EditStudyOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
-    /// <summary>
-    /// The first frame of image-to-video folders (<see cref="GenerationRequest.Image"/>, [1, 3, Height, Width] in [0, 1]),
-    /// the same for every prompt; recorded by <see cref="ImageHash"/>.
-    /// </summary>
-    [JsonIgnore]
-    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
-    private readonly Tensor? _image;
-
-    /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
-    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
-    private readonly string? _imageHash;
     public IReadOnlyList<long> Heads { get; init; } = Array.Empty<long>();
     public int? MinStep { get; init; }
     public int? MaxStep { get; init; }

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>What the structure study generates and probes. Defaults suit the embedded 9 × 32 × 32 tiny model.</summary>
-public sealed record StructureOptions
+public sealed record StructureOptions : FirstFrameOptions
 {
     /// <summary>Four procedural captions differing in colour, shape and direction.</summary>
     public static readonly string[] DefaultPrompts =
@@ -27,18 +27,6 @@ public sealed record StructureOptions
     public int Height { get; init; } = 32;
     public int Width { get; init; } = 32;
     public int MaxSequenceLength { get; init; } = 16;
-    /// <summary>
-    /// The first frame of image-to-video folders (<see cref="GenerationRequest.Image"/>, [1, 3, Height, Width] in [0, 1]),
-    /// the same for every prompt; recorded by <see cref="ImageHash"/>.
-    /// </summary>
-    [JsonIgnore]
-    public Tensor? Image { get => _image; init { _image = value; _imageHash = GenerationSettings.ImageHash(value); } }
-    private readonly Tensor? _image;
-
-    /// <summary>What the saved settings hold of <see cref="Image"/> (<see cref="GenerationSettings.ImageHash"/>); null without one.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]   // settings saved without an image keep their text
-    public string? ImageHash { get => _imageHash; init => _imageHash = value; }
-    private readonly string? _imageHash;
     /// <summary>Guidance branch whose maps are compared ("cond" or "uncond"); the branches run as separate calls.</summary>
     public string Branch { get; init; } = "cond";
     /// <summary>Also probe (frame, tile) × (frame, tile) maps.</summary>
