@@ -13,8 +13,8 @@ namespace VDiTLens.Tests.Studies.Sinks;
 /// The shipped models/vditlens-tiny-lm (trained on Bigram-Backcopy, loaded here, never trained in a test) through the
 /// causal sink statistics, beside the same architecture at its random initialisation: the positive control of the
 /// detector. Pins what was measured (docs/sinks.md): the trained model parks its last layer's heads on the first token
-/// (every head above ε = 0.3, α₀ several times its uniform-causal share), on its own language and on random ids; the
-/// initialised one attends uniformly.
+/// (every head above ε = 0.3, α₀ several times its uniform-causal share, the sink's values drained), on its own language
+/// and on random ids; the initialised one attends uniformly.
 /// </summary>
 public sealed class TinyLmSinkTests
 {
@@ -61,6 +61,8 @@ public sealed class TinyLmSinkTests
         Assert.True(last.FirstKeyMass.Low > 3 * last.UniformFirstKeyMass, $"{last.Site}: first-token α {last.FirstKeyMass} vs uniform causal {last.UniformFirstKeyMass:F3}");
         Assert.True(causal.ModelSinkEpsilon.Low >= 0.25, $"model Sink^ε {causal.ModelSinkEpsilon}");
         Assert.All(last.TopKeyPerHead, k => Assert.Equal(0, k));
+        // Guo et al.'s value-state drain: the sink's values are much shorter than the other tokens'.
+        Assert.True(profile.Norms[^1].ValueRatio < 0.5, $"{last.Site}: |v| sink ÷ other {profile.Norms[^1].ValueRatio:F3}");
         var verdict = SinkVerdict.Of(profile.Layers, "tiny LM");
         Assert.True(verdict.SinkTokens > 0, verdict.Statement);
         Assert.Equal(verdict.SinkTokens, verdict.AtFirstPosition);
