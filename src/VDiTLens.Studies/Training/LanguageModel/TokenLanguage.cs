@@ -80,7 +80,7 @@ public static class TokenLanguage
     public static (long[] Ids, bool[] Answer) Batch(long seed, long step, int rows, int length) => TokenLanguages.Batch(Instance, seed, step, rows, length);
 
     /// <summary>A sequence as text, tokens separated by spaces.</summary>
-    public static string Describe(IEnumerable<long> ids) => string.Join(" ", ids.Select(i => i >= 0 && i < VocabularySize ? Tokens[(int)i] : $"<{i}>"));
+    public static string Describe(IEnumerable<long> ids) => TokenLanguages.Describe(Instance, ids);
 
     private sealed class Language : ITokenLanguage
     {
