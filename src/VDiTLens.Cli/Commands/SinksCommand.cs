@@ -40,7 +40,7 @@ internal static class SinksCommand
         var llm = new Option<string?>("--llm") { Description = "Hugging Face Llama folder: measure the same metrics on a causal language model (alone when --model is not given)" };
         var llmLength = new Option<int>("--llm-length") { Description = "tokens per LLM sequence (random ids after BOS)", DefaultValueFactory = _ => 64 };
         var llmSequences = new Option<int>("--llm-sequences") { Description = "LLM sequences (the CIs are over sequences)", DefaultValueFactory = _ => 32 };
-        var llmText = new Option<string>("--llm-text") { Description = "LLM input: random (uniform random ids after BOS) or language (the procedural token language train-tiny-lm uses)", DefaultValueFactory = _ => "random" };
+        var llmText = new Option<string>("--llm-text") { Description = "LLM input: random (uniform random ids after BOS) or language (held-out sequences of the token language a train-tiny-lm folder was trained on)", DefaultValueFactory = _ => "random" };
         llmText.AcceptOnlyFromAmong("random", "language");
         var memory = new Option<long>("--probe-memory-mb") { DefaultValueFactory = _ => 256 };
         var shard = ShardOption.Create();
@@ -111,9 +111,9 @@ internal static class SinksCommand
                 string name = Path.GetFileName(Path.GetFullPath(llmPath));
                 int length = r.GetValue(llmLength), sequences = r.GetValue(llmSequences);
                 using var ids = r.GetValue(llmText) == "language"
-                    ? Training.LanguageModel.TokenLanguage.Ids(compute.Seed, sequences, length)
+                    ? Training.LanguageModel.TokenLanguages.Ids(Training.LanguageModel.TokenLanguages.OfFolder(llmPath), compute.Seed, sequences, length)
                     : LlmSinkProfile.RandomIds(lm.Config.vocab_size, sequences, length, compute.Seed, bos);
-                var (verdict, profile) = report.AddLanguageModel(lm, name, criteria, ids, r.GetValue(llmText) == "language" ? "sequences of the procedural token language" : "uniform random ids after BOS");
+                var (verdict, profile) = report.AddLanguageModel(lm, name, criteria, ids, r.GetValue(llmText) == "language" ? "held-out sequences of its token language" : "uniform random ids after BOS");
                 AnsiConsole.WriteLine(profile.Causal.Statement(name));
                 AnsiConsole.WriteLine(verdict.Statement);
             }

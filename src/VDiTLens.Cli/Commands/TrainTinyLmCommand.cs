@@ -25,13 +25,16 @@ internal static class TrainTinyLmCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => d.CheckpointEvery };
         var logEvery = new Option<int>("--log-every") { Description = "steps between loss rows / progress lines", DefaultValueFactory = _ => d.LogEvery };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "stop (with a checkpoint) after this many minutes of training; 0 = no limit", DefaultValueFactory = _ => 0 };
+        var language = new Option<string>("--language") { Description = "token language: bigram-backcopy (Guo et al.'s Bigram-Backcopy) or copy-reverse-count", DefaultValueFactory = _ => d.Language };
+        language.AcceptOnlyFromAmong(TokenLanguages.All.Select(l => l.Name).ToArray());
         var resume = new Option<bool>("--resume") { Description = "continue from WORK/checkpoint" };
         var layers = new Option<int>("--layers") { Description = "decoder layers", DefaultValueFactory = _ => s.Layers };
         var hidden = new Option<int>("--hidden-size") { Description = "model width", DefaultValueFactory = _ => s.HiddenSize };
         var heads = new Option<int>("--heads") { Description = "attention heads", DefaultValueFactory = _ => s.Heads };
         var intermediate = new Option<int>("--intermediate-size") { Description = "MLP width", DefaultValueFactory = _ => s.IntermediateSize };
-        var command = new Command("train-tiny-lm", "Train a tiny causal Llama on a procedural token language (copy, reverse, count after <bos>): a model with an emergent first-token attention sink");
-        foreach (var o in new Option[] { output, work, steps, batch, length, lr, warmup, weightDecay, checkpointEvery, logEvery, maxMinutes, resume, layers, hidden, heads, intermediate })
+        var attentionBias = new Option<bool>("--attention-bias") { Description = "biases on the attention projections (transformers' attention_bias)", DefaultValueFactory = _ => s.AttentionBias };
+        var command = new Command("train-tiny-lm", "Train a tiny causal Llama on a procedural token language (by default Bigram-Backcopy after <bos>): a model with an emergent first-token attention sink");
+        foreach (var o in new Option[] { output, work, language, steps, batch, length, lr, warmup, weightDecay, checkpointEvery, logEvery, maxMinutes, resume, layers, hidden, heads, intermediate, attentionBias })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
@@ -42,18 +45,19 @@ internal static class TrainTinyLmCommand
                 Steps = result.GetValue(steps), BatchSize = result.GetValue(batch), SequenceLength = result.GetValue(length),
                 LearningRate = result.GetValue(lr), WarmupSteps = result.GetValue(warmup), WeightDecay = result.GetValue(weightDecay),
                 CheckpointEvery = result.GetValue(checkpointEvery), LogEvery = result.GetValue(logEvery),
-                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed,
+                MaxSeconds = result.GetValue(maxMinutes) * 60, Seed = compute.Seed, Language = result.GetValue(language)!,
             };
-            var shape = new TinyLmShape(result.GetValue(layers), result.GetValue(hidden), result.GetValue(heads), result.GetValue(intermediate));
+            var shape = new TinyLmShape(result.GetValue(layers), result.GetValue(hidden), result.GetValue(heads), result.GetValue(intermediate), AttentionBias: result.GetValue(attentionBias));
             string deviceName = compute.Device.type == DeviceType.CUDA ? compute.Device.ToString() : $"cpu ({torch.get_num_threads()} libtorch threads)";
             var run = new TinyLmRun(shape, options, result.GetValue(work)!, result.GetValue(output)!, result.GetValue(resume), deviceName);
             AnsiConsole.WriteLine(run.Resume
                 ? $"train-tiny-lm on {deviceName}: resuming from {run.WorkFolder}, to step {options.Steps}"
-                : $"train-tiny-lm on {deviceName}: {options.Steps} steps of {options.BatchSize} × {options.SequenceLength} tokens, {shape.Layers} layers × {shape.HiddenSize}, seed {options.Seed}, float32");
+                : $"train-tiny-lm on {deviceName}: {options.Steps} steps of {options.BatchSize} × {options.SequenceLength} tokens, {shape.Layers} layers × {shape.HiddenSize}, {options.Language}, seed {options.Seed}, float32");
             var trained = TinyLmTrainer.Run(run, compute.Device, new ConsoleProgress());
             AnsiConsole.WriteLine($"done: {trained.StepsDone} steps, {trained.TrainingSeconds:F0} s of training, final loss {trained.FinalLoss:F4}; " +
-                                  $"held-out loss {trained.Evaluation.Loss:F4}, answer accuracy {trained.Evaluation.AnswerAccuracy:P1} ({trained.Evaluation.Sequences} sequences)");
-            AnsiConsole.WriteLine($"wrote {trained.OutputFolder} and {trained.LossLogPath}");
+                                  $"held-out loss {trained.Evaluation.Loss:F4}, answer accuracy {trained.Evaluation.AnswerAccuracy:P1}, " +
+                                  $"loss on the free tokens {trained.Evaluation.FreeLoss:F4} (the language's entropy there: {trained.Evaluation.FreeEntropy:F4}) ({trained.Evaluation.Sequences} sequences)");
+            AnsiConsole.WriteLine($"wrote {trained.OutputFolder}, {trained.LossLogPath} and {trained.EmergencePath}");
             return 0;
         });
         return command;

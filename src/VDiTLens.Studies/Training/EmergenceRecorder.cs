@@ -73,7 +73,7 @@ public sealed class EmergenceRecorder
             points.AddRange(Accuracy(step, model, noise, text, ids, mask));
         }
         finally { model.Train(training); }
-        Append(points);
+        Append(CsvPath, points);
         return points;
     }
 
@@ -186,10 +186,11 @@ public sealed class EmergenceRecorder
         return (int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2] == "attn2" ? AttentionKind.Cross : AttentionKind.Self);
     }
 
-    private void Append(IReadOnlyList<EmergencePoint> points)
+    /// <summary>Appends rows to an emergence CSV, writing its header first when the file is new.</summary>
+    public static void Append(string csvPath, IEnumerable<EmergencePoint> points)
     {
-        bool fresh = !File.Exists(CsvPath);
-        using var writer = new StreamWriter(CsvPath, append: true);
+        bool fresh = !File.Exists(csvPath);
+        using var writer = new StreamWriter(csvPath, append: true);
         if (fresh) writer.WriteLine(Header);
         foreach (var p in points)
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Step},{p.Layer},{p.Kind},{p.Metric},{p.Value:R}"));

@@ -61,12 +61,13 @@ public sealed class SinksCommandTests : IDisposable
     {
         string report = Path.Combine(_dir, "report");
         Assert.Equal(0, Run(SinksCommand.Create(), "--llm", VDiTLens.Tests.Studies.Sinks.TinyLmSinkTests.Folder, "--llm-sequences", "8",
-            "--device", "cpu", "--dtype", "float32", "--out", report));
+            "--llm-text", "language", "--device", "cpu", "--dtype", "float32", "--out", report));
         Assert.False(File.Exists(Path.Combine(report, "sinks", "detection.json"))); // no video study without --model
         var llm = JsonNode.Parse(File.ReadAllText(Path.Combine(report, "sinks", "llm.json")))!;
-        Assert.Contains("no sinks above the threshold", llm["verdict"]!["Statement"]!.GetValue<string>()); // measured: docs/sinks.md
-        Assert.Contains("Sink^ε (ε = 0.3) of the first token = 0", llm["causal"]!.GetValue<string>());
+        Assert.Contains("sinks are positional, on the first token", llm["verdict"]!["Statement"]!.GetValue<string>()); // measured: docs/sinks.md
+        Assert.DoesNotContain("of the first token = 0 [", llm["causal"]!.GetValue<string>());
         Assert.Equal(8, llm["profile"]!["Causal"]!["Sequences"]!.GetValue<int>());
+        Assert.Equal("held-out sequences of its token language", llm["input"]!.GetValue<string>());
         Assert.Contains("Causal language model", File.ReadAllText(Path.Combine(report, "index.html")));
     }
 

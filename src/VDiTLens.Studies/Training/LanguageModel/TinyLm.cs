@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace VDiTLens.Training.LanguageModel;
 
-/// <summary>The tiny causal LM: the repository's <see cref="LlamaForCausalLM"/> over <see cref="TokenLanguage"/>'s vocabulary.</summary>
+/// <summary>The tiny causal LM: the repository's <see cref="LlamaForCausalLM"/> over an <see cref="ITokenLanguage"/>'s vocabulary.</summary>
 public static class TinyLm
 {
     /// <summary>
@@ -13,9 +13,9 @@ public static class TinyLm
     /// ~ N(0, <paramref name="initializerRange"/>²), biases 0, RMSNorm gains 1; drawn in parameter-name order from
     /// <paramref name="seed"/>, so the same seed gives the same model in every process.
     /// </summary>
-    public static LlamaForCausalLM Create(TinyLmShape shape, long seed, double initializerRange, Device device)
+    public static LlamaForCausalLM Create(TinyLmShape shape, int vocabularySize, long seed, double initializerRange, Device device)
     {
-        var lm = new LlamaForCausalLM(shape.Config(), device, ScalarType.Float32);
+        var lm = new LlamaForCausalLM(shape.Config(vocabularySize), device, ScalarType.Float32);
         var generator = new Generator((ulong)seed);
         using var _ = torch.no_grad();
         foreach (var (name, p) in NamedParameters(lm))

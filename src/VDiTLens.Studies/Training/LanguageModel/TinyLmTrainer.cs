@@ -7,18 +7,19 @@ using static TorchSharp.torch;
 namespace VDiTLens.Training.LanguageModel;
 
 /// <summary>Where a tiny-LM training run reads and writes.</summary>
-/// <param name="WorkFolder">Checkpoint (<c>checkpoint/</c>), <c>loss.csv</c> and <c>loss.png</c>.</param>
+/// <param name="WorkFolder">Checkpoint (<c>checkpoint/</c>), <c>loss.csv</c>, <c>loss.png</c> and <c>emergence.csv</c> (<see cref="TinyLmEmergence"/>).</param>
 /// <param name="OutputFolder">The transformers-style LlamaForCausalLM folder written at the end.</param>
 /// <param name="Resume">Continue from <c>WorkFolder/checkpoint</c> (its shape and options win, except Steps and MaxSeconds).</param>
 public sealed record TinyLmRun(TinyLmShape Shape, TinyLmOptions Options, string WorkFolder, string OutputFolder, bool Resume, string DeviceName);
 
 /// <summary>What a finished (or time-limited) run produced.</summary>
-public sealed record TinyLmResult(int StepsDone, double TrainingSeconds, double FinalLoss, TinyLmEvaluation Evaluation, string OutputFolder, string LossLogPath);
+public sealed record TinyLmResult(int StepsDone, double TrainingSeconds, double FinalLoss, TinyLmEvaluation Evaluation, string OutputFolder, string LossLogPath, string EmergencePath);
 
 /// <summary>
-/// Trains the tiny causal LM on <see cref="TokenLanguage"/> with next-token cross-entropy: AdamW with warm-up and
+/// Trains the tiny causal LM on its <see cref="ITokenLanguage"/> with next-token cross-entropy: AdamW with warm-up and
 /// cosine decay, global gradient clipping, float32, no dropout. Step s trains on the batch of (seed, s), so a resumed
-/// run continues exactly. Checkpoints every N steps and at the end; the output is a LlamaForCausalLM folder plus
+/// run continues exactly. Checkpoints every N steps and at the end, recording the emergence curve at step 0 (the
+/// initialised model) and at every checkpoint (<see cref="TinyLmEmergence"/>); the output is a LlamaForCausalLM folder plus
 /// <c>training.json</c> (shape, options, summary, held-out evaluation, the language's tokens).
 /// </summary>
 public static class TinyLmTrainer
@@ -38,9 +39,11 @@ public static class TinyLmTrainer
             options = resumed.Options with { Steps = run.Options.Steps, MaxSeconds = run.Options.MaxSeconds };
         }
         options.Validate();
+        var language = options.TokenLanguage();
         Directory.CreateDirectory(run.WorkFolder);
+        string emergence = Path.Combine(run.WorkFolder, TinyLmEmergence.FileName);
 
-        using var lm = TinyLm.Create(shape, options.Seed, options.InitializerRange, device);
+        using var lm = TinyLm.Create(shape, language.Tokens.Count, options.Seed, options.InitializerRange, device);
         var parameters = TinyLm.NamedParameters(lm);
         using var optimizer = new NamedAdamW(parameters, beta2: 0.95, weightDecay: options.WeightDecay);
         int start = 0;
@@ -50,6 +53,11 @@ public static class TinyLmTrainer
             TinyLmCheckpoint.Load(checkpointFolder, lm, optimizer);
             (start, previousSeconds, lastLoss) = (resumed.Step, resumed.TrainingSeconds, resumed.LastLoss);
             progress?.Report(new TrainingProgress(start, options.Steps, lastLoss, 0, 0, TimeSpan.Zero, $"resumed from step {start}"));
+        }
+        else
+        {
+            if (File.Exists(emergence)) File.Delete(emergence);
+            TinyLmEmergence.Record(emergence, 0, lm, language, options.Seed, options.SequenceLength);
         }
 
         var log = new LossLog(Path.Combine(run.WorkFolder, "loss.csv"), start);
@@ -64,7 +72,7 @@ public static class TinyLmTrainer
             double lr = schedule.At(step);
             using (var scope = torch.NewDisposeScope())
             {
-                var (ids, _) = TokenLanguage.Batch(options.Seed, step, options.BatchSize, options.SequenceLength);
+                var (ids, _) = TokenLanguages.Batch(language, options.Seed, step, options.BatchSize, options.SequenceLength);
                 var loss = TinyLm.Loss(lm, torch.tensor(ids, new long[] { options.BatchSize, options.SequenceLength }).to(device));
                 optimizer.ZeroGrad();
                 loss.backward();
@@ -87,6 +95,9 @@ public static class TinyLmTrainer
             if (step % options.CheckpointEvery == 0 || step == options.Steps || timeUp || cancel.IsCancellationRequested)
             {
                 Save(checkpointFolder, step, previousSeconds + clock.Elapsed.TotalSeconds, lastLoss, shape, options, lm, optimizer);
+                clock.Stop(); // the emergence probe is not training time
+                TinyLmEmergence.Record(emergence, step, lm, language, options.Seed, options.SequenceLength);
+                clock.Start();
                 progress?.Report(new TrainingProgress(step, options.Steps, lastLoss, lr, 0, TimeSpan.Zero, $"checkpoint at step {step}"));
             }
             if (timeUp)
@@ -100,27 +111,21 @@ public static class TinyLmTrainer
 
         double seconds = previousSeconds + clock.Elapsed.TotalSeconds;
         LossCurvePlot.Write(Path.Combine(run.WorkFolder, "loss.png"), log.Points);
-        var evaluation = TinyLmEvaluation.Of(lm, options.Seed, EvaluationSequences, options.SequenceLength);
-        Write(run.OutputFolder, lm, shape, options, new TinyLmSummary(step, seconds, run.DeviceName, lastLoss, parameters.Sum(p => p.Parameter.numel())), evaluation);
-        return new TinyLmResult(step, seconds, lastLoss, evaluation, run.OutputFolder, log.Path);
+        var evaluation = TinyLmEvaluation.Of(lm, language, options.Seed, EvaluationSequences, options.SequenceLength);
+        Write(run.OutputFolder, lm, language, shape, options, new TinyLmSummary(step, seconds, run.DeviceName, lastLoss, parameters.Sum(p => p.Parameter.numel())), evaluation);
+        return new TinyLmResult(step, seconds, lastLoss, evaluation, run.OutputFolder, log.Path, emergence);
     }
 
     private static void Save(string folder, int step, double seconds, double loss, TinyLmShape shape, TinyLmOptions options, LlamaForCausalLM lm, NamedAdamW optimizer) =>
         TinyLmCheckpoint.Save(folder, new TinyLmCheckpointState(step, seconds, loss, shape, options), lm, optimizer);
 
-    private static void Write(string folder, LlamaForCausalLM lm, TinyLmShape shape, TinyLmOptions options, TinyLmSummary summary, TinyLmEvaluation evaluation)
+    private static void Write(string folder, LlamaForCausalLM lm, ITokenLanguage language, TinyLmShape shape, TinyLmOptions options, TinyLmSummary summary, TinyLmEvaluation evaluation)
     {
-        LlamaFolderWriter.Write(folder, lm, TokenLanguage.Bos, TokenLanguage.Eos, options.InitializerRange);
+        LlamaFolderWriter.Write(folder, lm, language.Bos, language.Eos, options.InitializerRange);
         var training = new
         {
             shape, options, summary, evaluation,
-            language = new
-            {
-                description = "<bos>, then examples packed back to back and cut at the sequence length: a task word (copy, reverse, count), " +
-                              $"{TokenLanguage.MinSymbols}-{TokenLanguage.MaxSymbols} symbols (the first uniform, each next one the previous one's successor (5s + 3) mod 16 " +
-                              $"with probability {TokenLanguage.FollowSuccessor}, else uniform), ':', the answer (the symbols, reversed, or their count), <eos>",
-                tokens = TokenLanguage.Tokens,
-            },
+            language = new { name = language.Name, description = language.Description, tokens = language.Tokens },
             objective = "next-token cross-entropy over every position, float32, AdamW (beta2 0.95), warm-up then cosine decay to 0.1 of the peak",
         };
         File.WriteAllText(Path.Combine(folder, "training.json"), JsonSerializer.Serialize(training,

@@ -1,9 +1,7 @@
-using VDiTLens.Studies.Sinks;
-
 namespace VDiTLens.Training.LanguageModel;
 
 /// <summary>
-/// The procedural token language the tiny causal LM is trained on. A sequence is <c>&lt;bos&gt;</c> followed by
+/// The copy/reverse/count token language (<c>--language copy-reverse-count</c>). A sequence is <c>&lt;bos&gt;</c> followed by
 /// examples packed back to back and cut at the sequence length. An example is a task word, 2–8 random symbols, a
 /// separator and the answer, then <c>&lt;eos&gt;</c>:
 /// <list type="bullet">
@@ -13,12 +11,23 @@ namespace VDiTLens.Training.LanguageModel;
 /// </list>
 /// The task word and the first symbol are uniform random; each next symbol is the current one's fixed successor
 /// (s → (5s + 3) mod 16) with probability <see cref="FollowSuccessor"/>, otherwise uniform, so most symbols are predictable
-/// from the current token alone. Every answer needs attention to a definite earlier position, so the heads that read
-/// those positions must stay out of the way while the symbols stream past (the setting in which Guo et al. 2024 find
-/// "dormant" heads parked on the first token). Every sequence of a run is a function of (seed, step, row).
+/// from the current token alone. Every answer needs attention to a definite earlier position; at the budgets measured
+/// (docs/sinks.md) the heads stay busy and no first-token sink forms, unlike <see cref="BigramBackcopyLanguage"/>.
+/// Every sequence of a run is a function of (seed, step, row).
 /// </summary>
 public static class TokenLanguage
 {
+    public const string LanguageName = "copy-reverse-count";
+
+    /// <summary>This language as an <see cref="ITokenLanguage"/>.</summary>
+    public static ITokenLanguage Instance { get; } = new Language();
+
+    /// <summary>The grammar in one paragraph, as <c>training.json</c> records it.</summary>
+    public static string Description =>
+        "<bos>, then examples packed back to back and cut at the sequence length: a task word (copy, reverse, count), " +
+        $"{MinSymbols}-{MaxSymbols} symbols (the first uniform, each next one the previous one's successor (5s + 3) mod 16 " +
+        $"with probability {FollowSuccessor}, else uniform), ':', the answer (the symbols, reversed, or their count), <eos>";
+
     public const int Bos = 0, Eos = 1, Separator = 2, Copy = 3, Reverse = 4, Count = 5;
     public const int FirstDigit = 6, MinSymbols = 2, MaxSymbols = 8;
     public const int FirstSymbol = FirstDigit + MaxSymbols, SymbolCount = 16;
@@ -68,23 +77,19 @@ public static class TokenLanguage
     }
 
     /// <summary>The batch of a training step: [rows, length] ids and the answer mask, from (seed, step) alone.</summary>
-    public static (long[] Ids, bool[] Answer) Batch(long seed, long step, int rows, int length)
-    {
-        var ids = new long[rows * length];
-        var answer = new bool[rows * length];
-        for (int r = 0; r < rows; r++)
-        {
-            var (i, a) = Sample(new Random(StableSeed.Of(seed, step, r)), length);
-            i.CopyTo(ids, r * length);
-            a.CopyTo(answer, r * length);
-        }
-        return (ids, answer);
-    }
-
-    /// <summary>[rows, length] int64 ids of held-out sequences (step −2 of <paramref name="seed"/>, never a training step), e.g. to probe a trained model.</summary>
-    public static TorchSharp.torch.Tensor Ids(long seed, int rows, int length) =>
-        TorchSharp.torch.tensor(Batch(seed, -2, rows, length).Ids, new long[] { rows, length });
+    public static (long[] Ids, bool[] Answer) Batch(long seed, long step, int rows, int length) => TokenLanguages.Batch(Instance, seed, step, rows, length);
 
     /// <summary>A sequence as text, tokens separated by spaces.</summary>
-    public static string Describe(IEnumerable<long> ids) => string.Join(" ", ids.Select(i => i >= 0 && i < VocabularySize ? Tokens[(int)i] : $"<{i}>"));
+    public static string Describe(IEnumerable<long> ids) => TokenLanguages.Describe(Instance, ids);
+
+    private sealed class Language : ITokenLanguage
+    {
+        public string Name => LanguageName;
+        public IReadOnlyList<string> Tokens => TokenLanguage.Tokens;
+        public long Bos => TokenLanguage.Bos;
+        public long? Eos => TokenLanguage.Eos;
+        public string Description => TokenLanguage.Description;
+        public (long[] Ids, bool[] Answer) Sample(Random random, int length) => TokenLanguage.Sample(random, length);
+        public double[]? Entropies(long[] ids) => null;
+    }
 }

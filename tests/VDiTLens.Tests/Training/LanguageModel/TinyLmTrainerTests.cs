@@ -26,22 +26,31 @@ public sealed class TinyLmTrainerTests : IDisposable
         public void Report(VDiTLens.Training.TrainingProgress value) => report(value);
     }
 
-    [Fact]
-    public void A_few_steps_reduce_the_held_out_loss_and_the_folder_loads_with_the_same_logits()
+    [Theory]
+    [InlineData(BigramBackcopyLanguage.LanguageName)]
+    [InlineData(TokenLanguage.LanguageName)]
+    public void A_few_steps_reduce_the_held_out_loss_and_the_folder_loads_with_the_same_logits(string language)
     {
         TorchRuntime.Initialise();
-        var untrained = Train("init", Fast with { Steps = 0 });
-        var trained = Train("trained", Fast);
-        // Untrained: about ln(vocabulary) = 3.40 nats per token.
-        Assert.InRange(untrained.Evaluation.Loss, 3.2, 3.6);
+        var options = Fast with { Language = language };
+        int vocabulary = options.TokenLanguage().Tokens.Count;
+        var untrained = Train("init", options with { Steps = 0 });
+        var trained = Train("trained", options);
+        // Untrained: about ln(vocabulary) nats per token.
+        Assert.InRange(untrained.Evaluation.Loss, Math.Log(vocabulary) - 0.2, Math.Log(vocabulary) + 0.2);
         Assert.True(trained.Evaluation.Loss < untrained.Evaluation.Loss - 0.5, $"held-out loss {untrained.Evaluation.Loss:F3} → {trained.Evaluation.Loss:F3} after 40 steps");
         var log = File.ReadAllLines(trained.LossLogPath);
         Assert.Equal(5, log.Length); // header + steps 10, 20, 30, 40
+        // The emergence curve: the initialised model (step 0) and each checkpoint (20, 40), every layer.
+        var emergence = VDiTLens.Training.EmergenceRecorder.Read(trained.EmergencePath);
+        Assert.Equal(new[] { 0, 20, 40 }, emergence.Where(p => p.Metric == "sink_epsilon").Select(p => p.Step));
+        Assert.Equal(3 * Small.Layers, emergence.Count(p => p.Metric == "first_token_share"));
 
         using var loaded = LlamaForCausalLM.Load(trained.OutputFolder, ComputeOptions.Cpu32);
-        Assert.Equal(TokenLanguage.VocabularySize, loaded.Config.vocab_size);
+        Assert.Equal(vocabulary, loaded.Config.vocab_size);
         Assert.Equal(0, ModelFolder.Open(trained.OutputFolder).Config["bos_token_id"]!.GetValue<long>());
-        var reloaded = TinyLmEvaluation.Of(loaded, Fast.Seed, TinyLmTrainer.EvaluationSequences, Fast.SequenceLength);
+        Assert.Equal(language, TokenLanguages.OfFolder(trained.OutputFolder).Name);
+        var reloaded = TinyLmEvaluation.Of(loaded, options.TokenLanguage(), options.Seed, TinyLmTrainer.EvaluationSequences, options.SequenceLength);
         Assert.Equal(trained.Evaluation.Loss, reloaded.Loss, 5);
         Assert.Equal(trained.Evaluation.AnswerAccuracy, reloaded.AnswerAccuracy, 12);
     }
@@ -67,8 +76,9 @@ public sealed class TinyLmTrainerTests : IDisposable
     [Fact]
     public void Bad_options_are_refused_by_field_name()
     {
+        Assert.Contains("Language \"english\"", Assert.Throws<VDiTLensException>(() => (Fast with { Language = "english" }).Validate()).Message);
         Assert.Contains("BatchSize 0", Assert.Throws<VDiTLensException>(() => (Fast with { BatchSize = 0 }).Validate()).Message);
-        Assert.Contains("HiddenSize 30", Assert.Throws<VDiTLensException>(() => new TinyLmShape(HiddenSize: 30, Heads: 4).Config()).Message);
+        Assert.Contains("HiddenSize 30", Assert.Throws<VDiTLensException>(() => new TinyLmShape(HiddenSize: 30, Heads: 4).Config(65)).Message);
     }
 
     public void Dispose()
