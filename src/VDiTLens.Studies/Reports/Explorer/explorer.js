@@ -128,7 +128,7 @@
         s.push('<text x="' + (x0 - 6) + '" y="' + (y0 + (r2 + 0.5) * cell) + '" text-anchor="end" dominant-baseline="central">' + esc(rl[r2]) + '</text>');
       for (var c2 = 0; c2 < cols; c2 += cs)
         s.push(o.rotateCols
-          ? '<text x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 5) + '" text-anchor="end" dominant-baseline="central" transform="rotate(-90 ' + (x0 + (c2 + 0.5) * cell) + ' ' + (y0 + ph + 5) + ')">' + esc(cl[c2]) + '</text>'
+          ? '<text class="col-label" x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 5) + '" text-anchor="end" dominant-baseline="central" transform="rotate(-90 ' + (x0 + (c2 + 0.5) * cell) + ' ' + (y0 + ph + 5) + ')">' + esc(cl[c2]) + '</text>'
           : '<text x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 13) + '" text-anchor="middle">' + esc(cl[c2]) + '</text>');
     });
     var y0 = top + pt;
@@ -199,10 +199,10 @@
     return order.map(function (i) { return { f: Math.floor(i / HW), y: Math.floor(i % HW / W), x: i % W, ratio: mass[i] / mean }; });
   }
   function drawFrames() {
-    var cross = !site().videoKeys, values = cross ? null : state.overlay === 'query' ? overlayValues() : state.overlay === 'mass' ? massValues() : null;
+    var noVideoKeys = !site().videoKeys, values = noVideoKeys ? null : state.overlay === 'query' ? overlayValues() : state.overlay === 'mass' ? massValues() : null;
     var max = values ? Math.max.apply(null, values) : 0, q = D.queries[state.query], sx = cw / W, sy = ch / H;
     drawn = values ? values.slice() : null;
-    var sinks = state.sinks && !cross ? topSinks(massValues(), 3) : [];
+    var sinks = state.sinks && !noVideoKeys ? topSinks(massValues(), 3) : [];
     canvases.forEach(function (c, f) {
       var ctx = c.getContext('2d');
       ctx.imageSmoothingEnabled = false;
@@ -217,7 +217,7 @@
         }
         ctx.globalAlpha = 1;
       }
-      if ((state.overlay === 'query' || cross) && q[0] === f) {
+      if ((state.overlay === 'query' || noVideoKeys) && q[0] === f) {
         var cx = (q[2] + 0.5) * sx, cy = (q[1] + 0.5) * sy;
         ctx.strokeStyle = '#fff'; ctx.lineWidth = 4; cross(ctx, cx, cy, 7);
         ctx.strokeStyle = '#e00000'; ctx.lineWidth = 2; cross(ctx, cx, cy, 7);
@@ -233,7 +233,7 @@
     });
     var readout = document.getElementById('explorer-readout');
     readout.dataset.query = state.query;
-    readout.textContent = cross ? crossReadout(q)
+    readout.textContent = noVideoKeys ? crossReadout(q)
       : state.overlay === 'query'
       ? 'query: frame ' + q[0] + ', patch row ' + q[1] + ', column ' + q[2] + ' — largest weight ' + fmt(max) + ' (' + rowHeadName() + ', ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ')'
         + (site().textKeys > 0 ? '; video keys ' + fmt(sum(values)) + ', text keys ' + fmt(sum(textValues())) + ' of its attention' : '')
@@ -277,7 +277,8 @@
   function drawMaps() {
     if (!site().videoKeys) {
       ['explorer-frame-map', 'explorer-tile-map', 'explorer-modality-map', 'explorer-mass-maps'].forEach(function (id) { document.getElementById(id).innerHTML = ''; });
-      document.getElementById('explorer-frame-map').textContent = 'Cross-attention: the keys are ' + (site().imageKeys ? 'image' : 'text') + ' tokens, so there are no frame, tile or received-mass maps; the strip above shows each query\'s row.';
+      document.getElementById('explorer-frame-map').innerHTML = '<p class="explorer-hint">Cross-attention: the keys are ' + (site().imageKeys ? 'image' : 'text') +
+        ' tokens, so there are no frame, tile or received-mass maps; the strip above shows each query\'s row.</p>';
       return;
     }
     var what = D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ', ' + headName();
