@@ -8,7 +8,7 @@ internal sealed class ExplorerCliOptions
 {
     public Option<string?> Steps { get; } = new("--explorer-steps") { Description = "denoising steps the explorer captures, e.g. 0,10,19 (default: the first and the last)" };
     public Option<int> Queries { get; } = new("--explorer-queries") { Description = "queries per frame side whose attention rows are captured (N×N per frame)", DefaultValueFactory = _ => ExplorerOptions.Default.Queries };
-    public Option<string?> Sites { get; } = new("--explorer-sites") { Description = "sites the explorer captures: names, prefixes ending in *, or kinds (default: self,joint)" };
+    public Option<string?> Sites { get; } = new("--explorer-sites") { Description = "sites the explorer captures: names, prefixes ending in *, or kinds (default: self,joint,cross)" };
     public Option<string?> HeadRows { get; } = new("--explorer-head-rows") { Description = "captured sites whose query rows are also kept per head (names, prefixes ending in *, kinds; default: every captured site; none: head mean only)" };
     public Option<int> TileSize { get; } = new("--explorer-tile-size") { Description = "tile edge of the explorer's tile map, in patches", DefaultValueFactory = _ => ExplorerOptions.Default.TileSize };
     public Option<bool> Off { get; } = new("--no-explorer") { Description = "write the report without the attention explorer" };

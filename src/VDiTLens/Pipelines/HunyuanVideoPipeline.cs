@@ -105,6 +105,14 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
     /// dropped), and CLIP's pooled output [B, pooled_projection_dim] of the plain prompts (77 tokens, no mask); in
     /// the pipeline dtype on the device.
     /// </summary>
+    /// <summary>The Llama token texts of the templated prompts with the first crop_start (template) tokens dropped, as the text keys are.</summary>
+    public string[][] TextTokens(IReadOnlyList<string> prompts, int maxSequenceLength)
+    {
+        int crop = PromptTemplate.CropStart;
+        using var tokens = LlamaTokenizer.Encode(prompts.Select(PromptTemplate.Format).ToArray(), maxSequenceLength + crop);
+        return tokens.TokenTexts(LlamaTokenizer).Select(row => row[crop..]).ToArray();
+    }
+
     public TextConditioning EncodePrompts(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
         using var scope = torch.NewDisposeScope();

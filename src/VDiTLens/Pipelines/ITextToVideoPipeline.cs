@@ -50,6 +50,17 @@ public interface ITextToVideoPipeline : IDisposable
     TextConditioning EncodeText(IReadOnlyList<string> prompts, int maxSequenceLength);
 
     /// <summary>
+    /// The display text of each text token the transformer receives for each prompt (<see cref="IPromptTokenizer.TokenTexts"/>,
+    /// padding as <see cref="TokenText.Padding"/>), one entry per text key of its attention, in the order of
+    /// <see cref="EncodeText"/>'s embeddings.
+    /// </summary>
+    string[][] TextTokens(IReadOnlyList<string> prompts, int maxSequenceLength)
+    {
+        using var tokens = Tokenizer.Encode(prompts, maxSequenceLength);
+        return tokens.TokenTexts(Tokenizer);
+    }
+
+    /// <summary>
     /// The forward arguments (diffusers' names) the denoising loop passes <paramref name="transformer"/> for one call:
     /// latents in this pipeline's layout, the timestep [B] as the scheduler gives it, one branch's text, and the
     /// guidance scale (HunyuanVideo's embedded guidance). Any transformer of this pipeline's class takes them, so a

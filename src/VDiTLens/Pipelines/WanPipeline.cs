@@ -129,6 +129,13 @@ public sealed class WanPipeline : ITextToVideoPipeline
     /// What the transformer receives for <paramref name="prompts"/>: cleaned, tokenized to <paramref name="maxSequenceLength"/>,
     /// encoded, rows past each prompt's length zeroed; [B, L, text_dim] in the transformer dtype on the device.
     /// </summary>
+    /// <summary>The token texts of the cleaned prompts (the text keys of cross-attention).</summary>
+    public string[][] TextTokens(IReadOnlyList<string> prompts, int maxSequenceLength)
+    {
+        using var tokens = Tokenizer.Encode(prompts.Select(PromptCleaner.Clean).ToArray(), maxSequenceLength);
+        return tokens.TokenTexts(Tokenizer);
+    }
+
     public Tensor EncodePrompts(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
         using var scope = torch.NewDisposeScope();

@@ -17,4 +17,10 @@ public interface IPromptTokenizer
 
     /// <summary>int64 ids and mask [texts.Count, maxLength] on the CPU.</summary>
     TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength);
+
+    /// <summary>
+    /// The display text of each id of an encoded prompt (<see cref="TokenText"/>): special tokens by name, pieces and
+    /// words as the text they stand for, so that joining them gives the normalised prompt back.
+    /// </summary>
+    string[] TokenTexts(IReadOnlyList<long> ids);
 }

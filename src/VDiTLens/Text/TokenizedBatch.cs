@@ -26,6 +26,21 @@ public sealed record TokenizedBatch(Tensor InputIds, Tensor AttentionMask) : IDi
         return new TokenizedBatch(torch.tensor(ids, shape, ScalarType.Int64), torch.tensor(mask, shape, ScalarType.Int64));
     }
 
+    /// <summary>Each row's token texts (<see cref="IPromptTokenizer.TokenTexts"/>), padding positions shown as <see cref="TokenText.Padding"/>.</summary>
+    public string[][] TokenTexts(IPromptTokenizer tokenizer)
+    {
+        var ids = InputIds.data<long>().ToArray();
+        var mask = AttentionMask.data<long>().ToArray();
+        int rows = (int)InputIds.shape[0], length = (int)InputIds.shape[1];
+        return Enumerable.Range(0, rows).Select(b =>
+        {
+            var texts = tokenizer.TokenTexts(new ArraySegment<long>(ids, b * length, length));
+            for (int i = 0; i < length; i++)
+                if (mask[b * length + i] == 0) texts[i] = TokenText.Padding;
+            return texts;
+        }).ToArray();
+    }
+
     public void Dispose()
     {
         InputIds.Dispose();

@@ -76,6 +76,14 @@ public sealed class UnigramTokenizer : IPromptTokenizer
     public TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength) =>
         TokenizedBatch.Pad(texts.Select(t => EncodeIds(t, Math.Max(maxLength, 1))).ToList(), maxLength, PadId);
 
+    /// <summary>Each id's piece with "▁" as a space; control and unknown pieces by name (&lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;), byte pieces as &lt;0xHH&gt;.</summary>
+    public string[] TokenTexts(IReadOnlyList<long> ids) => ids.Select(id =>
+    {
+        if (id < 0 || id >= Model.Count) throw new VDiTLensException($"{Source}: token id {id} is outside the vocabulary of {Model.Count} pieces");
+        var piece = Model.Piece((int)id);
+        return piece.Type == PieceType.Normal || piece.Type == PieceType.UserDefined ? TokenText.FromPiece(piece.Piece) : piece.Piece;
+    }).ToArray();
+
     private static int CheckId(int id, string field, int count, string source)
     {
         if (id < 0 || id >= count)

@@ -94,6 +94,10 @@ public sealed class WordLevelTokenizer : IPromptTokenizer
     public TokenizedBatch Encode(IReadOnlyList<string> texts, int maxLength) =>
         TokenizedBatch.Pad(texts.Select(t => EncodeIds(t, Math.Max(maxLength, 1))).ToList(), maxLength, PadId);
 
+    /// <summary>Each id's word (special words such as &lt;/s&gt; by name).</summary>
+    public string[] TokenTexts(IReadOnlyList<long> ids) => ids.Select(id => id >= 0 && id < Words.Count ? Words[(int)id]
+        : throw new VDiTLensException($"{Source}: token id {id} is outside 'words' ({Words.Count} words)")).ToArray();
+
     private int CheckId(int id, string field)
     {
         if (id < 0 || id >= Words.Count)

@@ -89,18 +89,20 @@ public sealed class DemoReportTests
         var sites = browser.Evaluate("VDITLENS_EXPLORER.sites")!.AsArray().Select(s => s!.GetValue<string>()).ToArray();
         var steps = browser.Evaluate("VDITLENS_EXPLORER.steps")!.AsArray().Select(s => s!.GetValue<int>()).ToArray();
         Assert.Equal(new[] { 0, Steps - 1 }, steps);
-        Assert.Equal(2, sites.Length);
+        var kinds = browser.Evaluate("VDITLENS_EXPLORER.siteInfo")!.AsArray().Select(s => s!["kind"]!.GetValue<string>()).ToArray();
+        Assert.Equal(new[] { "self", "cross", "self", "cross" }, kinds); // cross-attention sites are captured by default
+        int second = Array.LastIndexOf(kinds, "self");
 
         // Selecting layer, head, step, branch and prompt redraws the maps with the recorded values of that choice.
         string before = browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML");
-        foreach (var (id, value) in new[] { ("site", "1"), ("head", "1"), ("step", "1"), ("branch", "uncond"), ("prompt", "1") })
+        foreach (var (id, value) in new[] { ("site", second.ToString()), ("head", "1"), ("step", "1"), ("branch", "uncond"), ("prompt", "1") })
             ExplorerPage.Select(browser, id, value);
         Assert.NotEqual(before, browser.Evaluate<string>("document.getElementById('explorer-frame-map').innerHTML"));
         int row = browser.Evaluate<int>("vditlensExplorer.batchRow()");
         Assert.Equal(Prompts.Length + 1, row); // uncond rows follow the cond rows
         foreach (string map in ExplorerWriter.Maps)
         {
-            using var expected = recorded.Load($"{sites[1]}.step{steps[1]}.{map}")[row, 1].flatten();
+            using var expected = recorded.Load($"{sites[second]}.step{steps[1]}.{map}")[row, 1].flatten();
             ExplorerPage.AssertDecoded(expected, ExplorerPage.Numbers(browser.Evaluate($"vditlensExplorer.mapValues('{map}')")));
         }
         browser.Screenshot(Path.Combine(ScreenshotFolder, "frame-map.png"), "#explorer-frame-map");
@@ -112,19 +114,19 @@ public sealed class DemoReportTests
         var queries = ExplorerPage.Queries(browser);
         int target = Array.FindLastIndex(queries, q => q[0] == 2);
         Assert.Equal(target, ExplorerPage.ClickPatch(browser, 2, queries[target][1], queries[target][2]));
-        using (var rows = recorded.Load(ExplorerWriter.HeadRowsKey(sites[1], steps[1]))[row, 1, target].flatten())
+        using (var rows = recorded.Load(ExplorerWriter.HeadRowsKey(sites[second], steps[1]))[row, 1, target].flatten())
         {
             ExplorerPage.AssertDecoded(rows, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
             Assert.Equal(1.0, rows.sum().item<float>(), 4); // a softmax row over the video keys
         }
         ExplorerPage.Select(browser, "head", "-1");
-        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[1], steps[1]))[row, target].flatten())
+        using (var rows = recorded.Load(ExplorerWriter.RowsKey(sites[second], steps[1]))[row, target].flatten())
             ExplorerPage.AssertDecoded(rows, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
         ExplorerPage.Select(browser, "head", "1");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-query.png"), "#explorer");
 
         browser.Evaluate("(function(){var e=document.getElementById('explorer-overlay');e.value='mass';e.dispatchEvent(new Event('change'));})()");
-        using (var mass = recorded.Load($"{sites[1]}.step{steps[1]}.received_mass")[row, 1].flatten())
+        using (var mass = recorded.Load($"{sites[second]}.step{steps[1]}.received_mass")[row, 1].flatten())
             ExplorerPage.AssertDecoded(mass, ExplorerPage.Numbers(browser.Evaluate("vditlensExplorer.drawnOverlay()")));
         browser.Screenshot(Path.Combine(ScreenshotFolder, "explorer-mass.png"), "#explorer");
         browser.Screenshot(Path.Combine(ScreenshotFolder, "charts.png"), "#demo figure.chart");

@@ -9,8 +9,9 @@ namespace VDiTLens.Reports.Explorer;
 /// The probes behind the explorer, attached to a seam for one run: frame, tile and modality maps and received mass
 /// grouped by step (at the chosen steps only), the attention rows of the query grid (placed on each site's own query
 /// layout, so joint attention's text offset is taken from the call), and where each site's video and text keys lie.
-/// Of the selected sites, only those whose queries and keys include video tokens are captured (a text encoder's or
-/// token refiner's self-attention has nothing to draw); the others are listed in <see cref="LeftOut"/>.
+/// Of the selected sites, those whose queries and keys include video tokens are captured whole; at cross-attention
+/// sites (video queries, text or image keys) only the query rows and the key validity are; the others (a text
+/// encoder's or token refiner's self-attention has nothing to draw) are listed in <see cref="LeftOut"/>.
 /// </summary>
 public sealed class ExplorerCapture : IDisposable
 {
@@ -47,30 +48,38 @@ public sealed class ExplorerCapture : IDisposable
         _rows = new SampledRows(filter, grouping: Grouping, choose: options.QueryPositions);
         video.Attach(_sites);
         video.Attach(_rows);
-        _gate = seam.Attach(new VideoGate(video, filter, _leftOut));
+        var cross = new AttentionSeam();
+        cross.Attach(_sites);
+        cross.Attach(_rows);
+        _gate = seam.Attach(new VideoGate(video, cross, filter, _leftOut));
     }
 
-    /// <summary>Passes the calls that have video queries and keys to the probes of <paramref name="inner"/>; notes the other selected sites.</summary>
-    private sealed class VideoGate(AttentionSeam inner, AttentionSelector filter, ISet<string> leftOut) : IAttentionProbe
+    /// <summary>
+    /// Passes the calls that have video queries and keys to the probes of <paramref name="video"/>, cross-attention
+    /// calls with video queries to those of <paramref name="cross"/>; notes the other selected sites.
+    /// </summary>
+    private sealed class VideoGate(AttentionSeam video, AttentionSeam cross, AttentionSelector filter, ISet<string> leftOut) : IAttentionProbe
     {
         public bool Accepts(AttentionCall call)
         {
             if (!filter.Accepts(call)) return false;
-            if (call.QueryLayout.Grid is not null && call.KeyLayout.Grid is not null) return true;
+            if (call.QueryLayout.Grid is not null && (call.KeyLayout.Grid is not null || IsCross(call))) return true;
             leftOut.Add(call.Site.Name);
             return false;
         }
 
         public void Observe(AttentionCall call, Tensor q, Tensor k, Tensor v, Tensor output)
         {
-            foreach (var probe in inner.Probes)
+            foreach (var probe in (IsCross(call) ? cross : video).Probes)
                 if (probe.Accepts(call)) probe.Observe(call, q, k, v, output);
         }
+
+        private static bool IsCross(AttentionCall call) => call.KeyLayout.Grid is null && call.Site.Kind == AttentionKind.Cross;
     }
 
     /// <summary>
     /// Every result under its printed key without the branch (<c>&lt;site&gt;.step{n}.frame_map</c>, …, <c>.rows_grid</c>
-    /// [B, H, Q, F, H', W'], <c>.rows_text</c> [B, H, Q, text keys] at joint sites, <c>.text_valid</c> [B, text keys]),
+    /// [B, H, Q, F, H', W'], <c>.rows_text</c> [B, H, Q, text keys] at joint and cross sites, <c>.text_valid</c> [B, text keys]),
     /// its rows the conditional prompts, then the unconditional ones (as one batched-guidance call holds them).
     /// </summary>
     public Dictionary<string, Tensor> Results()

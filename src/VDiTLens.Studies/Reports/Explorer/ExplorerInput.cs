@@ -5,8 +5,9 @@ namespace VDiTLens.Reports.Explorer;
 
 /// <summary>
 /// What the explorer is written from: the captured results, the captured sites in model order (with their key
-/// layouts and query positions), what each batch row is (prompt and guidance branch) and the generated video
-/// [B, frames, height, width, 3] in [0, 1].
+/// layouts and query positions), what each batch row is (prompt and guidance branch), the generated video
+/// [B, frames, height, width, 3] in [0, 1] and, when the prompts were tokenized (not given as embeddings), each batch
+/// row's text token texts, one per text key (<see cref="VDiTLens.Pipelines.ITextToVideoPipeline.TextTokens"/>).
 /// </summary>
 public sealed record ExplorerInput(
     IReadOnlyDictionary<string, Tensor> Results,
@@ -16,7 +17,8 @@ public sealed record ExplorerInput(
     IReadOnlyList<(int Prompt, string Branch)> BatchRows,
     Tensor Video,
     int TotalSteps,
-    ExplorerOptions Options)
+    ExplorerOptions Options,
+    IReadOnlyList<string[]>? TextTokens = null)
 {
     /// <summary>The video grid every captured site shares.</summary>
     public VideoGrid Grid => Sites.Count == 0

@@ -14,7 +14,7 @@ public sealed record ExplorerOptions
     public IReadOnlyList<int> Steps { get; init; } = Array.Empty<int>();
     /// <summary>Queries per frame side: a Queries × Queries grid of patch positions, centred in equal cells.</summary>
     public int Queries { get; init; } = 2;
-    /// <summary>Site patterns as in <see cref="AttentionSelector.Sites"/>; empty = every self- and joint-attention site.</summary>
+    /// <summary>Site patterns as in <see cref="AttentionSelector.Sites"/>; empty = every self-, joint- and cross-attention site.</summary>
     public IReadOnlyList<string> Sites { get; init; } = Array.Empty<string>();
     /// <summary>Of the captured sites, those whose rows are also kept per head: patterns; empty = all; <c>[none]</c> = none.</summary>
     public IReadOnlyList<string> HeadRowSites { get; init; } = Array.Empty<string>();
@@ -29,8 +29,11 @@ public sealed record ExplorerOptions
     /// <summary>The <see cref="HeadRowSites"/> entry that keeps no per-head rows.</summary>
     public const string NoSites = "none";
 
-    /// <summary>The sites captured: <see cref="Sites"/>, or every self- and joint-attention site.</summary>
-    public IReadOnlyList<string> SitePatterns => Sites.Count > 0 ? Sites : new[] { "self", "joint" };
+    /// <summary>
+    /// The sites captured: <see cref="Sites"/>, or every self-, joint- and cross-attention site (a cross site adds
+    /// only its queries' rows over the text or image keys, a small part of a self-attention site's data).
+    /// </summary>
+    public IReadOnlyList<string> SitePatterns => Sites.Count > 0 ? Sites : new[] { "self", "joint", "cross" };
 
     /// <summary>The captured steps of a run of <paramref name="total"/> steps, checked against it.</summary>
     public IReadOnlyList<int> ResolveSteps(int total)

@@ -27,8 +27,9 @@ public static class ExplorerRun
         {
             video = pipeline.Generate(request);
             results = capture.Results();
-            input = new ExplorerInput(results, capture.Steps, capture.Sites.ToArray(), request.Prompts, BatchRows(results, request.Prompts.Count),
-                video, request.Steps, options);
+            var rows = BatchRows(results, request.Prompts.Count);
+            input = new ExplorerInput(results, capture.Steps, capture.Sites.ToArray(), request.Prompts, rows, video, request.Steps, options,
+                TextTokens(pipeline, request, rows));
             leftOut = capture.LeftOut.Count == 0 ? ""
                 : $"<p class=\"explorer-captured\">Selected but not captured (no video queries or keys): {HtmlReport.Escape(string.Join(", ", capture.LeftOut))}.</p>";
         }
@@ -58,10 +59,22 @@ public static class ExplorerRun
         return run;
     }
 
+    /// <summary>
+    /// The token texts of each batch row's prompt (the conditional rows' prompts, the negative prompt on unconditional
+    /// rows) as the pipeline tokenizes them; none where the request gives embeddings instead of prompts.
+    /// </summary>
+    private static string[][]? TextTokens(ITextToVideoPipeline pipeline, GenerationRequest request, List<(int Prompt, string Branch)> rows)
+    {
+        if (request.PromptEmbeds is not null || (request.NegativePromptEmbeds is not null && rows.Any(r => r.Branch == "uncond"))) return null;
+        var cond = pipeline.TextTokens(request.Prompts, request.MaxSequenceLength);
+        var uncond = rows.Any(r => r.Branch == "uncond") ? pipeline.TextTokens(new[] { request.NegativePrompt }, request.MaxSequenceLength)[0] : null;
+        return rows.Select(r => r.Branch == "uncond" ? uncond! : cond[r.Prompt]).ToArray();
+    }
+
     /// <summary>Prompt and branch of each captured batch row: the conditional rows, then the unconditional ones when guidance ran both.</summary>
     private static List<(int Prompt, string Branch)> BatchRows(Dictionary<string, Tensor> results, int prompts)
     {
-        var any = results.FirstOrDefault(kv => kv.Key.EndsWith(".frame_map", StringComparison.Ordinal)).Value
+        var any = results.FirstOrDefault(kv => kv.Key.EndsWith(".text_valid", StringComparison.Ordinal) || kv.Key.EndsWith(".frame_map", StringComparison.Ordinal)).Value
             ?? throw new VDiTLensException("explorer: no site was captured; check --explorer-sites and --explorer-steps against the model's sites and the run's steps");
         int rows = (int)any.shape[0];
         return Enumerable.Range(0, rows).Select(b => rows == 2 * prompts

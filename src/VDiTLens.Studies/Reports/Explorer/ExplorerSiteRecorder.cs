@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Reports.Explorer;
 
 /// <summary>
-/// Records, for each site the explorer captures, where its video and text keys lie (<see cref="ExplorerSite"/>, in the
+/// Records, for each site the explorer captures, where its video and text (or image) keys lie (<see cref="ExplorerSite"/>, in the
 /// order the sites first run) and, per step and branch as the rows are grouped, which text keys are real
 /// (<c>&lt;site&gt;.step{n}.text_valid</c> [rows, text keys], 1 real, 0 padding).
 /// </summary>
@@ -37,11 +37,13 @@ internal sealed class ExplorerSiteRecorder(AttentionSelector filter, ProbeGroupi
 
     private ExplorerSite Add(AttentionCall call)
     {
-        var video = call.KeyLayout.VideoSegment!; // the capture's gate passes only calls with video keys
+        // The capture's gate passes calls with video queries, and with video keys unless the site is cross-attention.
+        var video = call.KeyLayout.VideoSegment;
         var text = call.KeyLayout.Segments.FirstOrDefault(s => s.Kind == TokenKind.Text);
         bool headRows = options.HeadRowSites is not [ExplorerOptions.NoSites] && _headRows.Accepts(call);
-        var site = new ExplorerSite(call.Site.Name, call.Site.Kind, video.Grid!, video.Start, text?.Start ?? 0, text?.Length ?? 0,
-            options.QueryPositions(call.QueryLayout), headRows);
+        var site = new ExplorerSite(call.Site.Name, call.Site.Kind, (video ?? call.QueryLayout.VideoSegment!).Grid!, video?.Start ?? 0,
+            text?.Start ?? 0, text?.Length ?? 0, options.QueryPositions(call.QueryLayout), headRows, VideoKeys: video is not null,
+            ImageKeys: video is null && call.Site.Stream == "image");
         _sites.Add(site);
         return site;
     }

@@ -9,7 +9,7 @@ namespace VDiTLens.Reports.Explorer;
 
 /// <summary>What the explorer holds, for the report's "what was captured" line.</summary>
 public sealed record ExplorerSummary(int Sites, int Steps, int Heads, int BatchRows, int Queries, int HeadRowSites, int JointSites,
-    long DataScriptBytes, long SafetensorsBytes);
+    long DataScriptBytes, long SafetensorsBytes, int CrossSites = 0);
 
 /// <summary>
 /// Writes the interactive attention explorer into a report: <c>explorer/explorer-data.js</c> (a script assigning
@@ -28,14 +28,17 @@ public static class ExplorerWriter
     /// <summary>Key of the per-head attention rows of the query grid on the video keys: [B, heads, queries, frames, H', W'].</summary>
     public static string HeadRowsKey(string site, int step) => $"{site}.step{step}.rows_grid";
 
-    /// <summary>Key of the head-averaged attention rows of the query grid on the text keys (joint attention): [B, queries, text keys].</summary>
+    /// <summary>Key of the head-averaged attention rows of the query grid on the text keys (joint and cross-attention; image keys at a cross site of stream image): [B, queries, text keys].</summary>
     public static string TextRowsKey(string site, int step) => $"{site}.step{step}.rows_text_head_mean";
 
-    /// <summary>Key of the per-head attention rows of the query grid on the text keys (joint attention): [B, heads, queries, text keys].</summary>
+    /// <summary>Key of the per-head attention rows of the query grid on the text keys (joint and cross-attention): [B, heads, queries, text keys].</summary>
     public static string TextHeadRowsKey(string site, int step) => $"{site}.step{step}.rows_text";
 
-    /// <summary>Key of the text keys' validity (joint attention): [B, text keys], 1 real, 0 padding.</summary>
+    /// <summary>Key of the text keys' validity (joint and cross-attention): [B, text keys], 1 real, 0 padding.</summary>
     public static string TextValidKey(string site, int step) => $"{site}.step{step}.text_valid";
+
+    /// <summary>Version of the data script's format (docs/reports.md).</summary>
+    public const int Version = 3;
 
     public static (string Html, ExplorerSummary Summary) Write(HtmlReport report, ExplorerInput input)
     {
@@ -52,19 +55,23 @@ public static class ExplorerWriter
             {
                 string key = $"{site.Name}.step{step}";
                 var entry = new Dictionary<string, object>();
-                foreach (string map in Maps)
+                foreach (string map in site.VideoKeys ? Maps : Array.Empty<string>())
                 {
                     var m = Captured(input, $"{key}.{map}", step, site.Name);
                     (batch, heads) = ((int)m.shape[0], (int)m.shape[1]);
                     saved[$"{key}.{map}"] = m;
                     entry[map] = Quantise(m, m.shape.Skip(2).Aggregate(1L, (a, b) => a * b));
                 }
-                var rows = Captured(input, $"{key}.rows_grid", step, site.Name); // [B, H, Q, F, H', W']
-                Add(saved, entry, "rows", RowsKey(site.Name, step), rows.mean(new long[] { 1 }), g.Count);
-                if (site.HeadRows) Add(saved, entry, "rowsHeads", HeadRowsKey(site.Name, step), rows, g.Count);
+                if (site.VideoKeys)
+                {
+                    var rows = Captured(input, $"{key}.rows_grid", step, site.Name); // [B, H, Q, F, H', W']
+                    Add(saved, entry, "rows", RowsKey(site.Name, step), rows.mean(new long[] { 1 }), g.Count);
+                    if (site.HeadRows) Add(saved, entry, "rowsHeads", HeadRowsKey(site.Name, step), rows, g.Count);
+                }
                 if (site.TextKeys > 0)
                 {
                     var text = Captured(input, $"{key}.rows_text", step, site.Name); // [B, H, Q, T]
+                    (batch, heads) = ((int)text.shape[0], (int)text.shape[1]);
                     Add(saved, entry, "text", TextRowsKey(site.Name, step), text.mean(new long[] { 1 }), site.TextKeys);
                     if (site.HeadRows) Add(saved, entry, "textHeads", TextHeadRowsKey(site.Name, step), text, site.TextKeys);
                     var valid = Captured(input, $"{key}.text_valid", step, site.Name);
@@ -83,12 +90,15 @@ public static class ExplorerWriter
         var (frameWidth, frameHeight, images) = Frames(input);
         var document = new
         {
-            version = 2,
+            version = Version,
             prompts = input.Prompts,
+            textTokens = input.TextTokens,
+            padToken = VDiTLens.Text.TokenText.Padding,
             sites = input.Sites.Select(s => s.Name).ToArray(),
             siteInfo = input.Sites.Select(s => new
             {
-                kind = s.Kind.ToString().ToLowerInvariant(), videoKeyStart = s.VideoKeyStart, textKeyStart = s.TextKeyStart, textKeys = s.TextKeys, headRows = s.HeadRows,
+                kind = s.Kind.ToString().ToLowerInvariant(), videoKeys = s.VideoKeys, imageKeys = s.ImageKeys, videoKeyStart = s.VideoKeyStart,
+                textKeyStart = s.TextKeyStart, textKeys = s.TextKeys, headRows = s.HeadRows,
             }).ToArray(),
             steps = input.Steps,
             totalSteps = input.TotalSteps,
@@ -107,7 +117,8 @@ public static class ExplorerWriter
             File.WriteAllText(report.Asset("explorer/" + asset), Resource(asset));
 
         var summary = new ExplorerSummary(input.Sites.Count, input.Steps.Count, heads, batch, queries.Count, input.Sites.Count(s => s.HeadRows),
-            input.Sites.Count(s => s.TextKeys > 0), Encoding.UTF8.GetByteCount(script), new FileInfo(safetensors).Length);
+            input.Sites.Count(s => s.VideoKeys && s.TextKeys > 0), Encoding.UTF8.GetByteCount(script), new FileInfo(safetensors).Length,
+            input.Sites.Count(s => !s.VideoKeys));
         return (Html(input, summary), summary);
     }
 
@@ -159,7 +170,7 @@ public static class ExplorerWriter
           .Append("<option value=\"mass\">received mass</option><option value=\"none\">none</option></select></label>")
           .Append("<label><input type=\"checkbox\" id=\"explorer-sinks\" checked> sinks</label></div>")
           .Append("<p class=\"explorer-hint\">Click a frame to pick the nearest captured query (red cross); the overlay shows where it attends in every frame ")
-          .Append("(in joint attention, the strip below the frames shows what it gives each text key). ")
+          .Append("(in joint and cross-attention, the strip below the frames shows what it gives each text key, labelled with its token; cross-attention has no video keys to overlay). ")
           .Append("Rings mark the three keys receiving the most attention (sinks), with their mass as a multiple of the mean.</p>")
           .Append("<div id=\"explorer-frames\"></div><div id=\"explorer-readout\"></div><div id=\"explorer-overlay-scale\"></div><div id=\"explorer-text\"></div>")
           .Append("<div class=\"explorer-maps\"><div id=\"explorer-frame-map\"></div><div id=\"explorer-tile-map\"></div><div id=\"explorer-modality-map\"></div></div>")
@@ -168,7 +179,8 @@ public static class ExplorerWriter
           .Append($"{s.BatchRows} batch rows ({input.Prompts.Count} prompts × {s.BatchRows / Math.Max(1, input.Prompts.Count)} branches); maps per head ({s.Heads} heads), ")
           .Append($"attention rows of {s.Queries} video queries ({input.Options.Queries}×{input.Options.Queries} per frame) head-averaged")
           .Append(s.HeadRowSites == s.Sites ? " and per head" : s.HeadRowSites > 0 ? $" and, at {s.HeadRowSites} of the sites, per head" : "")
-          .Append(s.JointSites > 0 ? $"; at the {s.JointSites} joint-attention sites also on the text keys. " : ". ")
+          .Append(s.JointSites > 0 ? $"; at the {s.JointSites} joint-attention sites also on the text keys" : "")
+          .Append(s.CrossSites > 0 ? $"; at the {s.CrossSites} cross-attention sites on the text (or image) keys only, without maps. " : ". ")
           .Append($"Viewer data {Mb(s.DataScriptBytes)} MB (16-bit, within 1/131070 of each map's or row's maximum); exact float32 values: ")
           .Append($"<a href=\"{Safetensors}\">explorer.safetensors</a> ({Mb(s.SafetensorsBytes)} MB; keys in docs/reports.md), viewer data <a href=\"{DataScript}\">explorer-data.js</a>.</p>");
         sb.Append($"<script src=\"{DataScript}\"></script><script src=\"explorer/explorer.js\"></script>");

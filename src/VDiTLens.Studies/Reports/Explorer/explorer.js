@@ -1,7 +1,7 @@
 // VDiTLens attention explorer: reads window.VDITLENS_EXPLORER (explorer-data.js) and draws the chosen layer, head,
 // step and branch: frames with a clickable query and its attention overlay, sinks, frame/tile/modality maps and
-// received mass per frame; at joint-attention sites, what the query gives each text key. No network, no
-// dependencies; opens from file://.
+// received mass per frame; at joint- and cross-attention sites, what the query gives each text key, labelled with
+// its token. No network, no dependencies; opens from file://.
 (function () {
   'use strict';
   var D = window.VDITLENS_EXPLORER;
@@ -56,7 +56,7 @@
     return Array.from(decode(block).subarray(o, o + block.group));
   }
   // Attention of the selected query to every video key [F * H * W], for the chosen head or the head mean.
-  function overlayValues() { return queryRow('rows', 'rowsHeads'); }
+  function overlayValues() { return site().videoKeys ? queryRow('rows', 'rowsHeads') : null; }
   // Attention of the selected query to every text key (joint attention; [] elsewhere), padding keys NaN.
   function textValues(query) {
     if (!(site().textKeys > 0)) return [];
@@ -67,6 +67,28 @@
   function frameTextValues() {
     var f = D.queries[state.query][0], rows = range(D.queries.length).filter(function (i) { return D.queries[i][0] === f; }).map(textValues);
     return rows.length ? rows[0].map(function (_, i) { return sum(rows.map(function (r) { return r[i]; })) / rows.length * (isNaN(rows[0][i]) ? NaN : 1); }) : [];
+  }
+  // The token text of each text key of the current batch row (image keys and unknown tokens: their index).
+  function keyTokens() {
+    var n = site().textKeys, t = D.textTokens && D.textTokens[batchRow()];
+    return range(n).map(function (i) { return site().imageKeys ? 'image ' + i : t && t.length === n ? t[i] : String(i); });
+  }
+  function tokenLabel(t) { var s = String(t).trim(); return s.length ? s : '\u2423'; }
+  // The strip's columns: each key up to the last that is not padding, then the trailing padding keys (when more
+  // than a few) summed into one column, so the words stay legible at 512-token prompts.
+  function stripColumns() {
+    var tokens = keyTokens(), last = tokens.length - 1;
+    while (last >= 0 && tokens[last] === D.padToken) last--;
+    var tail = tokens.length - 1 - last, cols = range(tail > 4 ? last + 1 : tokens.length).map(function (i) { return { keys: [i], label: tokenLabel(tokens[i]), title: i + ' \u201c' + tokens[i] + '\u201d' }; });
+    if (tail > 4) cols.push({ keys: range(tail).map(function (i) { return last + 1 + i; }), label: D.padToken + '\u00d7' + tail, title: 'keys ' + (last + 1) + '\u2013' + (tokens.length - 1) + ': ' + tail + ' padding keys (sum)' });
+    return cols;
+  }
+  function stripValues(values) {
+    return stripColumns().map(function (c) {
+      if (c.keys.length === 1) return values[c.keys[0]];
+      var real = c.keys.filter(function (k) { return !isNaN(values[k]); });
+      return real.length ? sum(real.map(function (k) { return values[k]; })) : NaN;
+    });
   }
   // Received mass of the video keys: the keys from the site's video offset (text keys come first in some families).
   function massValues() { var m = mapValues('received_mass'), o = site().videoKeyStart; return Array.from(m.subarray(o, o + F * HW)); }
@@ -80,10 +102,11 @@
     if (!(hi > lo)) hi = lo + 1;
     var cell = o.cell || Math.max(2, Math.min(56, 220 / Math.max(rows, cols))), pw = cols * cell, ph = rows * cell;
     var rl = o.rowLabels || range(rows).map(String), cl = o.colLabels || range(cols).map(String);
-    var rs = thin(cell, 13), cs = thin(cell, Math.max.apply(null, cl.map(function (s) { return s.length; })) * 6.6 + 6);
+    var longest = Math.max.apply(null, cl.map(function (s) { return s.length; })) * 6.6, rs = thin(cell, 13), cs = thin(cell, o.rotateCols ? 13 : longest + 6);
+    var below = o.rotateCols ? longest + 10 : 20;
     var rlw = Math.max.apply(null, rl.map(function (s) { return s.length * 6.6; })), left = 30 + rlw, top = o.title ? 26 : 8;
     var pt = panels.some(function (p) { return p.title; }) ? 16 : 0, gap = panels.length > 1 ? 12 : 0, per = Math.min(panels.length, o.perRow || 9);
-    var gridRows = Math.ceil(panels.length / per), blockH = pt + ph + 20, right = left + per * (pw + gap) - gap;
+    var gridRows = Math.ceil(panels.length / per), blockH = pt + ph + below, right = left + per * (pw + gap) - gap;
     var barX = right + 16, barH = Math.max(ph, 90, o.valueTitle.length * 6.6 + 12), ticks = niceTicks(lo, hi, Math.max(3, Math.floor(barH / 28)));
     var tickWidth = Math.max.apply(null, ticks.map(function (t) { return fmtTick(t, ticks).length * 6.6; })), width = barX + 20 + tickWidth + 24;
     var height = Math.max(top + gridRows * blockH + 18, top + pt + barH + 24);
@@ -98,13 +121,15 @@
         var v = p.values[r * cols + c];
         s.push('<rect x="' + (x0 + c * cell) + '" y="' + (y0 + r * cell) + '" width="' + (cell + 0.3) + '" height="' + (cell + 0.3) + '" shape-rendering="crispEdges" fill="' +
           (isFinite(v) ? hex(viridis((v - lo) / (hi - lo))) : '#e8e8e8') + '" data-r="' + r + '" data-c="' + c + '"><title>' + esc((p.title ? p.title + ': ' : '') +
-          o.rowTitle + ' ' + rl[r] + ', ' + o.colTitle + ' ' + cl[c] + ': ' + fmt(v)) + '</title></rect>');
+          o.rowTitle + ' ' + rl[r] + ', ' + o.colTitle + ' ' + (o.colTitles ? o.colTitles[c] : cl[c]) + ': ' + fmt(v)) + '</title></rect>');
       }
       s.push('<rect x="' + x0 + '" y="' + y0 + '" width="' + pw + '" height="' + ph + '" fill="none" stroke="#555" stroke-width="0.8"/>');
       if (k % per === 0) for (var r2 = 0; r2 < rows; r2 += rs)
         s.push('<text x="' + (x0 - 6) + '" y="' + (y0 + (r2 + 0.5) * cell) + '" text-anchor="end" dominant-baseline="central">' + esc(rl[r2]) + '</text>');
       for (var c2 = 0; c2 < cols; c2 += cs)
-        s.push('<text x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 13) + '" text-anchor="middle">' + esc(cl[c2]) + '</text>');
+        s.push(o.rotateCols
+          ? '<text class="col-label" x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 5) + '" text-anchor="end" dominant-baseline="central" transform="rotate(-90 ' + (x0 + (c2 + 0.5) * cell) + ' ' + (y0 + ph + 5) + ')">' + esc(cl[c2]) + '</text>'
+          : '<text x="' + (x0 + (c2 + 0.5) * cell) + '" y="' + (y0 + ph + 13) + '" text-anchor="middle">' + esc(cl[c2]) + '</text>');
     });
     var y0 = top + pt;
     s.push('<text x="' + ((left + right) / 2) + '" y="' + (top + gridRows * blockH + 12) + '" text-anchor="middle" font-weight="600">' + esc(o.colTitle) + '</text>');
@@ -174,10 +199,10 @@
     return order.map(function (i) { return { f: Math.floor(i / HW), y: Math.floor(i % HW / W), x: i % W, ratio: mass[i] / mean }; });
   }
   function drawFrames() {
-    var values = state.overlay === 'query' ? overlayValues() : state.overlay === 'mass' ? massValues() : null;
+    var noVideoKeys = !site().videoKeys, values = noVideoKeys ? null : state.overlay === 'query' ? overlayValues() : state.overlay === 'mass' ? massValues() : null;
     var max = values ? Math.max.apply(null, values) : 0, q = D.queries[state.query], sx = cw / W, sy = ch / H;
     drawn = values ? values.slice() : null;
-    var sinks = state.sinks ? topSinks(massValues(), 3) : [];
+    var sinks = state.sinks && !noVideoKeys ? topSinks(massValues(), 3) : [];
     canvases.forEach(function (c, f) {
       var ctx = c.getContext('2d');
       ctx.imageSmoothingEnabled = false;
@@ -192,7 +217,7 @@
         }
         ctx.globalAlpha = 1;
       }
-      if (state.overlay === 'query' && q[0] === f) {
+      if ((state.overlay === 'query' || noVideoKeys) && q[0] === f) {
         var cx = (q[2] + 0.5) * sx, cy = (q[1] + 0.5) * sy;
         ctx.strokeStyle = '#fff'; ctx.lineWidth = 4; cross(ctx, cx, cy, 7);
         ctx.strokeStyle = '#e00000'; ctx.lineWidth = 2; cross(ctx, cx, cy, 7);
@@ -208,11 +233,20 @@
     });
     var readout = document.getElementById('explorer-readout');
     readout.dataset.query = state.query;
-    readout.textContent = state.overlay === 'query'
+    readout.textContent = noVideoKeys ? crossReadout(q)
+      : state.overlay === 'query'
       ? 'query: frame ' + q[0] + ', patch row ' + q[1] + ', column ' + q[2] + ' — largest weight ' + fmt(max) + ' (' + rowHeadName() + ', ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ')'
         + (site().textKeys > 0 ? '; video keys ' + fmt(sum(values)) + ', text keys ' + fmt(sum(textValues())) + ' of its attention' : '')
       : state.overlay === 'mass' ? 'received mass of ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + headName() + ', largest ' + fmt(max) : '';
     document.getElementById('explorer-overlay-scale').innerHTML = values && max > 0 ? colourBar(max, state.overlay === 'query' ? 'attention weight of the query' : 'received mass') : '';
+  }
+  // Cross-attention: the query and the keys it gives the most.
+  function crossReadout(q) {
+    var values = textValues(), tokens = keyTokens(), order = range(values.length).filter(function (i) { return isFinite(values[i]); })
+      .sort(function (a, b) { return values[b] - values[a]; }).slice(0, 3);
+    return 'query: frame ' + q[0] + ', patch row ' + q[1] + ', column ' + q[2] + ' (' + rowHeadName() + ', ' + D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch +
+      ') — cross-attention to ' + (site().imageKeys ? 'image' : 'text') + ' keys only; most attended: ' +
+      order.map(function (i) { return '\u201c' + tokens[i] + '\u201d (key ' + i + ') ' + fmt(values[i]); }).join(', ');
   }
   function cross(ctx, x, y, r) { ctx.beginPath(); ctx.moveTo(x - r, y); ctx.lineTo(x + r, y); ctx.moveTo(x, y - r); ctx.lineTo(x, y + r); ctx.stroke(); }
   function colourBar(max, title) {
@@ -229,18 +263,24 @@
   function drawText() {
     var box = document.getElementById('explorer-text'), values = textValues();
     if (!values.length) { box.innerHTML = ''; return; }
-    var q = D.queries[state.query], labels = range(values.length).map(String), frame = frameTextValues();
-    var n = D.queries.filter(function (x) { return x[0] === q[0]; }).length;
-    box.innerHTML = heatmap([{ values: values.concat(frame) }], 2, values.length, {
-      title: 'Attention on the text keys — ' + rowHeadName() + ' (row label: the text keys\' total; grey: padding)',
-      rowTitle: '', colTitle: 'text token', valueTitle: 'weight', colLabels: labels,
+    var q = D.queries[state.query], frame = frameTextValues(), cols = stripColumns(), shown = stripValues(values).concat(stripValues(frame));
+    var n = D.queries.filter(function (x) { return x[0] === q[0]; }).length, what = site().imageKeys ? 'image' : 'text';
+    box.innerHTML = heatmap([{ values: shown }], 2, cols.length, {
+      title: 'Attention on the ' + what + ' keys — ' + rowHeadName() + ' (row label: the ' + what + ' keys\' total; grey: masked padding)',
+      rowTitle: '', colTitle: what + ' token', valueTitle: 'weight', colLabels: cols.map(function (c) { return c.label; }), colTitles: cols.map(function (c) { return c.title; }), rotateCols: true,
       rowLabels: ['query (f' + q[0] + ', y' + q[1] + ', x' + q[2] + '): ' + fmt(sum(values)), 'mean of frame ' + q[0] + '\'s ' + n + ' queries: ' + fmt(sum(frame))],
-      cell: Math.max(4, Math.min(28, 640 / values.length)),
+      cell: Math.max(4, Math.min(28, 640 / cols.length)),
     });
   }
 
   // ---- Maps of the selection.
   function drawMaps() {
+    if (!site().videoKeys) {
+      ['explorer-frame-map', 'explorer-tile-map', 'explorer-modality-map', 'explorer-mass-maps'].forEach(function (id) { document.getElementById(id).innerHTML = ''; });
+      document.getElementById('explorer-frame-map').innerHTML = '<p class="explorer-hint">Cross-attention: the keys are ' + (site().imageKeys ? 'image' : 'text') +
+        ' tokens, so there are no frame, tile or received-mass maps; the strip above shows each query\'s row.</p>';
+      return;
+    }
     var what = D.sites[state.site] + ', step ' + D.steps[state.step] + ', ' + state.branch + ', ' + headName();
     var frameLabels = range(F).map(String), T = D.tiles.rows * D.tiles.cols;
     document.getElementById('explorer-frame-map').innerHTML = heatmap([{ values: Array.from(mapValues('frame_map')) }], F, F,
@@ -282,7 +322,8 @@
 
   // For automated checks and scripting: the state and what is drawn.
   window.vditlensExplorer = {
-    state: state, render: render, overlayValues: overlayValues, textValues: function () { return textValues(); }, frameTextValues: frameTextValues, mapValues: function (name) { return Array.from(mapValues(name)); },
+    state: state, render: render, overlayValues: overlayValues, textValues: function () { return textValues(); }, frameTextValues: frameTextValues,
+    keyTokens: keyTokens, stripColumns: stripColumns, stripValues: function () { return stripValues(textValues()); }, mapValues: function (name) { return Array.from(mapValues(name)); },
     batchRow: batchRow, selectNearestQuery: selectNearestQuery, drawnOverlay: function () { return drawn; },
   };
   render();

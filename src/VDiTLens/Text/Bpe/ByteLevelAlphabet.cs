@@ -9,6 +9,7 @@ namespace VDiTLens.Text.Bpe;
 public static class ByteLevelAlphabet
 {
     private static readonly char[] ByteToChar = Build();
+    private static readonly Dictionary<char, byte> CharToByte = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
     private static char[] Build()
     {
@@ -32,6 +33,16 @@ public static class ByteLevelAlphabet
         var chars = new char[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
         return new string(chars);
+    }
+
+    /// <summary>The bytes <paramref name="alphabet"/> stands for (the inverse of <see cref="Encode"/>); a character outside the alphabet is taken as its own UTF-8.</summary>
+    public static byte[] Decode(string alphabet)
+    {
+        var bytes = new List<byte>(alphabet.Length);
+        foreach (char c in alphabet)
+            if (CharToByte.TryGetValue(c, out byte b)) bytes.Add(b);
+            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+        return bytes.ToArray();
     }
 
     /// <summary>All 256 alphabet characters in byte order.</summary>

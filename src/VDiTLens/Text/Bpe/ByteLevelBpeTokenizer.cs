@@ -17,6 +17,7 @@ public sealed class ByteLevelBpeTokenizer : IPromptTokenizer
 {
     private readonly Func<string, string>? _normalize;
     private readonly IReadOnlyList<RegexSplit> _splits;
+    private readonly Lazy<Dictionary<int, string>> _tokens;
 
     public BpeModel Model { get; }
     public AddedTokens Added { get; }
@@ -39,6 +40,12 @@ public sealed class ByteLevelBpeTokenizer : IPromptTokenizer
         PadLeft = padLeft;
         ModelMaxLength = modelMaxLength;
         Source = source;
+        _tokens = new(() =>
+        {
+            var tokens = model.Vocab.ToDictionary(kv => kv.Value, kv => kv.Key);
+            foreach (var (token, id) in added.Ids) tokens[id] = token;
+            return tokens;
+        });
         VocabularySize = Math.Max(model.Vocab.Values.DefaultIfEmpty(-1).Max(), added.Ids.Values.DefaultIfEmpty(-1).Max()) + 1;
     }
 
@@ -82,6 +89,21 @@ public sealed class ByteLevelBpeTokenizer : IPromptTokenizer
         var shape = new long[] { rows.Count, maxLength };
         return new TokenizedBatch(torch.tensor(ids, shape, ScalarType.Int64), torch.tensor(mask, shape, ScalarType.Int64));
     }
+
+    /// <summary>
+    /// Each id's bytes as UTF-8 text (<see cref="TokenText.FromUtf8"/>), CLIP's end-of-word suffix as a trailing
+    /// space; added (special) tokens by name.
+    /// </summary>
+    public string[] TokenTexts(IReadOnlyList<long> ids) => ids.Select(id =>
+    {
+        if (!_tokens.Value.TryGetValue((int)id, out var token))
+            throw new VDiTLensException($"{Source}: token id {id} is not in the vocabulary");
+        if (Added.Ids.ContainsKey(token)) return token;
+        string suffix = "";
+        if (Model.EndOfWordSuffix is { } end && token.EndsWith(end, StringComparison.Ordinal))
+            (token, suffix) = (token[..^end.Length], " ");
+        return TokenText.FromUtf8(ByteLevelAlphabet.Decode(token)) + suffix;
+    }).ToArray();
 
     private IEnumerable<string> PreTokenize(string text)
     {

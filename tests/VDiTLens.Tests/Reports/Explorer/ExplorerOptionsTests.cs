@@ -37,9 +37,9 @@ public sealed class ExplorerOptionsTests
     }
 
     [Fact]
-    public void Default_sites_are_self_and_joint_attention_and_chosen_sites_replace_them()
+    public void Default_sites_are_self_joint_and_cross_attention_and_chosen_sites_replace_them()
     {
-        Assert.Equal(new[] { "self", "joint" }, new ExplorerOptions().SitePatterns);
+        Assert.Equal(new[] { "self", "joint", "cross" }, new ExplorerOptions().SitePatterns);
         Assert.Equal(new[] { "blocks.0.attn1" }, new ExplorerOptions { Sites = new[] { "blocks.0.attn1" } }.SitePatterns);
     }
 }

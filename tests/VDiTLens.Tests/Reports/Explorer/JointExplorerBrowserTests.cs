@@ -59,7 +59,14 @@ public sealed class JointExplorerBrowserTests
                 var real = Enumerable.Range(0, valid.Length).Where(i => valid[i] > 0).ToArray();
                 ExplorerPage.AssertDecoded(expected.index_select(0, torch.tensor(real.Select(i => (long)i).ToArray())), real.Select(i => text[i]).ToArray());
             }
-            Assert.Equal(2 * valid.Length, browser.Evaluate<int>("document.querySelectorAll('#explorer-text svg rect[data-c]').length"));
+            // The strip: one column per key, trailing padding keys (more than four) in one; labelled with the negative prompt's tokens.
+            var columns = browser.Evaluate("vditlensExplorer.stripColumns().map(function (c) { return c.keys.length; })")!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            Assert.Equal(valid.Length, columns.Sum());
+            Assert.Equal(2 * columns.Length, browser.Evaluate<int>("document.querySelectorAll('#explorer-text svg rect[data-c]').length"));
+            var tokens = browser.Evaluate("vditlensExplorer.keyTokens()")!.AsArray().Select(t => t!.GetValue<string>()).ToArray();
+            var negative = tiny.Pipeline.TextTokens(new[] { tiny.Request.NegativePrompt }, tiny.Request.MaxSequenceLength)[0];
+            Assert.Equal(negative, tokens);
+            Assert.Contains(VDiTLens.Text.TokenText.Padding, tokens);
 
             // The strip's second row: the mean over the captured queries of the same frame.
             var frameQueries = Enumerable.Range(0, queries.Length).Where(i => queries[i][0] == 1).Select(i => (long)i).ToArray();

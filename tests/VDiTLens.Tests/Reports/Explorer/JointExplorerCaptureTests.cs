@@ -47,6 +47,10 @@ public sealed class JointExplorerCaptureTests
                 Assert.Contains("context_embedder.token_refiner.refiner_blocks.0.attn", File.ReadAllText(Path.Combine(folder, "index.html")));
 
             using var saved = SafeTensorsFile.Open(Path.Combine(folder, ExplorerWriter.Safetensors));
+            var textTokens = CrossExplorerCaptureTests.ExplorerData(folder)["textTokens"]!.AsArray()
+                .Select(r => r!.AsArray().Select(x => x!.GetValue<string>()).ToArray()).ToArray();
+            if (family == "hunyuan") // the template's first crop_start tokens are dropped: the text keys start at the prompt
+                Assert.Equal("a cat<|eot_id|>", string.Concat(textTokens[0].Where(x => x != VDiTLens.Text.TokenText.Padding)));
             var sites = recorder.Calls.Select(c => c.Site).Distinct().ToArray();
             Assert.NotEmpty(sites);
             Assert.All(tiny.Pipeline.Sites.Where(s => s.Kind == AttentionKind.Joint), s => Assert.Contains(s.Name, sites));
@@ -62,6 +66,7 @@ public sealed class JointExplorerCaptureTests
                 long b = q.shape[0], heads = q.shape[1], lk = k.shape[2], n = grid.shape[3] * grid.shape[4] * grid.shape[5], t = lk - n;
                 Assert.Equal(new[] { b, heads }, grid.shape.Take(2));
                 Assert.Equal(t, text.shape[3]);
+                Assert.All(textTokens, row => Assert.Equal(t, row.Length)); // one token text per text key
                 long videoStart = tiny.TextFirst ? t : 0, textStart = tiny.TextFirst ? 0 : n;
 
                 // Query positions: the frame-major grid of patch cells, offset past the text in text-first families.
