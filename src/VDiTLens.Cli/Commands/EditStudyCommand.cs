@@ -141,6 +141,9 @@ internal static class EditStudyCommand
             clock.Restart();
             WriteReport(new HtmlReport(scratch.FullName));
             var plan = EditStudy.Plan(settings);
+            int development = settings.Bands.Count * settings.Options.Pairs.Count * settings.Options.DevSeeds.Count;
+            AnsiConsole.WriteLine($"pass 1: {development} cells ({settings.Bands.Count} bands × {settings.Options.Pairs.Count} pairs × {settings.Options.DevSeeds.Count} dev seeds); " +
+                $"pass 2: {plan.Cells.Count - development} cells (the chosen band × {settings.Options.Pairs.Count} pairs × {settings.Options.TestSeeds.Count} held-out seeds), after every pass-1 cell");
             Estimate.Print(plan, new CellTiming(loadSeconds, 0, cellSeconds, 1, clock.Elapsed.TotalSeconds), part, pipeline.Options.Device.ToString());
         }
         finally
