@@ -23,7 +23,7 @@ internal static class EditStudyCommand
         var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
         var devSeeds = Options.ListOption.Longs("--dev-seeds", "development seeds: the band is chosen on them only", new long[] { 0 });
-        var testSeeds = Options.ListOption.Longs("--test-seeds", "held-out seeds: the chosen band is reported on them only (at least 2)", new long[] { 1, 2 });
+        var testSeeds = Options.ListOption.Longs("--test-seeds", "held-out seeds: only the chosen band is run and reported on them, in a second pass (at least 2)", new long[] { 1, 2 });
         var targetNoise = new Option<string>("--target-noise") { Description = "noise of the target rows: independent (default; another draw than the source's) or same (the source's)", DefaultValueFactory = _ => "independent" };
         var pairSet = new Option<string?>("--pairs") { Description = "default pair set: clips (single-object colour/shape pairs) or scenes (multi-object appearance and camera pairs); default: scenes on scene-trained models, clips otherwise" };
         var shard = Options.ShardOption.Create();
