@@ -112,6 +112,9 @@ internal static class EditStudyCommand
         AnsiConsole.Write(table);
         var selection = EditSelection.Of(cells, settings.Options);
         AnsiConsole.WriteLine($"primary measure: {selection.Measure}; chosen on development seeds {string.Join(",", settings.Options.DevSeeds)}: {selection.Chosen ?? "none"}");
+        int pass1Missing = missing.Count(c => c.After.Count == 0);
+        if (pass1Missing > 0)
+            AnsiConsole.WriteLine($"pass 1 lacks {pass1Missing} cells: that choice is from the pass-1 cells saved so far, and pass 2 (the held-out seeds) has not started");
         if (selection.Test is { } t)
             AnsiConsole.WriteLine($"held-out seeds {string.Join(",", settings.Options.TestSeeds)}, band {t.Band}: score {t.Score}; no transfer {t.BaselineScore}; edited − no transfer {t.ScoreDifference}");
         AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(settings.Options))}");
