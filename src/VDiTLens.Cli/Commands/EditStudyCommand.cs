@@ -23,7 +23,7 @@ internal static class EditStudyCommand
         var transferText = new Option<bool>("--transfer-text") { Description = "at joint text-video sites, also transfer the text tokens' q and k (default: video tokens only)" };
         var noAll = new Option<bool>("--no-all") { Description = "skip the extra band that transfers every layer" };
         var devSeeds = Options.ListOption.Longs("--dev-seeds", "development seeds: the band is chosen on them only", new long[] { 0 });
-        var testSeeds = Options.ListOption.Longs("--test-seeds", "held-out seeds: the chosen band is reported on them only (at least 2)", new long[] { 1, 2 });
+        var testSeeds = Options.ListOption.Longs("--test-seeds", "held-out seeds: only the chosen band is run and reported on them, in a second pass (at least 2)", new long[] { 1, 2 });
         var targetNoise = new Option<string>("--target-noise") { Description = "noise of the target rows: independent (default; another draw than the source's) or same (the source's)", DefaultValueFactory = _ => "independent" };
         var pairSet = new Option<string?>("--pairs") { Description = "default pair set: clips (single-object colour/shape pairs) or scenes (multi-object appearance and camera pairs); default: scenes on scene-trained models, clips otherwise" };
         var shard = Options.ShardOption.Create();
@@ -112,6 +112,9 @@ internal static class EditStudyCommand
         AnsiConsole.Write(table);
         var selection = EditSelection.Of(cells, settings.Options);
         AnsiConsole.WriteLine($"primary measure: {selection.Measure}; chosen on development seeds {string.Join(",", settings.Options.DevSeeds)}: {selection.Chosen ?? "none"}");
+        int pass1Missing = missing.Count(c => c.After.Count == 0);
+        if (pass1Missing > 0)
+            AnsiConsole.WriteLine($"pass 1 lacks {pass1Missing} cells: that choice is from the pass-1 cells saved so far, and pass 2 (the held-out seeds) has not started");
         if (selection.Test is { } t)
             AnsiConsole.WriteLine($"held-out seeds {string.Join(",", settings.Options.TestSeeds)}, band {t.Band}: score {t.Score}; no transfer {t.BaselineScore}; edited − no transfer {t.ScoreDifference}");
         AnsiConsole.WriteLine($"measures: {string.Join("; ", EditStudyReport.Measures(settings.Options))}");
@@ -141,6 +144,9 @@ internal static class EditStudyCommand
             clock.Restart();
             WriteReport(new HtmlReport(scratch.FullName));
             var plan = EditStudy.Plan(settings);
+            int development = settings.Bands.Count * settings.Options.Pairs.Count * settings.Options.DevSeeds.Count;
+            AnsiConsole.WriteLine($"pass 1: {development} cells ({settings.Bands.Count} bands × {settings.Options.Pairs.Count} pairs × {settings.Options.DevSeeds.Count} dev seeds); " +
+                $"pass 2: {plan.Cells.Count - development} cells (the chosen band × {settings.Options.Pairs.Count} pairs × {settings.Options.TestSeeds.Count} held-out seeds), after every pass-1 cell");
             Estimate.Print(plan, new CellTiming(loadSeconds, 0, cellSeconds, 1, clock.Elapsed.TotalSeconds), part, pipeline.Options.Device.ToString());
         }
         finally

@@ -54,9 +54,10 @@ internal static class SubmitCommand
                 Out = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "out/report",
                 WorkingDirectory = Environment.CurrentDirectory, MaxParallel = r.GetValue(MaxParallel), Name = r.GetValue(Name)!,
                 // Uniform cells with K dense layers are ranked from every shard's single-layer cells, the held-out sparsity
-                // study's arms from its development cells, and the sink study's arms need their baseline generation, which
-                // another shard may compute: a second pass computes them.
-                Phases = verb == "sinks" || (verb == "sparsity" && (SparsityCommand.IsHeldOutStudy(args)
+                // study's arms from its development cells, the edit study's held-out cells use the band chosen on every
+                // shard's development cells, and the sink study's arms need their baseline generation, which another shard
+                // may compute: a second pass computes them.
+                Phases = verb is "sinks" or "edit-study" || (verb == "sparsity" && (SparsityCommand.IsHeldOutStudy(args)
                     || args.Any(a => a.Contains("uniform", StringComparison.Ordinal)) || args.Contains("--preset"))) ? 2 : 1,
             };
             job.Validate();

@@ -6,8 +6,9 @@ namespace VDiTLens.Tests.Cli;
 /// <summary>
 /// The study verbs other than the sparsity sweep, sharded on the embedded model (tiny settings, CPU): two shards into one
 /// folder, then merge, give byte-identical tables to the unsharded run; a finished shard run again computes nothing. The
-/// sink study's arms wait for their baseline when another shard generates it, and the held-out sparsity study's ranked
-/// arms for its development cells, so their shards run twice.
+/// sink study's arms wait for their baseline when another shard generates it, the held-out sparsity study's ranked
+/// arms for its development cells and the edit study's held-out cells for the band chosen on its development cells,
+/// so their shards run twice.
 /// </summary>
 [Collection(VDiTLens.Tests.TestSupport.ConsoleCollection.Name)]
 public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisposable
@@ -91,12 +92,30 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
-    public void Edit_study_two_shards_merge_to_the_unsharded_tables()
+    public void Edit_study_two_shards_and_a_second_pass_merge_to_the_unsharded_tables()
     {
-        var (whole, sharded) = Both("edit-study", new[] { "--pair", "a red circle moving left => a blue circle moving left", "--band", "2" });
+        string whole = Path.Combine(_dir, "edit-whole"), sharded = Path.Combine(_dir, "edit-sharded");
+        var common = new[] { "edit-study", "--pair", "a red circle moving left => a blue circle moving left", "--band", "2" }.Concat(Tiny).ToArray();
+        Cli(common.Concat(new[] { "--out", whole }).ToArray());
+        string Shard(int i) => Cli(common.Concat(new[] { "--out", sharded, "--shard", $"{i}/2" }).ToArray()).Out;
+        var first = Shard(0);
+        Assert.Contains("wait for other shards' cells", first); // held-out cells of the band chosen on the other shard's dev cells too
+        Assert.Contains("pass 1 lacks", Cli("merge", "--out", sharded).Out); // a choice from part of pass 1 is said to be one
+        Shard(1);
+        var (_, partial) = Cli("merge", "--out", sharded);
+        Assert.Contains("missing", partial);
+        Assert.DoesNotContain("pass 1 lacks", partial);
+        Shard(0);
+        Shard(1);
+        Assert.Contains("shard 0/2: 0 cells computed", Shard(0));
+        Assert.Contains("shard 1/2: 0 cells computed", Shard(1));
+        var (_, merged) = Cli("merge", "--out", sharded);
+        Assert.DoesNotContain("missing", merged);
         foreach (var file in new[] { "summary.csv", "summary.json", "samples.csv", "heldout.csv" })
             Assert.Equal(File.ReadAllText(Path.Combine(whole, "edit-study", file)), File.ReadAllText(Path.Combine(sharded, "edit-study", file)));
         Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(whole, "edit-study", "summary.csv")).Length); // header + bands L0-1, L2-3, all
+        // pass 1: 3 bands × dev seed 0; pass 2: the chosen band × held-out seeds 1, 2
+        Assert.Equal(3 + 2, Directory.GetFiles(Path.Combine(sharded, "edit-study", "run", "cells"), "*.json").Length);
     }
 
     /// <summary>2 prompts × 1 seed, one ablation mode and one temperature, measured at block 1's self- and cross-attention only (fast).</summary>
@@ -138,12 +157,15 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Assert.Matches(@"estimate: cells=10 generations=10 forwards=40 seconds=\d", sinks);
         Assert.Contains("over 2 shards the longest takes", sinks);
         var (_, edit) = Cli(new[] { "edit-study", "--pair", "a red circle moving left => a blue circle moving left", "--band", "2", "--dry-run", "--out", folder }.Concat(Tiny).ToArray());
-        Assert.Matches(@"estimate: cells=9 generations=9 forwards=36 seconds=\d", edit); // 3 bands × 1 pair × 3 seeds (dev 0, test 1, 2)
+        // pass 1: 3 bands × 1 pair × dev seed 0; pass 2: the chosen band × 1 pair × held-out seeds 1, 2
+        Assert.Contains("pass 1: 3 cells", edit);
+        Assert.Contains("pass 2: 2 cells", edit);
+        Assert.Matches(@"estimate: cells=5 generations=5 forwards=20 seconds=\d", edit);
         Assert.False(Directory.Exists(folder), "a dry run writes nothing in --out");
     }
 
     [Fact]
-    public void Submit_runs_sinks_in_two_passes_and_edit_study_in_one()
+    public void Submit_runs_sinks_and_edit_study_in_two_passes()
     {
         string sinks = Path.Combine(_dir, "submit-sinks"), edit = Path.Combine(_dir, "submit-edit");
         var (_, slurm) = Cli("submit", "slurm", "--shards", "3", "--", "sinks", "--seeds", "0", "--out", sinks);
@@ -152,11 +174,12 @@ public sealed class ShardedStudiesCommandTests(ITestOutputHelper output) : IDisp
         Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "sinks", "--seeds", "0", "--out", sinks);
         Assert.True(File.Exists(Path.Combine(sinks, "k8s", "shards-phase2.yaml")));
 
-        var (_, once) = Cli("submit", "slurm", "--shards", "3", "--", "edit-study", "--band", "2", "--out", edit);
-        Assert.DoesNotContain("submitted twice", once);
-        Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
+        var (_, twice) = Cli("submit", "slurm", "--shards", "3", "--", "edit-study", "--band", "2", "--out", edit);
+        Assert.Contains("submitted twice", twice); // the held-out cells wait for the band chosen on every shard's dev cells
+        var (_, k8s) = Cli("submit", "k8s", "--shards", "3", "--container-image", "vditlens:test", "--claim", "results", "--", "edit-study", "--band", "2", "--out", edit);
         Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards.yaml")));
-        Assert.False(File.Exists(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
+        Assert.Contains("edit-study --band 2", File.ReadAllText(Path.Combine(edit, "k8s", "shards-phase2.yaml")));
+        Assert.Contains("job/vditlens-phase2", k8s);
     }
 
     /// <summary>

@@ -122,13 +122,14 @@ public sealed class StructureCommandsTests : IDisposable
         string[] args = { "--pair", "a red circle moving left => a blue circle moving left", "--test-seeds", "1,2" };
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
         var cells = Directory.GetFiles(File("edit-study", "run", "cells"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(new[] { "L0", "L1", "all" }.SelectMany(b => new[] { 0, 1, 2 }.Select(s => $"{b}_pair0_seed{s}.json")), cells);
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
+        string chosen = summary["selection"]!["Chosen"]!.GetValue<string>();
+        // every band on dev seed 0, only the chosen band on held-out seeds 1 and 2
+        Assert.Equal(new[] { "L0", "L1", "all" }.Select(b => $"{b}_pair0_seed0.json").Concat(new[] { 1, 2 }.Select(s => $"{chosen}_pair0_seed{s}.json")).Order(StringComparer.Ordinal), cells);
         Assert.Equal(new[] { "L0", "L1", "all" }, summary["bands"]!.AsArray().Select(b => b!["Band"]!.GetValue<string>()));
         Assert.All(summary["bands"]!.AsArray(), b => Assert.Equal(1, b!["Cells"]!.GetValue<int>())); // the band table: development seed 0 only
         Assert.Equal("independent", summary["target_noise"]!.GetValue<string>());
         Assert.Equal("clips", summary["evaluator"]!.GetValue<string>());
-        Assert.NotNull(summary["selection"]!["Chosen"]);
         Assert.Equal(2, summary["selection"]!["Test"]!["Samples"]!.GetValue<int>()); // 1 pair × 2 held-out seeds
         Assert.True(System.IO.File.Exists(File("edit-study", "preservation_adherence.svg")));
         Assert.True(System.IO.File.Exists(File("edit-study", "trajectory_distance.svg")));
@@ -137,15 +138,15 @@ public sealed class StructureCommandsTests : IDisposable
         Assert.Equal(5, summary["measures"]!.AsArray().Count);
         Assert.All(summary["cells"]!.AsArray(), c => Assert.NotNull(c!["Metrics"]!["EditedSsim"]));
         Assert.Equal(4, System.IO.File.ReadAllLines(File("edit-study", "summary.csv")).Length);
-        Assert.Equal(1 + 9, System.IO.File.ReadAllLines(File("edit-study", "samples.csv")).Length);
+        Assert.Equal(1 + 3 + 2, System.IO.File.ReadAllLines(File("edit-study", "samples.csv")).Length);
         Assert.Equal(1 + 6, System.IO.File.ReadAllLines(File("edit-study", "heldout.csv")).Length);
 
         // a finished cell is loaded, not recomputed; a deleted one is recomputed
         var kept = System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0_seed0.json"));
-        System.IO.File.Delete(File("edit-study", "run", "cells", "L1_pair0_seed2.json"));
+        System.IO.File.Delete(File("edit-study", "run", "cells", $"{chosen}_pair0_seed2.json"));
         Assert.Equal(0, Run(EditStudyCommand.Create(), args));
         Assert.Equal(kept, System.IO.File.GetLastWriteTimeUtc(File("edit-study", "run", "cells", "L0_pair0_seed0.json")));
-        Assert.True(System.IO.File.Exists(File("edit-study", "run", "cells", "L1_pair0_seed2.json")));
+        Assert.True(System.IO.File.Exists(File("edit-study", "run", "cells", $"{chosen}_pair0_seed2.json")));
         Assert.Equal(summary["selection"]!.ToJsonString(), JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!["selection"]!.ToJsonString());
 
         // the target noise is a setting of the study: the folder refuses a run with the other one
@@ -160,7 +161,7 @@ public sealed class StructureCommandsTests : IDisposable
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(File("edit-study", "summary.json")))!;
         Assert.Equal("scenes", summary["evaluator"]!.GetValue<string>());
         Assert.Equal(ScenePairs.Build().Select(p => p.Source), summary["pairs"]!.AsArray().Select(p => p!["Source"]!.GetValue<string>()));
-        int samples = 2 * 9 * 3; // bands L0, L1 × 9 scene pairs × seeds 0 (dev), 1, 2 (test)
+        int samples = 2 * 9 + 9 * 2; // bands L0, L1 × 9 scene pairs × dev seed 0, then the chosen band × 9 pairs × test seeds 1, 2
         Assert.Equal(1 + samples, System.IO.File.ReadAllLines(File("edit-study", "samples.csv")).Length);
         Assert.All(summary["cells"]!.AsArray(), c => Assert.NotNull(c!["Scene"]!["Objects"]));
         int objects = summary["cells"]!.AsArray().Sum(c => c!["Scene"]!["Objects"]!.AsArray().Count);

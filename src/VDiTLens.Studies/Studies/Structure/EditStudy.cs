@@ -33,13 +33,13 @@ public sealed record EditStudyCell(string Band, int FirstLayer, int LastLayer, i
 public sealed record EditStudySettings(EditStudyOptions Options, string Model, string ModelId, IReadOnlyList<LayerBand> Bands);
 
 /// <summary>
-/// Transfers one band of layers at a time for every prompt pair and seed (development and held-out) and measures
-/// preservation and adherence: the generic <see cref="EditFidelity"/> always, the clip evaluator's
-/// <see cref="EditMetrics"/> or the scene evaluator's <see cref="SceneEditMetrics"/> by
-/// <see cref="EditStudyOptions.Evaluator"/>. The study is cells in a results folder (<c>&lt;report&gt;/edit-study/run/</c>):
+/// Transfers one band of layers at a time for every prompt pair and development seed, then the band chosen on them
+/// for every pair and held-out seed (<see cref="EditStudyPlan"/>: two passes), and measures preservation and adherence:
+/// the generic <see cref="EditFidelity"/> always, the clip evaluator's <see cref="EditMetrics"/> or the scene
+/// evaluator's <see cref="SceneEditMetrics"/> by <see cref="EditStudyOptions.Evaluator"/>. The study is cells in a results folder (<c>&lt;report&gt;/edit-study/run/</c>):
 /// one (band, pair, seed) edit each, one batched generation, saved atomically as
 /// <c>cells/&lt;band&gt;_pair&lt;i&gt;_seed&lt;s&gt;.json</c> (after its contact sheet, <c>.png</c>); shardable; the report
-/// is built from whichever cells are there, in band, pair, seed order, so a merged run's tables equal an unsharded run's.
+/// is built from whichever planned cells are there, in band, pair, seed order, so a merged run's tables equal an unsharded run's.
 /// The band is chosen and reported by <see cref="EditSelection"/>.
 /// </summary>
 public static class EditStudy
@@ -62,12 +62,11 @@ public static class EditStudy
         return new EditStudySettings(options, model, modelId, LayerBand.Of(pipeline.Transformer, options.Band, options.IncludeAll));
     }
 
-    private static IEnumerable<(LayerBand Band, int Pair, long Seed)> Cells(EditStudySettings s) =>
-        s.Bands.SelectMany(b => Enumerable.Range(0, s.Options.Pairs.Count).SelectMany(p => s.Options.Seeds.Select(seed => (b, p, seed))));
+    /// <summary>The study's plan (pass 1, then pass 2 by role: <see cref="EditStudyPlan"/>); its cells do not depend on any result.</summary>
+    public static StudyPlan Plan(EditStudySettings s) => new EditStudyPlan(s, _ => null).StudyPlan;
 
-    public static StudyPlan Plan(EditStudySettings s) => new("edit-study",
-        Cells(s).Select(c => new PlannedCell(CellId(c.Band, c.Pair, c.Seed), $"band {c.Band.Label} pair {c.Pair} seed {c.Seed}", 1, Array.Empty<string>())).ToList(),
-        s.Options.Steps * (s.Options.Guidance > 1 ? 2 : 1), DenseGenerations: 0);
+    /// <summary>The plan of <paramref name="s"/> reading the cells saved in <paramref name="folder"/>.</summary>
+    public static EditStudyPlan PlanIn(StudyFolder folder, EditStudySettings s) => new(s, id => folder.LoadJson<EditStudyCell>(id));
 
     /// <summary>Opens the results folder for <paramref name="s"/> (refusing one made with other settings) and records the settings and plan.</summary>
     public static StudyFolder Open(string runFolder, EditStudySettings s)
@@ -87,25 +86,30 @@ public static class EditStudy
         return JsonSerializer.Deserialize<EditStudySettings>(File.ReadAllText(path), CellStore.Json)!;
     }
 
-    /// <summary>Computes the shard's cells that are not saved yet.</summary>
+    /// <summary>
+    /// Computes the shard's cells that are not saved yet and whose pass-1 cells are (a pass-2 cell waits for every
+    /// pass-1 cell, whichever shard computes it; an unsharded run does both passes in order).
+    /// </summary>
     public static ShardOutcome RunShard(StudyFolder folder, ITextToVideoPipeline pipeline, EditStudySettings s, Shard shard,
         IProgress<StudyProgress>? progress = null, int? maxNewCells = null, CancellationToken cancellation = default)
     {
-        var cells = Cells(s).ToDictionary(c => CellId(c.Band, c.Pair, c.Seed));
-        return ShardRunner.Run(Plan(s), shard, c => folder.LoadJson<EditStudyCell>(c.Id) is not null, (planned, i, n) =>
+        var plan = PlanIn(folder, s);
+        return ShardRunner.Run(plan.StudyPlan, shard, c => plan.IsDone(plan.Cell(c.Id)), (planned, i, n) =>
         {
-            var (band, p, seed) = cells[planned.Id];
-            var pair = s.Options.Pairs[p];
-            var cellProgress = progress is null ? null : new Forward(g => progress.Report(new StudyProgress(planned.Description, i, n, g)));
-            using var videos = AttentionEdit.Run(pipeline, s.Options.EditFor(pair, band.Sites, seed), cellProgress, cancellation);
+            var cell = plan.Cell(planned.Id);
+            var (band, id) = plan.Resolve(cell)!.Value;
+            var pair = s.Options.Pairs[cell.Pair];
+            string description = cell.Development ? planned.Description : $"pass 2: band {band.Label} (chosen) pair {cell.Pair} held-out seed {cell.Seed}";
+            var cellProgress = progress is null ? null : new Forward(g => progress.Report(new StudyProgress(description, i, n, g)));
+            using var videos = AttentionEdit.Run(pipeline, s.Options.EditFor(pair, band.Sites, cell.Seed), cellProgress, cancellation);
             var evaluator = s.Options.Evaluator;
-            var cell = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, p, seed,
+            var result = new EditStudyCell(band.Label, band.FirstLayer, band.LastLayer, cell.Pair, cell.Seed,
                 evaluator == EditEvaluator.Clips ? EditMetrics.Measure(videos, pair.Source, pair.Target) : null,
                 evaluator == EditEvaluator.Scenes ? SceneEditMetrics.Measure(videos, pair.Source, pair.Target, s.Options.TolerancePixels) : null,
                 EditFidelity.Measure(videos));
-            EditReport.WriteSheet(videos, folder.CellPath(planned.Id, ".png"));
-            folder.SaveJson(planned.Id, cell);
-        }, maxNewCells, cancellation);
+            EditReport.WriteSheet(videos, folder.CellPath(id, ".png"));
+            folder.SaveJson(id, result);
+        }, maxNewCells, cancellation, c => plan.IsReady(plan.Cell(c.Id)));
     }
 
     /// <summary>The saved cells in band, pair, seed order, and the planned cells not saved yet.</summary>
@@ -113,9 +117,8 @@ public static class EditStudy
     {
         var s = LoadSettings(runFolder);
         var folder = StudyFolder.Open(runFolder, new Dictionary<string, string> { ["edit-study"] = JsonSerializer.Serialize(s, CellStore.Json) });
-        var plan = Plan(s);
-        var cells = plan.Cells.Select(c => folder.LoadJson<EditStudyCell>(c.Id)).Where(c => c is not null).Select(c => c!).ToList();
-        return (s, cells, plan.Cells.Count, ShardRunner.Missing(plan, c => folder.LoadJson<EditStudyCell>(c.Id) is not null));
+        var plan = PlanIn(folder, s);
+        return (s, plan.Saved(), plan.Cells.Count, plan.Missing());
     }
 
     private sealed class Forward(Action<GenerationProgress> report) : IProgress<GenerationProgress>

@@ -6,7 +6,7 @@ using VDiTLens.Statistics;
 namespace VDiTLens.Studies.Structure;
 
 /// <summary>
-/// The edit study's per-sample CSV files: <c>samples.csv</c> (one row per band, pair and seed: split, primary score of
+/// The edit study's per-sample CSV files: <c>samples.csv</c> (one row per saved cell, band, pair and seed: split, primary score of
 /// the edited video and of the no-transfer control, trajectory distances, PSNR and MS-SSIM, cameras read),
 /// <c>scene_objects.csv</c> (scene evaluator: one row per object of each sample) and <c>heldout.csv</c> (the chosen
 /// band on the held-out seeds: mean and 95 % interval of each arm and of the paired difference).
