@@ -22,7 +22,7 @@ public sealed class ReadmeExampleTests
     }
 
     [Fact]
-    public void Quickstart_runs_on_the_embedded_model_from_another_folder()
+    public async Task Quickstart_runs_on_the_embedded_model_from_another_folder()
     {
         string dll = Repo("examples", "Quickstart", "bin", "Release", "net10.0", "Quickstart.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build VDiTLens.slnx -c Release)");
@@ -34,8 +34,9 @@ public sealed class ReadmeExampleTests
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "the quickstart did not finish in 5 minutes");
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr.Result}");
-        var lines = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string errors = await stderr, output = await stdout;
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {errors}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (int layer in new[] { 0, 1, 2, 3 })
             Assert.Contains(lines, l => l.StartsWith($"blocks.{layer}.attn1: top key receives ", StringComparison.Ordinal));
         Assert.Contains("video 1×9×32×32×3", lines);

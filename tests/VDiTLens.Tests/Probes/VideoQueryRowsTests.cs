@@ -27,7 +27,7 @@ public sealed class VideoQueryRowsTests
         var mass = new VideoQueryRows(new ReceivedMass());
         using (seam.Attach(new AttentionMapProbe(new IAttentionStatistic[] { mass }, memoryBudgetBytes: 256)))
             seam.Attend(new AttentionSite("blocks.0.attn", 0, AttentionKind.Joint, "j"), q, k, v, layout, layout, valid.view(1, 1, 1, n)).Dispose();
-        var result = mass.Results().Single().Value.to(ScalarType.Float64); // results are stored in float32
+        var result = mass.Results().Single().Value!.to(ScalarType.Float64); // results are stored in float32
 
         // Reference: dense float64 softmax with padded keys excluded, averaged over the video query rows only.
         var qa = q.data<double>().ToArray();

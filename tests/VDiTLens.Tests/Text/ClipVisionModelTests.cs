@@ -101,7 +101,7 @@ public sealed class ClipVisionModelTests
     }
 
     /// <summary>A transformers-style CLIPVisionModel folder: config.json and model.safetensors.</summary>
-    public static void WriteFolder(string dir, ClipVisionModel model, bool prefixed = true)
+    internal static void WriteFolder(string dir, ClipVisionModel model, bool prefixed = true)
     {
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"),

@@ -33,7 +33,7 @@ public sealed class KernelFallbackTests
         Assert.Contains("reference runs instead", lines[0]);
         var failure = Assert.Single(KernelCache.Failures, f => f.Device == 7);
         Assert.Equal("gated_residual(DIM=24,IS_BF16=1)", failure.Variant);
-        Assert.False(KernelCache.Failures.Any(f => f.Device == 0 && f.Variant == failure.Variant)); // per device, not global
+        Assert.DoesNotContain(KernelCache.Failures, f => f.Device == 0 && f.Variant == failure.Variant); // per device, not global
     }
 
     // On the CPU the callers always take the reference path; with every kernel forced to fail the check must still
