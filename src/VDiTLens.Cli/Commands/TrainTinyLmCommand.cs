@@ -15,7 +15,7 @@ internal static class TrainTinyLmCommand
         var d = new TinyLmOptions();
         var s = new TinyLmShape();
         var output = new Option<string>("--out") { Description = "LlamaForCausalLM folder to write", DefaultValueFactory = _ => "models/vditlens-tiny-lm" };
-        var work = new Option<string>("--work") { Description = "checkpoint, loss.csv and loss.png folder", DefaultValueFactory = _ => "out/train-tiny-lm" };
+        var work = new Option<string>("--work") { Description = "checkpoint, loss.csv, loss.png, emergence.csv and emergence.svg folder", DefaultValueFactory = _ => "out/train-tiny-lm" };
         var steps = new Option<int>("--train-steps") { Description = "total optimiser steps (end of the cosine schedule); 0 writes the initialised model", DefaultValueFactory = _ => d.Steps };
         var batch = new Option<int>("--batch") { Description = "sequences per step", DefaultValueFactory = _ => d.BatchSize };
         var length = new Option<int>("--length") { Description = "tokens per sequence, <bos> included", DefaultValueFactory = _ => d.SequenceLength };
@@ -28,17 +28,23 @@ internal static class TrainTinyLmCommand
         var language = new Option<string>("--language") { Description = "token language: bigram-backcopy (Guo et al.'s Bigram-Backcopy) or copy-reverse-count", DefaultValueFactory = _ => d.Language };
         language.AcceptOnlyFromAmong(TokenLanguages.All.Select(l => l.Name).ToArray());
         var resume = new Option<bool>("--resume") { Description = "continue from WORK/checkpoint" };
+        var replot = new Option<bool>("--replot") { Description = "only redraw WORK/emergence.svg from WORK/emergence.csv (no training)" };
         var layers = new Option<int>("--layers") { Description = "decoder layers", DefaultValueFactory = _ => s.Layers };
         var hidden = new Option<int>("--hidden-size") { Description = "model width", DefaultValueFactory = _ => s.HiddenSize };
         var heads = new Option<int>("--heads") { Description = "attention heads", DefaultValueFactory = _ => s.Heads };
         var intermediate = new Option<int>("--intermediate-size") { Description = "MLP width", DefaultValueFactory = _ => s.IntermediateSize };
         var attentionBias = new Option<bool>("--attention-bias") { Description = "biases on the attention projections (transformers' attention_bias)", DefaultValueFactory = _ => s.AttentionBias };
         var command = new Command("train-tiny-lm", "Train a tiny causal Llama on a procedural token language (by default Bigram-Backcopy after <bos>): a model with an emergent first-token attention sink");
-        foreach (var o in new Option[] { output, work, language, steps, batch, length, lr, warmup, weightDecay, checkpointEvery, logEvery, maxMinutes, resume, layers, hidden, heads, intermediate, attentionBias })
+        foreach (var o in new Option[] { output, work, language, steps, batch, length, lr, warmup, weightDecay, checkpointEvery, logEvery, maxMinutes, resume, replot, layers, hidden, heads, intermediate, attentionBias })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(result =>
         {
+            if (result.GetValue(replot))
+            {
+                AnsiConsole.WriteLine($"wrote {EmergencePlot.Replot(Path.Combine(result.GetValue(work)!, TinyLmEmergence.FileName))}");
+                return 0;
+            }
             var compute = common.Resolve(result);
             var options = d with
             {
@@ -57,7 +63,7 @@ internal static class TrainTinyLmCommand
             AnsiConsole.WriteLine($"done: {trained.StepsDone} steps, {trained.TrainingSeconds:F0} s of training, final loss {trained.FinalLoss:F4}; " +
                                   $"held-out loss {trained.Evaluation.Loss:F4}, answer accuracy {trained.Evaluation.AnswerAccuracy:P1}, " +
                                   $"loss on the free tokens {trained.Evaluation.FreeLoss:F4} (the language's entropy there: {trained.Evaluation.FreeEntropy:F4}) ({trained.Evaluation.Sequences} sequences)");
-            AnsiConsole.WriteLine($"wrote {trained.OutputFolder}, {trained.LossLogPath} and {trained.EmergencePath}");
+            AnsiConsole.WriteLine($"wrote {trained.OutputFolder}, {trained.LossLogPath}, {trained.EmergencePath} and its plot {EmergencePlot.FileName}");
             return 0;
         });
         return command;

@@ -33,7 +33,8 @@ public sealed class SinksCommandTests : IDisposable
             Assert.Equal(0, Run(SinksCommand.Create(), Small.Concat(new[] { "--model", pipeline.Path, "--seeds", "0", "--ablation", "mask",
                 "--tau", "0.5", "--sparsify", "bottom_k:0.5", "--llm", llm, "--llm-length", "12", "--out", report }).ToArray()));
             foreach (var file in new[] { "detection.json", "sinks_per_step.csv", "sink_mass_self.svg", "sink_mass_cross.svg", "maps/blocks.1.attn1.svg",
-                         "characterisation.json", "ablation.csv", "temperature.csv", "llm.json" })
+                         "characterisation.json", "ablation.csv", "temperature.csv", "llm.json",
+                         "llm_first_token_share.svg", "llm_first_token_share.csv", "llm_pattern.svg", "llm_pattern.json" })
                 Assert.True(File.Exists(Path.Combine(report, "sinks", file)), file);
             var temperature = File.ReadAllLines(Path.Combine(report, "sinks", "temperature.csv"));
             Assert.Equal(5, temperature.Length); // header, τ=1, τ=0.5, then τ=1 and τ=0.5 with bottom_k
@@ -52,6 +53,7 @@ public sealed class SinksCommandTests : IDisposable
             // merge rebuilds the section from the cells, without the language model: its part stays
             Assert.Equal(0, Run(MergeCommand.Create(), "--out", report));
             Assert.Contains("Causal language model", File.ReadAllText(Path.Combine(report, "index.html")));
+            Assert.Contains("href=\"sinks/llm_pattern.svg\"", File.ReadAllText(Path.Combine(report, "index.html")));
         }
         finally { Directory.Delete(llm, true); }
     }
@@ -68,7 +70,21 @@ public sealed class SinksCommandTests : IDisposable
         Assert.DoesNotContain("of the first token = 0 [", llm["causal"]!.GetValue<string>());
         Assert.Equal(8, llm["profile"]!["Causal"]!["Sequences"]!.GetValue<int>());
         Assert.Equal("held-out sequences of its token language", llm["input"]!.GetValue<string>());
-        Assert.Contains("Causal language model", File.ReadAllText(Path.Combine(report, "index.html")));
+        string index = File.ReadAllText(Path.Combine(report, "index.html"));
+        Assert.Contains("Causal language model", index);
+        // The pictures: α₀ per layer and head (one row per head in the CSV, equal to llm.json's) and the largest head's pattern.
+        foreach (var file in new[] { "llm_first_token_share.svg", "llm_pattern.svg" })
+        {
+            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(report, "sinks", file)));
+            Assert.Contains($"href=\"sinks/{file}\"", index);
+        }
+        var perHead = llm["profile"]!["Causal"]!["Layers"]!.AsArray().SelectMany(l => l!["FirstKeyMassPerHead"]!.AsArray().Select(a => a!.GetValue<double>())).ToArray();
+        var csv = File.ReadAllLines(Path.Combine(report, "sinks", "llm_first_token_share.csv")).Skip(1)
+            .Select(l => double.Parse(l.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(perHead, csv);
+        var pattern = JsonNode.Parse(File.ReadAllText(Path.Combine(report, "sinks", "llm_pattern.json")))!;
+        Assert.Equal(perHead.Max(), pattern["FirstTokenShare"]!.GetValue<double>());
+        Assert.Equal(32, pattern["Probabilities"]!.AsArray().Count);
     }
 
     [Fact]

@@ -12,6 +12,9 @@ public sealed record LineSeries(string Name, IReadOnlyList<double> X, IReadOnlyL
     public bool Markers { get; init; } = true;
     /// <summary>Optional text per point, shown in its tooltip (and beside scatter markers).</summary>
     public IReadOnlyList<string>? PointLabels { get; init; }
+    /// <summary>Optional interval per point (a confidence band): drawn as a shaded area, given in each tooltip.</summary>
+    public IReadOnlyList<double>? BandLow { get; init; }
+    public IReadOnlyList<double>? BandHigh { get; init; }
 }
 
 public sealed record LineChartSpec
@@ -33,7 +36,7 @@ public sealed record LineChartSpec
 
 /// <summary>
 /// Line and scatter charts as SVG: nice ticks on both axes, light grid lines, axis titles, a legend on the right,
-/// a tooltip on every marker (series, x, y).
+/// a tooltip on every marker (series, x, y and the interval where the series has a band), shaded confidence bands.
 /// </summary>
 public static class LineChart
 {
@@ -41,9 +44,13 @@ public static class LineChart
     {
         if (spec.Series.Count == 0) throw new VDiTLensException($"line chart '{spec.Title}' has no series");
         foreach (var s in spec.Series)
+        {
             if (s.X.Count != s.Y.Count) throw new VDiTLensException($"line chart '{spec.Title}': series '{s.Name}' has {s.X.Count} x and {s.Y.Count} y values");
+            if ((s.BandLow is null) != (s.BandHigh is null) || (s.BandLow is { } bl && bl.Count != s.X.Count) || (s.BandHigh is { } bh && bh.Count != s.X.Count))
+                throw new VDiTLensException($"line chart '{spec.Title}': series '{s.Name}' needs both BandLow and BandHigh, one value per point");
+        }
         var xs = spec.Series.SelectMany(s => s.X).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        var ys = spec.Series.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+        var ys = spec.Series.SelectMany(s => s.Y.Concat(s.BandLow ?? []).Concat(s.BandHigh ?? [])).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
         var xScale = NiceScale.For(spec.XMin ?? xs.Min(), spec.XMax ?? xs.Max(), 7);
         if (spec.IntegerX && xScale.Step < 1) xScale = xScale with { Step = 1 };
         if (spec.XMin is { } xm) xScale = xScale with { Min = xm };
@@ -82,6 +89,23 @@ public static class LineChart
             var s = spec.Series[i];
             string colour = s.Colour ?? Colormap.Series[i % Colormap.Series.Length];
             string? dash = s.Dashed ? "5 3" : null;
+            if (s.BandLow is { } low && s.BandHigh is { } high)
+            {
+                var upper = new List<(double, double)>();
+                var lower = new List<(double, double)>();
+                for (int j = 0; j <= s.X.Count; j++)
+                {
+                    if (j < s.X.Count && double.IsFinite(s.X[j]) && double.IsFinite(low[j]) && double.IsFinite(high[j]))
+                    {
+                        upper.Add((X(s.X[j]), Y(high[j])));
+                        lower.Add((X(s.X[j]), Y(low[j])));
+                        continue;
+                    }
+                    if (upper.Count > 1) svg.Polygon(upper.Concat(Enumerable.Reverse(lower)), colour, 0.18);
+                    upper.Clear();
+                    lower.Clear();
+                }
+            }
             if (s.Lines)
             {
                 var run = new List<(double, double)>();
@@ -97,8 +121,9 @@ public static class LineChart
                 {
                     if (!double.IsFinite(s.X[j]) || !double.IsFinite(s.Y[j])) continue;
                     string label = s.PointLabels is { } pl ? pl[j] + ": " : "";
+                    string band = s.BandLow is { } bl && s.BandHigh is { } bh ? $" [{NiceScale.Value(bl[j])}, {NiceScale.Value(bh[j])}]" : "";
                     svg.Circle(X(s.X[j]), Y(s.Y[j]), s.Lines ? 2.8 : 4, s.Dashed ? "#ffffff" : colour, colour,
-                        $"{s.Name} — {label}{spec.XTitle} {NiceScale.Value(s.X[j])}, {spec.YTitle} {NiceScale.Value(s.Y[j])}");
+                        $"{s.Name} — {label}{spec.XTitle} {NiceScale.Value(s.X[j])}, {spec.YTitle} {NiceScale.Value(s.Y[j])}{band}");
                     if (!s.Lines && s.PointLabels is { } labels) svg.Text(X(s.X[j]) + 6, Y(s.Y[j]) - 5, labels[j], size: 9.5, fill: "#444");
                 }
             // Legend entry: a line (and marker) sample and the name.

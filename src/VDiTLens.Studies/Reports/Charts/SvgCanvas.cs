@@ -41,6 +41,11 @@ public sealed class SvgCanvas
         _body.Append($"<polyline fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{N(width)}\" stroke-linejoin=\"round\"{(dash is null ? "" : $" stroke-dasharray=\"{dash}\"")} points=\"")
             .Append(string.Join(" ", points.Select(p => $"{N(p.X)},{N(p.Y)}"))).Append("\"/>\n");
 
+    /// <summary>A filled, unstroked area (a confidence band) at <paramref name="opacity"/>.</summary>
+    public void Polygon(IEnumerable<(double X, double Y)> points, string fill, double opacity) =>
+        _body.Append($"<polygon fill=\"{fill}\" fill-opacity=\"{N(opacity)}\" stroke=\"none\" points=\"")
+            .Append(string.Join(" ", points.Select(p => $"{N(p.X)},{N(p.Y)}"))).Append("\"/>\n");
+
     public void Circle(double cx, double cy, double r, string fill, string? stroke = null, string? title = null)
     {
         _body.Append($"<circle cx=\"{N(cx)}\" cy=\"{N(cy)}\" r=\"{N(r)}\" fill=\"{fill}\"{(stroke is null ? "" : $" stroke=\"{stroke}\"")}");

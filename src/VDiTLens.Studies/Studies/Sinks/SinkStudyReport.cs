@@ -44,7 +44,8 @@ public sealed class SinkStudyReport(HtmlReport report)
 
     /// <summary>
     /// The same metrics on a causal language model fed <paramref name="ids"/> [sequences, length] (described by
-    /// <paramref name="input"/>): <c>llm.json</c>, a table per layer, and the two verdicts (the detector's and the causal statistics').
+    /// <paramref name="input"/>): <c>llm.json</c>, a table per layer, the first-token share per head and one sequence's
+    /// attention pattern as charts (<see cref="LlmSinkCharts"/>), and the two verdicts (the detector's and the causal statistics').
     /// </summary>
     public (SinkVerdict Verdict, LlmSinkProfile Profile) AddLanguageModel(LlamaForCausalLM lm, string name, SinkCriteria criteria, Tensor ids, string input)
     {
@@ -61,7 +62,8 @@ public sealed class SinkStudyReport(HtmlReport report)
                     x.First.Site, $"{Ci(x.First.FirstKeyMass)} ({x.First.UniformFirstKeyMass:F3})", Ci(x.First.TopShare), string.Join(" ", x.First.TopKeyPerHead),
                     Ci(x.First.SinkEpsilon), SinkReportWriter.Format(x.Second.PeakRatio), string.Join(" ", x.Second.Positions.Take(4)),
                     SinkReportWriter.Format(x.Third.KeyRatio), SinkReportWriter.Format(x.Third.ValueRatio),
-                })));
+                })))
+            .Append(LlmSinkCharts.Write(report, profile, LlmAttentionPattern.Of(lm, profile, ids), name));
         File.WriteAllText(LanguageModelPart, part.ToString());
         _html.Append(part);
         _languageModelAdded = true;

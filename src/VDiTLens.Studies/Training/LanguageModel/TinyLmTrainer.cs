@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace VDiTLens.Training.LanguageModel;
 
 /// <summary>Where a tiny-LM training run reads and writes.</summary>
-/// <param name="WorkFolder">Checkpoint (<c>checkpoint/</c>), <c>loss.csv</c>, <c>loss.png</c> and <c>emergence.csv</c> (<see cref="TinyLmEmergence"/>).</param>
+/// <param name="WorkFolder">Checkpoint (<c>checkpoint/</c>), <c>loss.csv</c>, <c>loss.png</c>, <c>emergence.csv</c> (<see cref="TinyLmEmergence"/>) and its plot <c>emergence.svg</c> (<see cref="EmergencePlot"/>).</param>
 /// <param name="OutputFolder">The transformers-style LlamaForCausalLM folder written at the end.</param>
 /// <param name="Resume">Continue from <c>WorkFolder/checkpoint</c> (its shape and options win, except Steps and MaxSeconds).</param>
 public sealed record TinyLmRun(TinyLmShape Shape, TinyLmOptions Options, string WorkFolder, string OutputFolder, bool Resume, string DeviceName);
@@ -58,6 +58,7 @@ public static class TinyLmTrainer
         {
             if (File.Exists(emergence)) File.Delete(emergence);
             TinyLmEmergence.Record(emergence, 0, lm, language, options.Seed, options.SequenceLength);
+            EmergencePlot.Replot(emergence);
         }
 
         var log = new LossLog(Path.Combine(run.WorkFolder, "loss.csv"), start);
@@ -97,6 +98,7 @@ public static class TinyLmTrainer
                 Save(checkpointFolder, step, previousSeconds + clock.Elapsed.TotalSeconds, lastLoss, shape, options, lm, optimizer);
                 clock.Stop(); // the emergence probe is not training time
                 TinyLmEmergence.Record(emergence, step, lm, language, options.Seed, options.SequenceLength);
+                EmergencePlot.Replot(emergence);
                 clock.Start();
                 progress?.Report(new TrainingProgress(step, options.Steps, lastLoss, lr, 0, TimeSpan.Zero, $"checkpoint at step {step}"));
             }

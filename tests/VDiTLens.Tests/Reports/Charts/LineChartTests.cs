@@ -37,4 +37,23 @@ public sealed class LineChartTests
         Assert.Throws<VDiTLensException>(() => Render(new LineSeries("s", new double[] { 0, 1 }, new[] { 0.0 })));
         Assert.Throws<VDiTLensException>(() => Render());
     }
+
+    [Fact]
+    public void A_band_is_shaded_between_its_bounds_and_given_in_each_tooltip()
+    {
+        var svg = Render(new LineSeries("s", new double[] { 0, 2 }, new[] { 0.5, 0.5 }) { BandLow = new[] { 0.0, 0.25 }, BandHigh = new[] { 1.0, 0.75 } });
+        var (x, y, w, h) = svg.Frame();
+        var band = Assert.Single(svg.All("polygon"));
+        var corners = ((string)band.Attribute("points")!).Split(' ').Select(p => p.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        // Upper edge left to right (1 at x 0, 0.75 at x 2), then the lower edge back (0.25 at x 2, 0 at x 0).
+        double[][] expected = { new[] { x, y }, new[] { x + w, y + h / 4 }, new[] { x + w, y + 3 * h / 4 }, new[] { x, y + h } };
+        Assert.Equal(expected.Length, corners.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i][0], corners[i][0], 1);
+            Assert.Equal(expected[i][1], corners[i][1], 1);
+        }
+        svg.WithTitle("circle", "s — layer 2, entropy (nats) 0.5 [0.25, 0.75]");
+        Assert.Throws<VDiTLensException>(() => Render(new LineSeries("s", new double[] { 0, 1 }, new[] { 0.0, 1.0 }) { BandLow = new[] { 0.0, 1.0 } }));
+    }
 }

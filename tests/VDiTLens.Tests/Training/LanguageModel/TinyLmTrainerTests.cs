@@ -45,6 +45,10 @@ public sealed class TinyLmTrainerTests : IDisposable
         var emergence = VDiTLens.Training.EmergenceRecorder.Read(trained.EmergencePath);
         Assert.Equal(new[] { 0, 20, 40 }, emergence.Where(p => p.Metric == "sink_epsilon").Select(p => p.Step));
         Assert.Equal(3 * Small.Layers, emergence.Count(p => p.Metric == "first_token_share"));
+        // Its plot beside it, redrawn at every checkpoint: the last step's model Sink^ε is a marker.
+        string plot = Path.Combine(Path.GetDirectoryName(trained.EmergencePath)!, VDiTLens.Training.EmergencePlot.FileName);
+        var last = emergence.Single(p => p.Step == 40 && p.Metric == "sink_epsilon").Value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"<title>model — training step 40, Sink^ε {last} [", File.ReadAllText(plot));
 
         using var loaded = LlamaForCausalLM.Load(trained.OutputFolder, ComputeOptions.Cpu32);
         Assert.Equal(vocabulary, loaded.Config.vocab_size);
