@@ -113,25 +113,32 @@ public sealed class WanLayoutStudiesTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains(files, f => File.ReadAllText(f).Contains("blocks.0.attn2.image"));
     }
 
-    /// <summary>The held-out study (proxy ranking, temperatures, control arms) on both image-to-video layouts; another image is another study.</summary>
+    /// <summary>The held-out study (proxy ranking, temperatures, control arms) on the layouts that take an image; another image is another study.</summary>
     [Theory]
     [InlineData("wan21-i2v")]
     [InlineData("wan22-i2v-a14b")]
+    [InlineData("wan22-ti2v")]
     public void The_held_out_sparsity_study_runs_given_an_image_and_refuses_another_image_on_resume(string layout)
     {
-        using IDisposable folder = layout == "wan21-i2v" ? new Wan21ImageToVideoPipeline(zeroImageValues: false) : new ImageToVideoPipeline(zeroConditionWeights: false);
-        string model = folder is Wan21ImageToVideoPipeline w ? w.Path : ((ImageToVideoPipeline)folder).Path;
+        using var wan21 = layout == "wan21-i2v" ? new Wan21ImageToVideoPipeline(zeroImageValues: false) : null;
+        using var a14b = layout == "wan22-i2v-a14b" ? new ImageToVideoPipeline(zeroConditionWeights: false) : null;
+        int width = layout == "wan22-ti2v" ? 64 : 48;
         string outDir = Path.Combine(_dir, "held-out");
-        string[] StudyArgs(string image) => Args(model, "--prompt", "a red ball rolls", "--test-levels", "0.5", "--random-draws", "1",
-            "--proxy-samples", "1", "--image", image, "--out", outDir);
-        Assert.Equal(0, Run(SparsityCommand.Create(), StudyArgs(WriteImage(_dir, "a", 1))));
+        string[] StudyArgs(string image)
+        {
+            var all = Args(wan21?.Path ?? a14b?.Path ?? Ti2vModel, "--prompt", "a red ball rolls", "--test-levels", "0.5", "--random-draws", "1",
+                "--proxy-samples", "1", "--image", image, "--out", outDir);
+            all[Array.IndexOf(all, "--width") + 1] = width.ToString(CultureInfo.InvariantCulture);
+            return all;
+        }
+        Assert.Equal(0, Run(SparsityCommand.Create(), StudyArgs(WriteImage(_dir, "a", 1, 32, width))));
         string folderOut = Path.Combine(outDir, "sparsity");
         var samples = File.ReadAllLines(Path.Combine(folderOut, "protection_samples.csv"));
         foreach (var line in samples.Take(4)) output.WriteLine(line);
         // noise floor, other seed, all masked, sensitive, least sensitive, 1 random draw, random keys, temperature: × 1 prompt × 2 held-out seeds
         Assert.Equal(1 + 8 * 2, samples.Length);
         Assert.True(File.Exists(Path.Combine(folderOut, "protection_summary.csv")));
-        var e = Assert.Throws<VDiTLensException>(() => Run(SparsityCommand.Create(), StudyArgs(WriteImage(_dir, "b", 2))));
+        var e = Assert.Throws<VDiTLensException>(() => Run(SparsityCommand.Create(), StudyArgs(WriteImage(_dir, "b", 2, 32, width))));
         output.WriteLine(e.Message);
         Assert.Contains("other settings", e.Message);
     }
