@@ -166,27 +166,13 @@ public sealed class WanPipeline : ITextToVideoPipeline
         request.RejectTrueCfg(ClassName);
         if (request.GuidanceScale2 is not null && Experts.Transformer2 is null)
             throw new VDiTLensException($"GuidanceScale2 (guidance_scale_2) needs a two-expert pipeline; {Folder.IndexFile} has no transformer_2 and boundary_ratio");
-        if (request.Image is not null && !Folder.ExpandTimesteps && !Folder.IsImageToVideo)
-            throw new VDiTLensException($"Image (first-frame conditioning) needs an image-to-video pipeline ({WanPipelineFolder.ImageToVideoClass}, or Wan2.2 TI2V's expand_timesteps); {Folder.IndexFile} is a text-to-video {ClassName} without expand_timesteps");
-        if (request.Image is null && Folder.IsImageToVideo)
-            throw new VDiTLensException($"Image is required (the command line's --image FILE): {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
         using var _ = torch.no_grad();
         int batch = request.BatchSize;
         bool guided = request.GuidanceScale > 1.0;
         var latents = InitialLatents(request);
-        Tensor? mask = null, condition = null, imageEmbeds = null;
         try
         {
-            if (Folder.ExpandTimesteps)
-            {
-                mask = WanTokenTimesteps.FirstFrameMask(latents.shape, request.Image is not null, Options.Device);
-                if (request.Image is { } image) condition = ImageCondition(image, request, batch);
-            }
-            else if (Folder.ConcatImageCondition)
-            {
-                condition = ImageConditionChannels(request);
-                if (ImageEncoder is not null) imageEmbeds = EncodeImage(request.Image!);
-            }
+            using var call = LoopCall(request);
             using var cond = request.PromptEmbeds is { } givenCond
                 ? Given(givenCond, batch, "PromptEmbeds")
                 : new TextConditioning(EncodePrompts(request.Prompts, request.MaxSequenceLength), null);
@@ -195,28 +181,59 @@ public sealed class WanPipeline : ITextToVideoPipeline
                     ? Given(givenUncond, batch, "NegativePromptEmbeds")
                     : new TextConditioning(EncodePrompts(Enumerable.Repeat(request.NegativePrompt, batch).ToArray(), request.MaxSequenceLength), null);
             Scheduler.SetTimesteps(request.Steps);
-            var loop = new GuidedDenoisingLoop(Scheduler, Seam, (x, t, text) => Forward(x, t, text, mask, condition, imageEmbeds), Folder.Transformer.Path)
+            var loop = new GuidedDenoisingLoop(Scheduler, Seam, call.Forward, Folder.Transformer.Path)
             {
                 ExpertAt = Experts.Transformer2 is null ? null : (_, t) => ExpertAt(t),
-                GuidanceScaleAt = Experts.Transformer2 is null ? null
-                    : (_, t) => ExpertAt(t) == WanExperts.Second ? request.GuidanceScale2 ?? request.GuidanceScale : request.GuidanceScale,
+                GuidanceScaleAt = Experts.Transformer2 is null ? null : (_, t) => GuidanceScaleAt(request, t),
             };
-            var final = loop.Run(latents, cond, uncond, request);
-            if (condition is null || mask is null) return final;
-            using (final) return WanTokenTimesteps.Blend(mask!, condition, final);
+            return call.Finish(loop.Run(latents, cond, uncond, request));
         }
         catch
         {
             latents.Dispose();
             throw;
         }
-        finally
+    }
+
+    /// <summary>
+    /// The transformer call of <paramref name="request"/>'s loop (<see cref="WanLoopCall"/>), with the image condition
+    /// the folder asks for encoded once; checks that an image-to-video folder has an image and a text-to-video one none.
+    /// </summary>
+    public WanLoopCall LoopCall(GenerationRequest request)
+    {
+        if (request.Image is not null && !Folder.ExpandTimesteps && !Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image (first-frame conditioning) needs an image-to-video pipeline ({WanPipelineFolder.ImageToVideoClass}, or Wan2.2 TI2V's expand_timesteps); {Folder.IndexFile} is a text-to-video {ClassName} without expand_timesteps");
+        if (request.Image is null && Folder.IsImageToVideo)
+            throw new VDiTLensException($"Image is required (the command line's --image FILE): {Folder.IndexFile} is a {WanPipelineFolder.ImageToVideoClass}, which conditions every video on its first frame");
+        using var _ = torch.no_grad();
+        int batch = request.BatchSize;
+        Tensor? mask = null, condition = null, imageEmbeds = null;
+        try
+        {
+            if (Folder.ExpandTimesteps)
+            {
+                mask = WanTokenTimesteps.FirstFrameMask(Geometry.LatentShape(batch, request.Frames, request.Height, request.Width), request.Image is not null, Options.Device);
+                if (request.Image is { } image) condition = ImageCondition(image, request, batch);
+            }
+            else if (Folder.ConcatImageCondition)
+            {
+                condition = ImageConditionChannels(request);
+                if (ImageEncoder is not null) imageEmbeds = EncodeImage(request.Image!);
+            }
+            return new WanLoopCall(this, mask, condition, imageEmbeds);
+        }
+        catch
         {
             mask?.Dispose();
             condition?.Dispose();
             imageEmbeds?.Dispose();
+            throw;
         }
     }
+
+    /// <summary>The guidance scale of the step at raw timestep t: <see cref="GenerationRequest.GuidanceScale2"/> (or the scale) for the low-noise expert of Wan2.2 A14B.</summary>
+    public double GuidanceScaleAt(GenerationRequest request, double timestep) =>
+        ExpertAt(timestep) == WanExperts.Second ? request.GuidanceScale2 ?? request.GuidanceScale : request.GuidanceScale;
 
     /// <summary>
     /// The expert for raw timestep t: <c>transformer</c> when t ≥ boundary_ratio · num_train_timesteps, else
@@ -227,25 +244,6 @@ public sealed class WanPipeline : ITextToVideoPipeline
     {
         if (Experts.Transformer2 is null || Folder.BoundaryRatio is not { } ratio) return AttentionRunState.MainExpert;
         return (float)timestep >= (float)(ratio * Folder.NumTrainTimesteps) ? AttentionRunState.MainExpert : WanExperts.Second;
-    }
-
-    /// <summary>One transformer call of the loop: the step's expert, per-token timesteps and the conditioning frame where the folder asks for them.</summary>
-    private Tensor Forward(Tensor x, Tensor t, TextConditioning text, Tensor? mask, Tensor? condition, Tensor? imageEmbeds)
-    {
-        using var scope = torch.NewDisposeScope();
-        var model = Experts.Activate(Seam.State.Expert);
-        if (Folder.ConcatImageCondition)
-        {
-            var imageRows = imageEmbeds is null || imageEmbeds.shape[0] == x.shape[0] ? imageEmbeds
-                : imageEmbeds.repeat(x.shape[0] / imageEmbeds.shape[0], 1, 1);
-            return model.Forward(WanImageCondition.Concat(x, condition!), t, text.Embeds, imageRows).MoveToOuterDisposeScope();
-        }
-        // batched guidance stacks [cond…, uncond…] rows of the same latents: the condition repeats with them
-        var rows = condition is null || condition.shape[0] == x.shape[0] ? condition
-            : condition.repeat(x.shape[0] / condition.shape[0], 1, 1, 1, 1);
-        var input = rows is null ? x : WanTokenTimesteps.Blend(mask!, rows, x);
-        var timestep = mask is null ? t : WanTokenTimesteps.PerToken(mask, t[0], x.shape[0]);
-        return model.Forward(input, timestep, text.Embeds).MoveToOuterDisposeScope();
     }
 
     /// <summary>

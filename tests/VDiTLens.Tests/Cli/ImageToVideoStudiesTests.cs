@@ -26,28 +26,30 @@ public sealed class ImageToVideoStudiesTests(ITestOutputHelper output) : IDispos
         Directory.Delete(_dir, recursive: true);
     }
 
-    private static int Run(Command command, params string[] args) =>
+    internal static int Run(Command command, params string[] args) =>
         new RootCommand { command }.Parse(new[] { command.Name }.Concat(args).ToArray())
             .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 
-    private static readonly string[] Sizes =
+    internal static readonly string[] Sizes =
     {
         "--height", "32", "--width", "48", "--frames", "9", "--max-sequence-length", "16", "--steps", "2", "--guidance", "3",
         "--device", "cpu", "--dtype", "float32",
     };
 
-    private static string[] Args(string model, params string[] rest) => new[] { "--model", model }.Concat(Sizes).Concat(rest).ToArray();
+    internal static string[] Args(string model, params string[] rest) => new[] { "--model", model }.Concat(Sizes).Concat(rest).ToArray();
 
     /// <summary>A first frame of the fixture's size (or another), seeded, under key 'image'.</summary>
-    private string Image(string name, ulong seed, int height = 32, int width = 48)
+    private string Image(string name, ulong seed, int height = 32, int width = 48) => WriteImage(_dir, name, seed, height, width);
+
+    internal static string WriteImage(string dir, string name, ulong seed, int height = 32, int width = 48)
     {
-        string file = Path.Combine(_dir, name + ".safetensors");
+        string file = Path.Combine(dir, name + ".safetensors");
         SafeTensorsWriter.Save(file, new Dictionary<string, Tensor> { ["image"] = rand(new long[] { 1, 3, height, width }, generator: new Generator(seed)) });
         return file;
     }
 
     /// <summary>Each generating verb: its command, its own arguments, and a file it writes under --out.</summary>
-    private static (Command Command, string[] Args, string Output) Verb(string verb) => verb switch
+    internal static (Command Command, string[] Args, string Output) Verb(string verb) => verb switch
     {
         "structure" => (StructureCommand.Create(), new[] { "--prompt", "a red ball rolls", "--prompt", "a blue cube falls", "--seeds", "1" }, "structure/summary.json"),
         "sinks" => (SinksCommand.Create(), new[] { "--prompt", "a red ball rolls", "--seeds", "0", "--ablation", "mask", "--tau", "2" }, "sinks/temperature.csv"),

@@ -108,8 +108,9 @@ public static class SensitivityProxy
             current.Dispose();
         var timesteps = steps.ToDictionary(s => s, s => pipeline.Scheduler.Timesteps[s].clone());
         bool guided = request.GuidanceScale > 1;
-        using var cond = pipeline.EncodePrompts(request.Prompts, request.MaxSequenceLength);
-        using var uncond = guided ? pipeline.EncodePrompts(Enumerable.Repeat(request.NegativePrompt, request.Prompts.Count).ToArray(), request.MaxSequenceLength) : null;
+        using var cond = new TextConditioning(pipeline.EncodePrompts(request.Prompts, request.MaxSequenceLength), null);
+        using var uncond = guided ? new TextConditioning(pipeline.EncodePrompts(Enumerable.Repeat(request.NegativePrompt, request.Prompts.Count).ToArray(), request.MaxSequenceLength), null) : null;
+        using var call = pipeline.LoopCall(request);   // the expert, image condition and per-token timesteps the loop used
         var device = pipeline.Options.Device;
 
         Tensor Velocity(int step)
@@ -117,15 +118,16 @@ public static class SensitivityProxy
             using var scope = torch.NewDisposeScope();
             var x = inputs[step].to(device);
             var t = timesteps[step].expand(x.shape[0]).to(device);
-            pipeline.Seam.State.Step = step;
-            pipeline.Seam.State.Branch = "cond";
-            var c = pipeline.Transformer.Forward(x, t, cond).to(ScalarType.Float32);
+            double timestep = timesteps[step].to(ScalarType.Float64).item<double>();
+            var state = pipeline.Seam.State;
+            (state.Step, state.Timestep, state.Expert, state.Branch) = (step, timestep, pipeline.ExpertAt(timestep), "cond");
+            var c = call.Forward(x, t, cond).to(ScalarType.Float32);
             done++;
             if (uncond is null) return c.cpu().MoveToOuterDisposeScope();
-            pipeline.Seam.State.Branch = "uncond";
-            var u = pipeline.Transformer.Forward(x, t, uncond).to(ScalarType.Float32);
+            state.Branch = "uncond";
+            var u = call.Forward(x, t, uncond).to(ScalarType.Float32);
             done++;
-            return (u + request.GuidanceScale * (c - u)).cpu().MoveToOuterDisposeScope();
+            return (u + pipeline.GuidanceScaleAt(request, timestep) * (c - u)).cpu().MoveToOuterDisposeScope();
         }
 
         var perStep = new Dictionary<(string, int, double), List<double>>();
