@@ -98,13 +98,6 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
                 $"component sizes do not match: the tokenizer ({tokenizer.Source}) has {tokenizer.VocabularySize} ids but {encoder}/config.json vocab_size = {vocabSize}");
     }
 
-    /// <summary>
-    /// What the transformer receives for <paramref name="prompts"/> (diffusers' encode_prompt): embeddings
-    /// [B, <paramref name="maxSequenceLength"/>, text_embed_dim] and mask [B, L] (bool) from the Llama encoder over the
-    /// templated prompts (tokenized to max_sequence_length + crop_start, hidden_states[-3], first crop_start tokens
-    /// dropped), and CLIP's pooled output [B, pooled_projection_dim] of the plain prompts (77 tokens, no mask); in
-    /// the pipeline dtype on the device.
-    /// </summary>
     /// <summary>The Llama token texts of the templated prompts with the first crop_start (template) tokens dropped, as the text keys are.</summary>
     public string[][] TextTokens(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
@@ -113,6 +106,13 @@ public sealed class HunyuanVideoPipeline : ITextToVideoPipeline
         return tokens.TokenTexts(LlamaTokenizer).Select(row => row[crop..]).ToArray();
     }
 
+    /// <summary>
+    /// What the transformer receives for <paramref name="prompts"/> (diffusers' encode_prompt): embeddings
+    /// [B, <paramref name="maxSequenceLength"/>, text_embed_dim] and mask [B, L] (bool) from the Llama encoder over the
+    /// templated prompts (tokenized to max_sequence_length + crop_start, hidden_states[-3], first crop_start tokens
+    /// dropped), and CLIP's pooled output [B, pooled_projection_dim] of the plain prompts (77 tokens, no mask); in
+    /// the pipeline dtype on the device.
+    /// </summary>
     public TextConditioning EncodePrompts(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
         using var scope = torch.NewDisposeScope();

@@ -125,10 +125,6 @@ public sealed class WanPipeline : ITextToVideoPipeline
         return !ExpertPlacementPolicy.BothFit(WanExperts.Bytes(transformer), other, (long)(gib * (1L << 30)));
     }
 
-    /// <summary>
-    /// What the transformer receives for <paramref name="prompts"/>: cleaned, tokenized to <paramref name="maxSequenceLength"/>,
-    /// encoded, rows past each prompt's length zeroed; [B, L, text_dim] in the transformer dtype on the device.
-    /// </summary>
     /// <summary>The token texts of the cleaned prompts (the text keys of cross-attention).</summary>
     public string[][] TextTokens(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
@@ -136,6 +132,10 @@ public sealed class WanPipeline : ITextToVideoPipeline
         return tokens.TokenTexts(Tokenizer);
     }
 
+    /// <summary>
+    /// What the transformer receives for <paramref name="prompts"/>: cleaned, tokenized to <paramref name="maxSequenceLength"/>,
+    /// encoded, rows past each prompt's length zeroed; [B, L, text_dim] in the transformer dtype on the device.
+    /// </summary>
     public Tensor EncodePrompts(IReadOnlyList<string> prompts, int maxSequenceLength)
     {
         using var scope = torch.NewDisposeScope();

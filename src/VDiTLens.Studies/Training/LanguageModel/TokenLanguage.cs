@@ -76,12 +76,6 @@ public static class TokenLanguage
         return (ids.Take(length).ToArray(), answer.Take(length).ToArray());
     }
 
-    /// <summary>The batch of a training step: [rows, length] ids and the answer mask, from (seed, step) alone.</summary>
-    public static (long[] Ids, bool[] Answer) Batch(long seed, long step, int rows, int length) => TokenLanguages.Batch(Instance, seed, step, rows, length);
-
-    /// <summary>A sequence as text, tokens separated by spaces.</summary>
-    public static string Describe(IEnumerable<long> ids) => TokenLanguages.Describe(Instance, ids);
-
     private sealed class Language : ITokenLanguage
     {
         public string Name => LanguageName;

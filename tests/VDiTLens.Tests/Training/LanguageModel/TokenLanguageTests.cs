@@ -30,7 +30,7 @@ public sealed class TokenLanguageTests
                 TokenLanguage.Copy => symbols,
                 TokenLanguage.Reverse => symbols.Reverse().ToArray(),
                 TokenLanguage.Count => new long[] { TokenLanguage.FirstDigit + symbols.Length - 1 },
-                _ => throw new Xunit.Sdk.XunitException($"position {i}: {TokenLanguage.Describe(new[] { task })} is not a task word"),
+                _ => throw new Xunit.Sdk.XunitException($"position {i}: {TokenLanguages.Describe(TokenLanguage.Instance, new[] { task })} is not a task word"),
             };
             Assert.Equal(expected, reply);
             Assert.Equal(Enumerable.Repeat(false, separator - i + 1), answer[i..(separator + 1)]);
@@ -68,11 +68,11 @@ public sealed class TokenLanguageTests
     [Fact]
     public void A_batch_is_a_function_of_seed_and_step_only()
     {
-        var a = TokenLanguage.Batch(seed: 3, step: 7, rows: 4, length: 32);
-        var b = TokenLanguage.Batch(seed: 3, step: 7, rows: 4, length: 32);
+        var a = TokenLanguages.Batch(TokenLanguage.Instance, seed: 3, step: 7, rows: 4, length: 32);
+        var b = TokenLanguages.Batch(TokenLanguage.Instance, seed: 3, step: 7, rows: 4, length: 32);
         Assert.Equal(a.Ids, b.Ids);
-        Assert.NotEqual(a.Ids, TokenLanguage.Batch(3, 8, 4, 32).Ids);
-        Assert.NotEqual(a.Ids, TokenLanguage.Batch(4, 7, 4, 32).Ids);
+        Assert.NotEqual(a.Ids, TokenLanguages.Batch(TokenLanguage.Instance, 3, 8, 4, 32).Ids);
+        Assert.NotEqual(a.Ids, TokenLanguages.Batch(TokenLanguage.Instance, 4, 7, 4, 32).Ids);
         Assert.All(Enumerable.Range(0, 4), r => Assert.Equal(TokenLanguage.Bos, a.Ids[r * 32]));
     }
 
@@ -81,6 +81,6 @@ public sealed class TokenLanguageTests
     {
         Assert.Equal(TokenLanguage.VocabularySize, TokenLanguage.Tokens.Count);
         Assert.Equal(TokenLanguage.Tokens.Count, TokenLanguage.Tokens.Distinct().Count());
-        Assert.Equal("<bos> copy a b : a b <eos>", TokenLanguage.Describe(new long[] { 0, 3, 14, 15, 2, 14, 15, 1 }));
+        Assert.Equal("<bos> copy a b : a b <eos>", TokenLanguages.Describe(TokenLanguage.Instance, new long[] { 0, 3, 14, 15, 2, 14, 15, 1 }));
     }
 }
